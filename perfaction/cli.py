@@ -1,0 +1,48 @@
+"""The command-line tool: `perfaction run | compare | ab | report`.
+
+Each subcommand lives in perfaction/commands/<name>.py and registers itself
+through ``add_parser``; this module only dispatches and turns user errors into
+exit code 2 with a readable message. Subcommand modules import their heavy
+dependencies inside the handler so `perfaction --help` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from importlib import import_module
+
+from . import __version__
+from .errors import PerfActionError
+
+COMMANDS = ("run", "compare", "ab", "report")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="perfaction",
+        description="Measure benchmarks, compare them with statistics that hold on "
+                    "noisy machines, and report regressions. Exit codes: 0 pass, "
+                    "1 regression, 2 error.")
+    parser.add_argument("--version", action="version", version=f"perfaction {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name in COMMANDS:
+        module = import_module(f"perfaction.commands.{name}")
+        module.add_parser(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.handler(args))
+    except PerfActionError as exc:
+        print(f"perfaction {args.command}: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print(f"perfaction {args.command}: interrupted", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
