@@ -14,8 +14,12 @@ ensure_venv() {
     if [ ! -x "$PY" ] || [ ! -f "$VENV/.installed" ] || [ pyproject.toml -nt "$VENV/.installed" ]; then
         echo "== setting up $VENV"
         python3 -m venv "$VENV"
-        "$PY" -m pip install --quiet --upgrade pip
-        "$PY" -m pip install --quiet -e '.[test]'
+        # pip's output goes to a log, shown only when the install fails
+        if ! { "$PY" -m pip install --upgrade pip && "$PY" -m pip install -e '.[test]'; } > "$VENV/install.log" 2>&1; then
+            cat "$VENV/install.log" >&2
+            echo "dev.sh: installing into $VENV failed (log above)" >&2
+            exit 2
+        fi
         touch "$VENV/.installed"
     fi
 }
