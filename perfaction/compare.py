@@ -6,11 +6,17 @@ Verdicts are computed in this module only; templates just pick an icon.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import math
+from dataclasses import asdict, dataclass, field, fields
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .model import Environment
+from . import stats
+from .errors import ConfigError, ResultsFormatError
+from .model import LOWER_IS_BETTER, Benchmark, Environment, Metric, Suite
+
+if TYPE_CHECKING:  # policy imports Threshold from here
+    from .policy import MetricPolicy, Policy
 
 
 class Verdict(str, Enum):
@@ -42,6 +48,7 @@ class Threshold:
     pattern: str | None = None    # benchmark glob, None for the default
     absolute_floor: float | None = None  # memory: changes smaller than this never regress
     ignored: bool = False
+    gating: bool = True           # decides the job outcome (False: shown only)
 
 
 @dataclass(frozen=True)
@@ -84,6 +91,8 @@ class Comparison:
     correction: str = "holm"
     mode: str = "baseline"                  # "baseline" or "same-runner"
     notes: tuple[str, ...] = field(default_factory=tuple)
+    confidence: float = 0.95                # level of every Delta.interval
+    gating_tests: int = 0                   # size of the Holm family of the gate
 
     def with_verdict(self, verdict: Verdict) -> tuple[Delta, ...]:
         return tuple(d for d in self.deltas if d.verdict is verdict)
@@ -101,3 +110,401 @@ class Comparison:
         for delta in self.deltas:
             counts[delta.verdict.value] += 1
         return counts
+
+
+# ---------------------------------------------------------------------------
+# Comparing two suites. The rule (docs/statistics.md says why):
+# REGRESSED / IMPROVED: one-sided Mann-Whitney significant after Holm over the
+#   delta's family (gating or report-only) AND the Hodges-Lehmann change beyond
+#   the threshold AND, where set, the change of the medians above the floor.
+# UNCHANGED: otherwise, when within the floor, or the interval lies inside
+#   +-threshold, or the estimate does and a threshold-sized change was detectable.
+# INCONCLUSIVE: the rest; the reason states the smallest detectable change.
+# ---------------------------------------------------------------------------
+
+MODES = ("baseline", "same-runner")
+COMPARISON_FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class _Pending:
+    """A benchmark x metric with samples on both sides, waiting for the corrections."""
+
+    benchmark: str
+    metric: str
+    unit: str
+    direction: str
+    policy: "MetricPolicy"
+    base: Summary
+    head: Summary
+    result: stats.SampleComparison
+
+    @property
+    def p_worse(self) -> float:
+        return self.result.p_greater if self.direction == LOWER_IS_BETTER else self.result.p_less
+
+    @property
+    def p_better(self) -> float:
+        return self.result.p_less if self.direction == LOWER_IS_BETTER else self.result.p_greater
+
+
+def compare_suites(base: Suite | None, head: Suite, policy: "Policy", *,
+                   mode: str = "baseline") -> Comparison:
+    """Compare every benchmark x metric of ``head`` against ``base`` under ``policy``.
+
+    ``base`` None means there is no baseline yet: every benchmark is NEW.
+    ``mode`` ("baseline" or "same-runner") is recorded and shapes the advice in
+    reasons. Never raises for data problems: they become verdicts with reasons.
+    """
+    if mode not in MODES:
+        raise ConfigError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
+    notes: list[str] = []
+    slots: list[Delta | _Pending] = []
+    ignored: list[str] = []
+    if base is None:
+        notes.append("no baseline: every benchmark is new; nothing was compared")
+    for bench in head.benchmarks:
+        if policy.benchmark_ignored(bench.name):
+            ignored.append(bench.name)
+            continue
+        base_bench = base.get(bench.name) if base is not None else None
+        slots.extend(_benchmark_slots(base_bench, bench, policy, base is None))
+    if base is not None:
+        for bench in base.benchmarks:
+            if head.get(bench.name) is None and not policy.benchmark_ignored(bench.name):
+                slots.extend(_single_side(bench, policy, Verdict.REMOVED,
+                                          "in the baseline but not in this run", side="base"))
+    if ignored:
+        notes.append(f"ignored by policy: {', '.join(ignored)}")
+    mismatches, env_notes = _environment_checks(base, head, mode)
+    notes.extend(env_notes)
+    deltas, gating_tests = _decide_all(slots, policy, mode)
+    return Comparison(
+        deltas=deltas,
+        base_environment=base.environment if base is not None else None,
+        head_environment=head.environment,
+        environment_mismatches=mismatches,
+        thresholds=policy.thresholds(),
+        alpha=policy.alpha,
+        correction="holm",
+        mode=mode,
+        notes=tuple(notes),
+        confidence=policy.confidence,
+        gating_tests=gating_tests,
+    )
+
+
+def exit_code(comparison: Comparison, *, fail_on_regression: bool = True) -> int:
+    """1 when a gating metric regressed (and failing is wanted), else 0.
+
+    FAILED benchmarks do not change the code here: a benchmark that crashed is
+    an error of the run, which the application maps to exit code 2.
+    """
+    return 1 if fail_on_regression and comparison.regressions else 0
+
+
+def _summary(metric: Metric) -> Summary:
+    if not metric.has_samples:
+        return Summary(center=metric.center(), n=0)
+    spread = stats.robust_cv(metric.per_process())
+    return Summary(center=metric.center(), n=len(metric.samples),
+                   spread=None if math.isnan(spread) else spread)
+
+
+def _benchmark_slots(base: Benchmark | None, head: Benchmark, policy: "Policy",
+                     no_baseline: bool) -> list[Delta | _Pending]:
+    if head.failed:
+        return [Delta(head.name, "*", "", LOWER_IS_BETTER, Verdict.FAILED,
+                      gating=True, reason=f"failed in this run: {head.error}")]
+    if base is None or base.failed:
+        why = ("no baseline to compare with" if no_baseline else
+               "not in the baseline" if base is None else f"failed in the baseline: {base.error}")
+        return _single_side(head, policy, Verdict.NEW, why, side="head")
+    out: list[Delta | _Pending] = []
+    for name, metric in head.metrics.items():
+        rule = policy.resolve(head.name, name)
+        if rule.ignored:
+            continue
+        base_metric = base.metrics.get(name)
+        if base_metric is None:
+            out.append(_delta(head.name, name, metric, rule, Verdict.NEW, head=_summary(metric),
+                              reason="metric not in the baseline"))
+        else:
+            out.append(_metric_slot(base, head, name, base_metric, metric, rule, policy))
+    for name, metric in base.metrics.items():
+        rule = policy.resolve(head.name, name)
+        if name not in head.metrics and not rule.ignored:
+            out.append(_delta(head.name, name, metric, rule, Verdict.REMOVED,
+                              base=_summary(metric), reason="metric not measured in this run"))
+    return out
+
+
+def _single_side(bench: Benchmark, policy: "Policy", verdict: Verdict, reason: str, *,
+                 side: str) -> list[Delta | _Pending]:
+    out: list[Delta | _Pending] = []
+    for name, metric in bench.metrics.items():
+        rule = policy.resolve(bench.name, name)
+        if not rule.ignored:
+            summary = _summary(metric)
+            out.append(_delta(bench.name, name, metric, rule, verdict, reason=reason,
+                              **{side: summary}))
+    return out
+
+
+def _delta(bench: str, name: str, metric: Metric, rule: "MetricPolicy", verdict: Verdict,
+           **values: Any) -> Delta:
+    return Delta(bench, name, metric.unit, metric.direction, verdict,
+                 threshold=rule.threshold, gating=rule.gating, **values)
+
+
+def _metric_slot(base: Benchmark, head: Benchmark, name: str, base_metric: Metric,
+                 head_metric: Metric, rule: "MetricPolicy", policy: "Policy") -> Delta | _Pending:
+    base_summary, head_summary = _summary(base_metric), _summary(head_metric)
+    common = dict(base=base_summary, head=head_summary)
+    problem = None
+    if dict(base.params) != dict(head.params):
+        problem = f"parameters differ (base {dict(base.params)}, head {dict(head.params)})"
+    elif base_metric.unit != head_metric.unit:
+        problem = f"units differ (base {base_metric.unit}, head {head_metric.unit})"
+    elif base_metric.direction != head_metric.direction:
+        problem = (f"direction differs (base {base_metric.direction} is better, "
+                   f"head {head_metric.direction} is better)")
+    if problem:
+        return _delta(head.name, name, head_metric, rule, Verdict.NOT_COMPARABLE,
+                      reason=problem, **common)
+    if not (base_metric.has_samples and head_metric.has_samples):
+        side = "baseline" if not base_metric.has_samples else "this run"
+        change = (head_summary.center / base_summary.center - 1
+                  if base_summary.center > 0 else None)
+        return _delta(head.name, name, head_metric, rule, Verdict.INCONCLUSIVE, change=change,
+                      reason=f"the {side} holds one summary value and no per-process samples, "
+                             "so no test is possible; compare perfaction results files",
+                      **common)
+    result = stats.compare_samples(base_metric.per_process(), head_metric.per_process(),
+                                   confidence=policy.confidence)
+    return _Pending(head.name, name, head_metric.unit, head_metric.direction, rule,
+                    base_summary, head_summary, result)
+
+
+def _decide_all(slots: list[Delta | _Pending], policy: "Policy",
+                mode: str) -> tuple[tuple[Delta, ...], int]:
+    """Holm per family (gating, report-only) and direction; BH over every test of the run."""
+    pending = [(i, s) for i, s in enumerate(slots) if isinstance(s, _Pending)]
+    adjusted: dict[int, tuple[float, float, int]] = {}
+    for gating in (True, False):
+        family = [(i, s) for i, s in pending if s.policy.gating is gating]
+        worse = stats.holm([s.p_worse for _, s in family])
+        better = stats.holm([s.p_better for _, s in family])
+        for (i, _), w, b in zip(family, worse, better):
+            adjusted[i] = (w, b, len(family))
+    q_worse = stats.benjamini_hochberg([s.p_worse for _, s in pending])
+    q_better = stats.benjamini_hochberg([s.p_better for _, s in pending])
+    decided = {i: _decide(s, adjusted[i], (qw, qb), policy, mode)
+               for (i, s), qw, qb in zip(pending, q_worse, q_better)}
+    deltas = tuple(decided.get(i, slot) for i, slot in enumerate(slots))
+    gating_tests = sum(1 for _, s in pending if s.policy.gating)
+    return deltas, gating_tests  # type: ignore[return-value]
+
+
+def _decide(p: _Pending, adjusted: tuple[float, float, int], q: tuple[float, float],
+            policy: "Policy", mode: str) -> Delta:
+    est, rule = p.result.estimate, p.policy
+    sign = 1.0 if p.direction == LOWER_IS_BETTER else -1.0
+    worse_way = sign * est.shift >= 0
+    amount = None if est.change is None else sign * est.change     # > 0 means worse
+    adj_worse, adj_better, family = adjusted
+    p_adj = adj_worse if worse_way else adj_better
+    detectable = _detectable(p.result, policy.alpha / family, policy.power)
+    t = rule.threshold
+    beyond_floor = rule.floor is None or abs(p.head.center - p.base.center) > rule.floor
+    beyond_threshold = amount is None or abs(amount) > t
+    inside = est.interval is not None and -t < est.interval[0] and est.interval[1] < t
+    change_text = _change_text(p)
+    if p_adj <= policy.alpha and beyond_threshold and beyond_floor:
+        verdict = Verdict.REGRESSED if worse_way else Verdict.IMPROVED
+        floor = f" and the {_amount(rule.floor, p.unit)} floor" if rule.floor is not None else ""
+        reason = (f"{change_text} is beyond the {_limit(t)} threshold{floor} and significant after "
+                  f"Holm correction over {_tests(family)} (adjusted p {p_adj:.2g} <= {policy.alpha:g})")
+    elif not beyond_floor:
+        verdict = Verdict.UNCHANGED
+        reason = (f"the change of {_amount(p.head.center - p.base.center, p.unit)} is within the "
+                  f"{_amount(rule.floor, p.unit)} floor")
+    elif inside:
+        verdict = Verdict.UNCHANGED
+        reason = (f"the whole interval ({_pct(est.interval[0])} .. {_pct(est.interval[1])}) "
+                  f"lies within ±{_limit(t)}")
+    elif not beyond_threshold and detectable is not None and detectable <= t:
+        verdict = Verdict.UNCHANGED
+        reason = (f"{change_text} is within ±{_limit(t)} and the run could have detected "
+                  f"a change of {_pct(detectable, sign=False)}")
+    else:
+        verdict = Verdict.INCONCLUSIVE
+        reason = _inconclusive_reason(p, change_text, beyond_threshold, p_adj, family,
+                                      detectable, policy, mode)
+    return Delta(p.benchmark, p.metric, p.unit, p.direction, verdict, base=p.base, head=p.head,
+                 change=est.change, interval=est.interval,
+                 p_value=p.p_worse if worse_way else p.p_better, p_adjusted=p_adj,
+                 q_value=q[0] if worse_way else q[1], threshold=t, detectable=detectable,
+                 gating=rule.gating, reason=reason)
+
+
+def _detectable(result: stats.SampleComparison, alpha: float, power: float) -> float | None:
+    """Smallest relative change the run could have detected (Bonferroni level: Holm's first step)."""
+    shift = stats.detectable_shift(result.spread, result.n_base, result.n_head,
+                                   alpha=alpha, power=power)
+    if math.isinf(shift):
+        return None
+    if result.estimate.scale == stats.LOG:
+        return math.expm1(shift)
+    return shift / abs(result.base_median) if result.base_median != 0 else None
+
+
+def _inconclusive_reason(p: _Pending, change_text: str, beyond_threshold: bool, p_adj: float,
+                         family: int, detectable: float | None, policy: "Policy", mode: str) -> str:
+    advice = ("raise the time budget" if mode == "same-runner" else
+              "raise the time budget or use same-runner mode")
+    if stats.min_attainable_p(p.result.n_base, p.result.n_head) > policy.alpha / family:
+        need = stats.min_processes_per_side(policy.alpha / family)
+        return (f"too few processes (base {p.result.n_base}, head {p.result.n_head}) for any test "
+                f"to pass alpha {policy.alpha:g} over {_tests(family)}; at least {need} per side "
+                "are needed: raise the time budget or the process count")
+    seen = (f"the run could only have detected changes above {_pct(detectable, sign=False)}"
+            if detectable is not None else "the run's noise is unknown")
+    threshold = _limit(p.policy.threshold)
+    if beyond_threshold:
+        return (f"{change_text} is beyond the {threshold} threshold but not significant after "
+                f"Holm correction over {_tests(family)} (adjusted p {p_adj:.2g} > "
+                f"{policy.alpha:g}); {seen}: {advice}")
+    return f"{change_text} is within ±{threshold}, but {seen}: {advice}"
+
+
+def _change_text(p: _Pending) -> str:
+    if p.result.estimate.change is not None:
+        return _pct(p.result.estimate.change)
+    shift = p.result.estimate.shift
+    return f"{'+' if shift > 0 else ''}{_amount(shift, p.unit)} from zero"
+
+
+def _tests(count: int) -> str:
+    return f"{count} test" if count == 1 else f"{count} tests"
+
+
+def _pct(value: float, *, sign: bool = True) -> str:
+    return f"{value * 100:+.1f}%" if sign else f"{value * 100:.1f}%"
+
+
+def _limit(value: float) -> str:
+    return f"{value * 100:.3g}%"
+
+
+def _amount(value: float, unit: str) -> str:
+    if unit == "B":
+        for factor, name in ((1024 ** 3, "GiB"), (1024 ** 2, "MiB"), (1024, "KiB")):
+            if abs(value) >= factor:
+                return f"{value / factor:.1f} {name}"
+        return f"{value:.0f} B"
+    return f"{value:.3g} {unit}"
+
+
+def _environment_checks(base: Suite | None, head: Suite,
+                        mode: str) -> tuple[tuple[EnvironmentMismatch, ...], list[str]]:
+    if base is None:
+        return (), []
+    base_fp, head_fp = base.environment.fingerprint(), head.environment.fingerprint()
+    if all(v is None for v in base_fp.values()):
+        return (), ["the baseline records no environment (CPU, Python): whether it was measured "
+                    "on a comparable machine cannot be checked"]
+    mismatches = tuple(EnvironmentMismatch(name, base_fp[name], head_fp[name]) for name in base_fp
+                       if base_fp[name] is not None and head_fp[name] is not None
+                       and base_fp[name] != head_fp[name])
+    notes = []
+    unknown = [name for name in base_fp if (base_fp[name] is None) != (head_fp[name] is None)]
+    if unknown:
+        notes.append(f"not recorded on one side, so not checked: {', '.join(unknown)}")
+    if mismatches:
+        fields_ = ", ".join(m.field for m in mismatches)
+        notes.append(f"base and head ran in different environments ({fields_}): a time change may "
+                     "come from the machine, not the code" +
+                     ("" if mode == "same-runner" else "; same-runner mode avoids this"))
+    return mismatches, notes
+
+
+# ---------------------------------------------------------------------------
+# JSON form (the comparison-json output and `perfaction report` input)
+# ---------------------------------------------------------------------------
+
+def comparison_to_dict(comparison: Comparison) -> dict[str, Any]:
+    """A JSON-ready dict; ``comparison_from_dict`` reads it back unchanged."""
+    return {
+        "format_version": COMPARISON_FORMAT_VERSION,
+        "kind": "perfaction-comparison",
+        "mode": comparison.mode,
+        "alpha": comparison.alpha,
+        "correction": comparison.correction,
+        "confidence": comparison.confidence,
+        "gating_tests": comparison.gating_tests,
+        "base_environment": (asdict(comparison.base_environment)
+                             if comparison.base_environment is not None else None),
+        "head_environment": asdict(comparison.head_environment),
+        "environment_mismatches": [asdict(m) for m in comparison.environment_mismatches],
+        "thresholds": [asdict(t) for t in comparison.thresholds],
+        "notes": list(comparison.notes),
+        "deltas": [_delta_to_dict(d) for d in comparison.deltas],
+    }
+
+
+def _delta_to_dict(delta: Delta) -> dict[str, Any]:
+    data = asdict(delta)
+    data["verdict"] = delta.verdict.value
+    if delta.interval is not None:
+        data["interval"] = list(delta.interval)
+    return data
+
+
+def comparison_from_dict(data: Any, *, source: str | None = None) -> Comparison:
+    """Rebuild a Comparison; raises ResultsFormatError naming the field at fault."""
+    if not isinstance(data, dict) or data.get("kind") != "perfaction-comparison":
+        raise ResultsFormatError("not a perfaction comparison (expected an object with "
+                                 "kind 'perfaction-comparison')", source=source)
+    version = data.get("format_version")
+    if not isinstance(version, int) or isinstance(version, bool) or not \
+            1 <= version <= COMPARISON_FORMAT_VERSION:
+        raise ResultsFormatError(f"unsupported version {version!r} (this perfaction reads 1 to "
+                                 f"{COMPARISON_FORMAT_VERSION}); upgrade perfaction",
+                                 source=source, field="format_version")
+    try:
+        base_env = data.get("base_environment")
+        return Comparison(
+            deltas=tuple(_delta_from_dict(d) for d in data["deltas"]),
+            base_environment=_known(Environment, base_env) if base_env is not None else None,
+            head_environment=_known(Environment, data["head_environment"]),
+            environment_mismatches=tuple(_known(EnvironmentMismatch, m)
+                                         for m in data.get("environment_mismatches", [])),
+            thresholds=tuple(_known(Threshold, t) for t in data.get("thresholds", [])),
+            alpha=float(data["alpha"]), correction=str(data["correction"]),
+            mode=str(data["mode"]), notes=tuple(str(n) for n in data.get("notes", [])),
+            confidence=float(data.get("confidence", 0.95)),
+            gating_tests=int(data.get("gating_tests", 0)))
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise ResultsFormatError(f"malformed comparison: {exc!r}", source=source) from exc
+
+
+def _delta_from_dict(raw: dict[str, Any]) -> Delta:
+    values = {k: v for k, v in raw.items() if k in _DELTA_FIELDS}
+    values["verdict"] = Verdict(raw["verdict"])
+    for side in ("base", "head"):
+        if values.get(side) is not None:
+            values[side] = _known(Summary, values[side])
+    if values.get("interval") is not None:
+        low, high = values["interval"]
+        values["interval"] = (float(low), float(high))
+    return Delta(**values)
+
+
+def _known(cls: Any, raw: dict[str, Any]) -> Any:
+    """Build ``cls`` from the keys it knows; keys added by newer versions are skipped."""
+    names = {f.name for f in fields(cls)}
+    return cls(**{k: v for k, v in raw.items() if k in names})
+
+
+_DELTA_FIELDS = {f.name for f in fields(Delta)}

@@ -1,0 +1,308 @@
+"""compare_suites: every verdict, floors, corrections, environments, the JSON form."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from perfaction.compare import (Comparison, Verdict, compare_suites, comparison_from_dict,
+                                comparison_to_dict, exit_code)
+from perfaction.errors import ConfigError, ResultsFormatError
+from perfaction.model import Benchmark, Environment, Metric, Suite, suite_from_dict
+from perfaction.policy import Policy
+
+KIB = 1024
+ENV = Environment(cpu_model="Test CPU 3000", logical_cores=2, machine="x86_64",
+                  python_implementation="CPython", python_version="3.11.9")
+DEFAULT = Policy.parse("")
+
+
+def timed(center: float, *, cv: float = 0.02, n: int = 20, seed: int = 0,
+          unit: str = "s", direction: str = "lower") -> Metric:
+    """A metric with one value per process, log-normal around ``center``."""
+    rng = np.random.default_rng(seed)
+    values = center * np.exp(rng.normal(0.0, cv, n))
+    return Metric(unit=unit, direction=direction, samples=tuple((float(v),) for v in values))
+
+
+def constant(value: float, n: int = 10, unit: str = "B") -> Metric:
+    return Metric(unit=unit, samples=tuple((float(value),) for _ in range(n)))
+
+
+def suite(*benchmarks: Benchmark, env: Environment = ENV) -> Suite:
+    return Suite(tuple(benchmarks), environment=env)
+
+
+def bench(name: str, **metrics: Metric) -> Benchmark:
+    return Benchmark(name, metrics)
+
+
+def only(comparison: Comparison, benchmark: str, metric: str = "time"):
+    (delta,) = [d for d in comparison.deltas if d.benchmark == benchmark and d.metric == metric]
+    return delta
+
+
+# ---------------------------------------------------------------------------
+# The four statistical verdicts
+# ---------------------------------------------------------------------------
+
+def test_a_clear_slowdown_regresses_and_fails_the_job():
+    base = suite(bench("sort", time=timed(1e-3, seed=1)))
+    head = suite(bench("sort", time=timed(1.2e-3, seed=2)))
+    comparison = compare_suites(base, head, DEFAULT)
+    delta = only(comparison, "sort")
+    assert delta.verdict is Verdict.REGRESSED and delta.gating
+    assert 0.15 < delta.change < 0.25
+    assert delta.interval[0] < delta.change < delta.interval[1]
+    assert delta.p_adjusted <= 0.01 and delta.p_value <= delta.p_adjusted
+    assert "threshold" in delta.reason
+    assert comparison.regressions == (delta,)
+    assert exit_code(comparison) == 1
+    assert exit_code(comparison, fail_on_regression=False) == 0
+
+
+def test_a_clear_speedup_improves():
+    base = suite(bench("sort", time=timed(1e-3, seed=1)))
+    head = suite(bench("sort", time=timed(0.8e-3, seed=2)))
+    comparison = compare_suites(base, head, DEFAULT)
+    assert only(comparison, "sort").verdict is Verdict.IMPROVED
+    assert exit_code(comparison) == 0
+
+
+def test_same_code_low_noise_is_unchanged():
+    base = suite(bench("sort", time=timed(1e-3, seed=1)))
+    head = suite(bench("sort", time=timed(1e-3, seed=2)))
+    delta = only(compare_suites(base, head, DEFAULT), "sort")
+    assert delta.verdict is Verdict.UNCHANGED
+    assert delta.detectable is not None and delta.detectable <= 0.05
+
+
+def test_significant_but_below_threshold_is_unchanged():
+    base = suite(bench("sort", time=timed(1e-3, cv=0.003, seed=1)))
+    head = suite(bench("sort", time=timed(1.02e-3, cv=0.003, seed=2)))
+    delta = only(compare_suites(base, head, DEFAULT), "sort")
+    assert delta.p_adjusted <= 0.01
+    assert delta.verdict is Verdict.UNCHANGED
+
+
+def test_noisy_run_is_inconclusive_and_says_what_it_could_see():
+    base = suite(bench("sort", time=timed(1e-3, cv=0.30, n=8, seed=1)))
+    head = suite(bench("sort", time=timed(1.1e-3, cv=0.30, n=8, seed=2)))
+    delta = only(compare_suites(base, head, DEFAULT), "sort")
+    assert delta.verdict is Verdict.INCONCLUSIVE
+    assert delta.detectable > 0.05
+    assert "could only have detected changes above" in delta.reason
+    assert "same-runner mode" in delta.reason
+
+
+def test_big_change_that_is_not_significant_is_inconclusive():
+    base = suite(bench("sort", time=timed(1e-3, cv=0.15, n=6, seed=3)))
+    head = suite(bench("sort", time=timed(1.12e-3, cv=0.15, n=6, seed=4)))
+    delta = only(compare_suites(base, head, DEFAULT, mode="same-runner"), "sort")
+    assert delta.verdict is Verdict.INCONCLUSIVE
+    assert delta.change > 0.05
+    assert "not significant" in delta.reason
+    assert "same-runner mode" not in delta.reason      # already in it: other advice
+
+
+def test_too_few_processes_is_inconclusive_with_the_count_needed():
+    base = suite(bench("sort", time=timed(1e-3, n=3, seed=1)))
+    head = suite(bench("sort", time=timed(2e-3, n=3, seed=2)))
+    delta = only(compare_suites(base, head, DEFAULT), "sort")
+    assert delta.verdict is Verdict.INCONCLUSIVE
+    assert delta.detectable is None
+    assert "too few processes" in delta.reason and "at least 5 per side" in delta.reason
+
+
+def test_higher_is_better_metric_regresses_when_it_drops():
+    base = suite(bench("api", throughput=timed(1000, seed=1, unit="ops/s", direction="higher")))
+    head = suite(bench("api", throughput=timed(800, seed=2, unit="ops/s", direction="higher")))
+    comparison = compare_suites(base, head, Policy.parse("throughput:gate"))
+    delta = only(comparison, "api", "throughput")
+    assert delta.verdict is Verdict.REGRESSED and delta.change < 0
+    assert exit_code(comparison) == 1
+
+
+def test_non_gating_regression_is_shown_but_does_not_fail():
+    base = suite(bench("sort", time=timed(1e-3, seed=1), cpu_time=timed(1e-3, seed=3)))
+    head = suite(bench("sort", time=timed(1e-3, seed=2), cpu_time=timed(1.3e-3, seed=4)))
+    comparison = compare_suites(base, head, DEFAULT)
+    delta = only(comparison, "sort", "cpu_time")
+    assert delta.verdict is Verdict.REGRESSED and not delta.gating
+    assert comparison.regressions == ()
+    assert exit_code(comparison) == 0
+    assert comparison.gating_tests == 1
+
+
+# ---------------------------------------------------------------------------
+# Memory floors
+# ---------------------------------------------------------------------------
+
+def test_memory_growth_below_the_floor_is_not_a_regression():
+    base = suite(bench("parse", peak_memory=constant(100 * KIB)))
+    head = suite(bench("parse", peak_memory=constant(112 * KIB)))     # +12 %, but only 12 KiB
+    delta = only(compare_suites(base, head, DEFAULT), "parse", "peak_memory")
+    assert delta.verdict is Verdict.UNCHANGED
+    assert "floor" in delta.reason and "12.0 KiB" in delta.reason
+
+
+def test_memory_growth_above_threshold_and_floor_regresses():
+    base = suite(bench("parse", peak_memory=constant(1024 * KIB)))
+    head = suite(bench("parse", peak_memory=constant(1300 * KIB)))
+    comparison = compare_suites(base, head, DEFAULT)
+    assert only(comparison, "parse", "peak_memory").verdict is Verdict.REGRESSED
+    assert exit_code(comparison) == 1
+
+
+def test_retained_memory_growth_from_zero_uses_the_floor():
+    base = suite(bench("a", retained_memory=constant(0)), bench("b", retained_memory=constant(0)))
+    head = suite(bench("a", retained_memory=constant(64 * KIB)),
+                 bench("b", retained_memory=constant(1 * KIB)))
+    comparison = compare_suites(base, head, DEFAULT)
+    leak = only(comparison, "a", "retained_memory")
+    assert leak.verdict is Verdict.REGRESSED and leak.change is None
+    assert only(comparison, "b", "retained_memory").verdict is Verdict.UNCHANGED
+
+
+# ---------------------------------------------------------------------------
+# Presence, failures and comparability
+# ---------------------------------------------------------------------------
+
+def test_new_removed_and_failed_benchmarks():
+    base = suite(bench("kept", time=timed(1e-3, seed=1)), bench("gone", time=timed(1e-3, seed=2)),
+                 bench("crashes", time=timed(1e-3, seed=3)))
+    head = suite(bench("kept", time=timed(1e-3, seed=4)), bench("added", time=timed(1e-3, seed=5)),
+                 Benchmark("crashes", error="ZeroDivisionError: division by zero"))
+    comparison = compare_suites(base, head, DEFAULT)
+    assert only(comparison, "added").verdict is Verdict.NEW
+    assert only(comparison, "added").head.n == 20
+    assert only(comparison, "gone").verdict is Verdict.REMOVED
+    failed = only(comparison, "crashes", "*")
+    assert failed.verdict is Verdict.FAILED and "ZeroDivisionError" in failed.reason
+    assert comparison.failures == (failed,)
+    assert exit_code(comparison) == 0          # a crash is exit 2, decided by the application
+
+
+def test_new_and_removed_metrics_within_a_benchmark():
+    base = suite(bench("b", time=timed(1e-3, seed=1), peak_memory=constant(KIB)))
+    head = suite(bench("b", time=timed(1e-3, seed=2), cpu_time=timed(1e-3, seed=3)))
+    comparison = compare_suites(base, head, DEFAULT)
+    assert only(comparison, "b", "cpu_time").verdict is Verdict.NEW
+    assert only(comparison, "b", "peak_memory").verdict is Verdict.REMOVED
+
+
+def test_no_baseline_makes_everything_new():
+    head = suite(bench("a", time=timed(1e-3)), bench("b", time=timed(1e-3)))
+    comparison = compare_suites(None, head, DEFAULT)
+    assert {d.verdict for d in comparison.deltas} == {Verdict.NEW}
+    assert comparison.base_environment is None
+    assert any("no baseline" in note for note in comparison.notes)
+
+
+def test_different_units_or_parameters_are_not_comparable():
+    base = suite(bench("a", time=timed(1.0, unit="ms")),
+                 Benchmark("b", {"time": timed(1e-3)}, params={"size": 10}))
+    head = suite(bench("a", time=timed(1e-3, unit="s")),
+                 Benchmark("b", {"time": timed(1e-3)}, params={"size": 1000}))
+    comparison = compare_suites(base, head, DEFAULT)
+    assert only(comparison, "a").verdict is Verdict.NOT_COMPARABLE
+    assert "units differ" in only(comparison, "a").reason
+    assert "parameters differ" in only(comparison, "b").reason
+
+
+def test_legacy_summary_baseline_is_inconclusive_but_shows_the_change():
+    legacy = suite_from_dict({"sort": {"mean_latency": 1e-3, "p99_latency": 2e-3,
+                                       "peak_memory": 1000, "ops_per_second": 1000.0}})
+    head = suite(bench("sort", time=timed(1.5e-3)))
+    comparison = compare_suites(legacy, head, DEFAULT)
+    delta = only(comparison, "sort")
+    assert delta.verdict is Verdict.INCONCLUSIVE
+    assert delta.change == pytest.approx(0.5, abs=0.02)
+    assert delta.base.n == 0 and delta.p_value is None
+    assert "no per-process samples" in delta.reason
+    assert only(comparison, "sort", "peak_memory").verdict is Verdict.REMOVED
+    assert any("records no environment" in note for note in comparison.notes)
+
+
+def test_ignored_benchmarks_and_metrics_leave_no_delta_but_a_note():
+    base = suite(bench("legacy_x", time=timed(1e-3)), bench("b", time=timed(1e-3), latency_p99=timed(1.0)))
+    head = suite(bench("legacy_x", time=timed(5e-3)), bench("b", time=timed(1e-3), latency_p99=timed(9.0)))
+    comparison = compare_suites(base, head, Policy.parse("legacy_*:ignore, latency:ignore"))
+    assert [(d.benchmark, d.metric) for d in comparison.deltas] == [("b", "time")]
+    assert any("legacy_x" in note for note in comparison.notes)
+
+
+# ---------------------------------------------------------------------------
+# Environments and corrections across the run
+# ---------------------------------------------------------------------------
+
+def test_environment_mismatch_is_recorded_not_ignored():
+    other = Environment(cpu_model="Other CPU", logical_cores=4, machine="x86_64",
+                        python_implementation="CPython", python_version="3.11.9")
+    comparison = compare_suites(suite(bench("a", time=timed(1e-3)), env=other),
+                                suite(bench("a", time=timed(1e-3))), DEFAULT)
+    fields = {m.field: (m.base, m.head) for m in comparison.environment_mismatches}
+    assert fields == {"cpu_model": ("Other CPU", "Test CPU 3000"), "logical_cores": (4, 2)}
+    assert any("different environments" in note and "same-runner" in note
+               for note in comparison.notes)
+
+
+def test_holm_keeps_200_null_benchmarks_free_of_false_regressions():
+    policy = Policy.parse("time:0%")   # no magnitude guard: only the correction protects
+    base = suite(*(bench(f"b{i}", time=timed(1e-3, cv=0.05, n=12, seed=i)) for i in range(200)))
+    head = suite(*(bench(f"b{i}", time=timed(1e-3, cv=0.05, n=12, seed=1000 + i))
+                   for i in range(200)))
+    comparison = compare_suites(base, head, policy)
+    raw_hits = sum(d.p_value <= 0.01 for d in comparison.deltas)
+    assert raw_hits >= 1          # uncorrected, some would have been flagged
+    assert comparison.with_verdict(Verdict.REGRESSED) == ()
+    assert comparison.with_verdict(Verdict.IMPROVED) == ()
+    assert comparison.gating_tests == 200
+    assert all(d.q_value >= d.p_value for d in comparison.deltas)
+
+
+def test_a_real_regression_survives_the_correction_among_many_benchmarks():
+    base = suite(*(bench(f"b{i}", time=timed(1e-3, seed=i)) for i in range(50)))
+    head = suite(bench("b0", time=timed(1.1e-3, seed=500)),
+                 *(bench(f"b{i}", time=timed(1e-3, seed=500 + i)) for i in range(1, 50)))
+    comparison = compare_suites(base, head, DEFAULT)
+    assert [d.benchmark for d in comparison.regressions] == ["b0"]
+
+
+def test_unknown_mode_is_a_config_error():
+    with pytest.raises(ConfigError, match="same-runner"):
+        compare_suites(None, suite(), DEFAULT, mode="fast")
+
+
+# ---------------------------------------------------------------------------
+# JSON form
+# ---------------------------------------------------------------------------
+
+def _mixed_comparison() -> Comparison:
+    base = suite(bench("a", time=timed(1e-3, seed=1), peak_memory=constant(KIB)),
+                 bench("gone", time=timed(1e-3)))
+    head = suite(bench("a", time=timed(1.3e-3, seed=2), peak_memory=constant(KIB)),
+                 Benchmark("boom", error="RuntimeError"), bench("new", time=timed(1e-3)),
+                 env=Environment(cpu_model="Other"))
+    return compare_suites(base, head, Policy.parse("orderbook_*:time:8%"))
+
+
+def test_json_round_trip_is_exact():
+    comparison = _mixed_comparison()
+    text = json.dumps(comparison_to_dict(comparison), allow_nan=False)
+    data = json.loads(text)
+    assert data["format_version"] == 1 and data["kind"] == "perfaction-comparison"
+    assert comparison_from_dict(data) == comparison
+
+
+def test_json_from_a_newer_version_or_garbage_is_refused():
+    data = comparison_to_dict(_mixed_comparison())
+    with pytest.raises(ResultsFormatError, match="upgrade perfaction"):
+        comparison_from_dict({**data, "format_version": 99})
+    with pytest.raises(ResultsFormatError, match="not a perfaction comparison"):
+        comparison_from_dict({"deltas": []})
+    broken = {**data, "deltas": [{"benchmark": "a"}]}
+    with pytest.raises(ResultsFormatError, match="malformed"):
+        comparison_from_dict(broken, source="c.json")
