@@ -160,6 +160,18 @@ class Policy:
         except ConfigError as exc:
             raise ConfigError(f"threshold file {str(path)!r}: {exc}") from exc
 
+    @classmethod
+    def from_sources(cls, spec: str | None = None, file: str | Path | None = None) -> "Policy":
+        """Rules from a file, then inline rules (later rules win among equals).
+
+        The CLI's --thresholds/--thresholds-file and the action's thresholds /
+        thresholds-file inputs both come through here.
+        """
+        file_policy = cls.from_file(file) if file else cls()
+        inline = cls.parse(spec) if spec else cls()
+        alpha = inline.alpha if inline.alpha != DEFAULT_ALPHA else file_policy.alpha
+        return cls(file_policy.rules + inline.rules, alpha=alpha)
+
     # -- queries ------------------------------------------------------------
 
     def benchmark_ignored(self, benchmark: str) -> bool:
