@@ -1,0 +1,339 @@
+"""The action's glue: one run inside a workflow job, from Config to exit code.
+
+    run(config, github=..., runner=..., clock=..., stdout=...) -> 0 | 1 | 2
+
+Order matters. The results file is written as soon as the benchmarks finish,
+before any network call, so nothing measured is lost when the API fails. Then
+the baseline, the comparison, the report files, the job summary, outputs and
+annotations, and last the PR comment (the one step a fork's token may refuse).
+
+Pull requests are gated: a regression exits 1 when fail-on-regression is set.
+On push, schedule and other events the comparison is informational: the job
+passes, so the step that uploads the results as the next baseline still runs.
+Every PerfActionError becomes an ``::error::`` annotation and exit 2.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import tempfile
+from collections import deque
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable, Protocol, TextIO
+
+from . import actions, compare, report
+from .compare import Comparison, Verdict
+from .config import Config
+from .errors import ConfigError, PerfActionError, ResultsFormatError
+from .model import Suite, dump_suite, load_suite
+
+if TYPE_CHECKING:
+    from .github import BaselineOutcome, CommentOutcome
+    from .harness.runner import RunOptions
+    from .policy import Policy
+
+OUTPUT_JSON_LIMIT = 512 * 1024   # comparison-json beyond this is replaced by counts
+SETUP_TAIL_LINES = 30
+
+
+class BenchmarkRunner(Protocol):
+    def setup(self, command: str, cwd: Path, log: Callable[[str], None]) -> tuple[int, list[str]]: ...
+    def run(self, target: str, options: "RunOptions") -> Suite: ...
+    def run_ab(self, repo_dir: Path, base_ref: str, subdir: Path, target: str,
+               options: "RunOptions") -> tuple[Suite, Suite]: ...
+
+
+class GitHubPort(Protocol):
+    def fetch_baseline(self, *, name: str, branch: str | None, repository_id: int | None,
+                       exclude_run_id: int | None, results_name: str,
+                       scratch: Path) -> "BaselineOutcome": ...
+    def upsert_comment(self, pr_number: int, body: str, *, marker: str, create: bool = True,
+                       fallback_body: str | None = None) -> "CommentOutcome": ...
+
+
+@dataclass(frozen=True)
+class Baseline:
+    suite: Suite | None
+    info: report.BaselineInfo
+    status: str          # "found", "missing", "expired", "invalid", "file" or "same-runner"
+
+
+def run(config: Config, *, github: GitHubPort | None, runner: BenchmarkRunner,
+        clock: Callable[[], datetime], stdout: TextIO) -> int:
+    """Run the action once; returns the exit code (0 pass, 1 regression, 2 error)."""
+    commands = actions.WorkflowCommands(stdout)
+    if config.token:
+        commands.mask(config.token)
+    try:
+        return _run(config, github, runner, clock, commands)
+    except PerfActionError as exc:
+        commands.error(str(exc), title="perfaction")
+        return exc.exit_code
+
+
+def _run(config: Config, github: GitHubPort | None, runner: BenchmarkRunner,
+         clock: Callable[[], datetime], commands: actions.WorkflowCommands) -> int:
+    context = config.github
+    workdir = _working_directory(config)
+    policy = load_policy(config)
+    if config.setup_command:
+        _setup(config.setup_command, workdir, runner, commands)
+
+    base_suite, head = _measure(config, workdir, runner, commands)
+    results_file = config.in_workspace(config.results_path)
+    dump_suite(head, results_file)                       # before any network step
+    commands.log(f"perfaction: results written to {config.results_path}")
+    if base_suite is not None:
+        dump_suite(base_suite, results_file.with_name(results_file.stem + ".base.json"))
+
+    baseline = _baseline(config, github, base_suite, clock, commands)
+    comparison = compare.compare_suites(baseline.suite, head, policy, mode=config.mode)
+    report_context = _report_context(config, baseline)
+    report_file = config.in_workspace(config.report_path)
+    report_file.parent.mkdir(parents=True, exist_ok=True)
+    report_file.write_text(report.render_markdown_full(comparison, report_context), encoding="utf-8")
+    actions.append_summary(context.summary_file, report.render_summary(comparison, report_context))
+    commands.log(report.render_terminal(comparison, report_context))
+
+    gate = context.is_pull_request and config.fail_on_regression
+    _annotate(comparison, commands, as_error=gate)
+    actions.write_outputs(context.output_file, _outputs(config, comparison, baseline))
+    comment_url = _comment(config, github, comparison, report_context, baseline, commands)
+    if comment_url:
+        actions.write_outputs(context.output_file, {"comment-url": comment_url})
+    return _exit_code(config, comparison, baseline)
+
+
+# ---------------------------------------------------------------------------
+# Steps
+# ---------------------------------------------------------------------------
+
+def _working_directory(config: Config) -> Path:
+    workdir = config.in_workspace(config.working_directory)
+    if not workdir.is_dir():
+        raise ConfigError(f"input 'working-directory': {config.working_directory!r} is not a folder "
+                          "in the workspace; did the job run actions/checkout first?")
+    return workdir
+
+
+def load_policy(config: Config) -> "Policy":
+    """The thresholds: the file's rules first, then the inline ones (later rules win ties)."""
+    from .policy import Policy
+    specs = []
+    if config.thresholds_file:
+        path = config.in_workspace(config.thresholds_file)
+        try:
+            specs.append(path.read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise ConfigError(f"input 'thresholds-file': cannot read {config.thresholds_file!r} "
+                              f"({exc.strerror or exc}); the path is relative to the workspace") from exc
+    if config.thresholds:
+        specs.append(config.thresholds)
+    try:
+        return Policy.parse(specs)
+    except ConfigError as exc:
+        which = "thresholds-file' or 'thresholds" if config.thresholds_file else "thresholds"
+        raise ConfigError(f"input '{which}': {exc}") from exc
+
+
+def _setup(command: str, workdir: Path, runner: BenchmarkRunner, commands: actions.WorkflowCommands) -> None:
+    with commands.group(f"Setting up: {command}"):
+        returncode, tail = runner.setup(command, workdir, commands.log)
+    if returncode != 0:
+        shown = "\n".join(tail[-SETUP_TAIL_LINES:]) or "(no output)"
+        raise PerfActionError(f"input 'setup-command' failed with exit code {returncode}: {command}\n"
+                              f"Last lines of its output:\n{shown}")
+
+
+def _measure(config: Config, workdir: Path, runner: BenchmarkRunner,
+             commands: actions.WorkflowCommands) -> tuple[Suite | None, Suite]:
+    from .harness.runner import RunOptions
+    context = config.github
+    options = RunOptions(time_budget=config.time_budget, filter=config.filter,
+                         timeout=config.benchmark_timeout, cwd=workdir,
+                         commit_sha=context.head_commit or None,
+                         ref=context.head_ref or context.ref_name or context.ref or None)
+    with commands.group(f"Running benchmarks: {config.benchmark}"):
+        if config.mode != "same-runner":
+            return None, runner.run(config.benchmark, options)
+        base_ref = config.base_ref or context.base_sha or context.before_sha
+        if not base_ref:
+            raise ConfigError("input 'base-ref' is needed in same-runner mode on a "
+                              f"'{context.event_name}' event: name the commit, branch or tag to compare with")
+        try:
+            subdir = workdir.resolve().relative_to(config.workspace.resolve())
+        except ValueError:
+            raise ConfigError("input 'working-directory' must lie inside the workspace in "
+                              "same-runner mode: the base commit is checked out from the repository") from None
+        return runner.run_ab(config.workspace, base_ref, subdir, config.benchmark, options)
+
+
+def _baseline(config: Config, github: GitHubPort | None, same_runner_base: Suite | None,
+              clock: Callable[[], datetime], commands: actions.WorkflowCommands) -> Baseline:
+    context = config.github
+    if config.mode == "same-runner":
+        assert same_runner_base is not None
+        info = report.BaselineInfo(source="same-runner", ref=config.base_ref or context.base_ref,
+                                   commit=same_runner_base.environment.commit_sha)
+        return Baseline(same_runner_base, info, "same-runner")
+    if config.baseline_path:
+        try:
+            suite = load_suite(config.in_workspace(config.baseline_path))
+        except ResultsFormatError as exc:
+            raise ConfigError(f"input 'baseline-path' (relative to the workspace): {exc}") from exc
+        return Baseline(suite, report.BaselineInfo(source="file", path=config.baseline_path), "file")
+    if github is None:
+        reason = "no token was given, so the baseline artifact could not be fetched"
+        commands.warning(reason + "; set the 'token' input", title="No baseline")
+        return Baseline(None, report.BaselineInfo(source="none", reason=reason), "missing")
+    with tempfile.TemporaryDirectory(prefix="perfaction-artifact-") as scratch:
+        outcome = github.fetch_baseline(
+            name=config.baseline_artifact, branch=context.baseline_branch,
+            repository_id=context.repository_id, exclude_run_id=context.run_id,
+            results_name=Path(config.results_path).name, scratch=Path(scratch))
+    if outcome.status == "invalid":
+        commands.warning(outcome.reason, title="Baseline artifact refused")
+    elif outcome.status != "found":
+        commands.notice(outcome.reason, title="No baseline")
+    artifact = outcome.artifact
+    if outcome.suite is None or artifact is None:
+        return Baseline(None, report.BaselineInfo(source="none", reason=outcome.reason), outcome.status)
+    age = max(clock() - artifact.created_at, timedelta(0))
+    run_url = (f"{context.server_url.rstrip('/')}/{context.repository}/actions/runs/{artifact.run_id}"
+               if artifact.run_id is not None else None)
+    info = report.BaselineInfo(source="artifact", artifact_name=artifact.name, artifact_id=artifact.id,
+                               run_id=artifact.run_id, run_url=run_url, commit=artifact.head_sha,
+                               ref=artifact.head_branch, created_at=artifact.created_at, age=age)
+    return Baseline(outcome.suite, info, "found")
+
+
+def _report_context(config: Config, baseline: Baseline) -> report.ReportContext:
+    context = config.github
+    return report.ReportContext(
+        baseline=baseline.info, repository=context.repository, pr_number=context.pr_number,
+        commit_sha=context.head_commit or None, base_sha=context.base_sha, run_url=context.run_url,
+        server_url=context.server_url, mode=config.mode, full_report_path=config.report_path,
+        comment_id=config.comment_id)
+
+
+def _annotate(comparison: Comparison, commands: actions.WorkflowCommands, *, as_error: bool) -> None:
+    emit = commands.error if as_error else commands.warning
+    for delta in comparison.regressions:
+        change = f" {delta.change:+.1%}" if delta.change is not None else ""
+        emit(f"{delta.benchmark}: {delta.metric}{change}. {delta.reason}".strip(),
+             title=f"Performance regression: {delta.benchmark}")
+    for name in sorted({d.benchmark for d in comparison.failures}):
+        reason = next(d.reason for d in comparison.failures if d.benchmark == name)
+        commands.error(f"{name}: {reason}", title=f"Benchmark failed: {name}")
+
+
+def should_create_comment(mode: str, comparison: Comparison, has_baseline: bool) -> bool:
+    """Whether comment-mode asks for a new comment; an existing one is refreshed regardless."""
+    if mode == "always":
+        return True
+    if mode == "on-regression":
+        return bool(comparison.regressions or comparison.failures)
+    if mode == "on-change":
+        changed = {Verdict.REGRESSED, Verdict.IMPROVED, Verdict.REMOVED, Verdict.FAILED}
+        if has_baseline:
+            changed.add(Verdict.NEW)
+        return any(d.verdict in changed for d in comparison.deltas)
+    return False
+
+
+def _comment(config: Config, github: GitHubPort | None, comparison: Comparison,
+             report_context: report.ReportContext, baseline: Baseline,
+             commands: actions.WorkflowCommands) -> str | None:
+    context = config.github
+    if not context.is_pull_request or context.pr_number is None or config.comment_mode == "never":
+        return None
+    if github is None:
+        commands.warning("no token was given, so the report was not posted on the pull request; "
+                         "it is in the job summary", title="No PR comment")
+        return None
+    marker = report.comment_marker(config.comment_id)
+    where = f": {context.run_url}" if context.run_url else ""
+    fallback = (f"{marker}\n### Performance\n\nThe report is too long for a pull request comment; "
+                f"read it in the job summary{where}\n")
+    outcome = github.upsert_comment(
+        context.pr_number, report.render_comment(comparison, report_context), marker=marker,
+        create=should_create_comment(config.comment_mode, comparison, baseline.suite is not None),
+        fallback_body=fallback)
+    if outcome.status == "forbidden":
+        commands.warning(outcome.message, title="No PR comment")
+    elif outcome.url:
+        commands.log(f"perfaction: {outcome.message}: {outcome.url}")
+    return outcome.url
+
+
+def _outputs(config: Config, comparison: Comparison, baseline: Baseline) -> dict[str, str]:
+    data = compare.comparison_to_dict(comparison)
+    text = json.dumps(data, separators=(",", ":"), allow_nan=False)
+    if len(text) > OUTPUT_JSON_LIMIT:
+        text = json.dumps({"truncated": True, "counts": comparison.counts(),
+                           "report_path": config.report_path}, separators=(",", ":"))
+    return {
+        "regression": "true" if comparison.regressions else "false",
+        "regressions-count": str(len(comparison.regressions)),
+        "report-path": config.report_path,
+        "results-path": config.results_path,
+        "comparison-json": text,
+        "baseline-status": baseline.status,
+    }
+
+
+def _exit_code(config: Config, comparison: Comparison, baseline: Baseline) -> int:
+    failed = sorted({d.benchmark for d in comparison.failures})
+    if failed:
+        raise PerfActionError(f"{len(failed)} benchmark(s) failed: {', '.join(failed)}; "
+                              "their errors are in the report and the log above")
+    if baseline.suite is None and config.fail_on_missing_baseline:
+        raise PerfActionError(f"no usable baseline ({baseline.info.reason}) and "
+                              "fail-on-missing-baseline is true")
+    if not config.github.is_pull_request:
+        return 0   # informational: the results must still be uploaded as the next baseline
+    return compare.exit_code(comparison, fail_on_regression=config.fail_on_regression)
+
+
+# ---------------------------------------------------------------------------
+# The real runner: subprocesses and the harness
+# ---------------------------------------------------------------------------
+
+class HarnessRunner:
+    """Runs setup commands in a shell and benchmarks with perfaction.harness."""
+
+    def __init__(self, stream: TextIO):
+        self.stream = stream
+
+    def setup(self, command: str, cwd: Path, log: Callable[[str], None]) -> tuple[int, list[str]]:
+        tail: deque[str] = deque(maxlen=SETUP_TAIL_LINES)
+        with subprocess.Popen(command, shell=True, cwd=cwd, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True,
+                              errors="replace") as process:
+            assert process.stdout is not None
+            for line in process.stdout:
+                line = line.rstrip("\n")
+                tail.append(line)
+                log(line)
+        return process.returncode, list(tail)
+
+    def _progress(self):
+        from .harness.progress import PlainProgress
+        return PlainProgress(self.stream)
+
+    def run(self, target: str, options: "RunOptions") -> Suite:
+        from .harness.runner import run_suite
+        return run_suite(target, options, progress=self._progress())
+
+    def run_ab(self, repo_dir: Path, base_ref: str, subdir: Path, target: str,
+               options: "RunOptions") -> tuple[Suite, Suite]:
+        try:
+            from .harness.ab import base_worktree, run_ab
+        except ImportError as exc:
+            raise PerfActionError(f"mode 'same-runner' is not available in this build ({exc})") from exc
+        with base_worktree(repo_dir, base_ref) as base_tree:
+            return run_ab(base_tree / subdir, repo_dir / subdir, target, options,
+                          progress=self._progress(), base_ref=base_ref)

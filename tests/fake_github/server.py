@@ -1,0 +1,289 @@
+"""A stateful fake of the GitHub REST API over real HTTP on 127.0.0.1.
+
+Two servers on OS-assigned ports: the API (optionally under a path prefix
+such as /api/v3, as on GitHub Enterprise Server) and a blob host that serves
+artifact zips behind short-lived signed URLs and, like the real blob store,
+refuses any request that carries an Authorization header.
+
+Only the endpoints perfaction uses are served; anything else answers 404
+with GitHub's error shape, so an unexpected call shows up as a failure.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Callable
+from urllib.parse import parse_qsl, urlencode, urlsplit
+
+from . import payloads
+from .state import Artifact, Comment, FakeState, Fault, Pull, RecordedRequest, Repo, Token
+
+WEB = "https://github.example.invalid"
+FORBIDDEN_INTEGRATION = "Resource not accessible by integration"
+Route = tuple[str, "re.Pattern[str]", Callable[..., None]]
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    fake: "FakeGitHub"          # set on the per-server subclass
+    server_kind = "api"
+
+    def log_message(self, format: str, *args: Any) -> None:  # keep test output quiet
+        pass
+
+    def do_GET(self) -> None:
+        self._dispatch("GET")
+
+    def do_POST(self) -> None:
+        self._dispatch("POST")
+
+    def do_PATCH(self) -> None:
+        self._dispatch("PATCH")
+
+    def _dispatch(self, method: str) -> None:
+        split = urlsplit(self.path)
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        path = split.path
+        prefix = self.fake.prefix if self.server_kind == "api" else ""
+        if prefix and path.startswith(prefix):
+            path = path[len(prefix):]
+        elif prefix:
+            self.send_json(404, payloads.error_json("Not Found", 404))
+            return
+        self.query = dict(parse_qsl(split.query))
+        self.body = body
+        self.fake.state.record(RecordedRequest(self.server_kind, method, path, dict(self.query),
+                                               {k.lower(): v for k, v in self.headers.items()}, body))
+        fault = self.fake.state.take_fault(method, path) if self.server_kind == "api" else None
+        if fault is not None:
+            if fault.delay and self.fake.stopping.wait(fault.delay):
+                return
+            if fault.status is not None:
+                self.send_json(fault.status, payloads.error_json(fault.message, fault.status), fault.headers)
+                return
+        routes = self.fake.api_routes if self.server_kind == "api" else self.fake.blob_routes
+        for route_method, pattern, handler in routes:
+            match = pattern.fullmatch(path)
+            if match and route_method == method:
+                handler(self, *match.groups())
+                return
+        self.send_json(404, payloads.error_json("Not Found", 404))
+
+    # -- responses ---------------------------------------------------------
+
+    def send_json(self, status: int, data: Any, headers: dict[str, str] | None = None) -> None:
+        raw = json.dumps(data).encode("utf-8")
+        self.send_bytes(status, raw, "application/json; charset=utf-8", headers)
+
+    def send_bytes(self, status: int, raw: bytes, content_type: str,
+                   headers: dict[str, str] | None = None) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(raw)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(raw)
+
+    def token(self) -> str | None:
+        header = self.headers.get("Authorization", "")
+        scheme, _, value = header.partition(" ")
+        return value.strip() if scheme.lower() in ("token", "bearer") else None
+
+    def caller(self, *, write: bool = False) -> str | None:
+        """The login behind the request's token; None after answering 401/403."""
+        token = self.fake.state.tokens.get(self.token() or "")
+        if token is None:
+            self.send_json(401, payloads.error_json("Bad credentials", 401))
+            return None
+        if write and token.read_only:
+            self.send_json(403, payloads.error_json(FORBIDDEN_INTEGRATION, 403))
+            return None
+        return token.login
+
+
+class FakeGitHub:
+    """The fake's state plus its two servers. Use as a context manager or call close()."""
+
+    def __init__(self, *, prefix: str = "/api/v3"):
+        self.prefix = prefix.rstrip("/")
+        self.state = FakeState()
+        self.stopping = threading.Event()
+        self.api_routes: list[Route] = []
+        self.blob_routes: list[Route] = []
+        from . import routes  # the endpoint handlers register themselves on this fake
+        routes.register(self)
+        self._api = self._start("api")
+        self._blob = self._start("blob")
+
+    def _start(self, kind: str) -> _Server:
+        handler = type(f"{kind.title()}Handler", (_Handler,), {"fake": self, "server_kind": kind})
+        server = _Server(("127.0.0.1", 0), handler)
+        thread = threading.Thread(target=server.serve_forever, args=(0.02,), name=f"fake-github-{kind}", daemon=True)
+        thread.start()
+        return server
+
+    @property
+    def base_url(self) -> str:
+        """What GITHUB_API_URL would be: http://127.0.0.1:PORT[/api/v3]."""
+        return f"http://127.0.0.1:{self._api.server_address[1]}{self.prefix}"
+
+    @property
+    def blob_url(self) -> str:
+        return f"http://127.0.0.1:{self._blob.server_address[1]}"
+
+    @property
+    def web_url(self) -> str:
+        return WEB
+
+    def add_route(self, kind: str, method: str, pattern: str, handler: Callable[..., None]) -> None:
+        routes = self.api_routes if kind == "api" else self.blob_routes
+        routes.append((method, re.compile(pattern), handler))
+
+    def sign_blob(self, artifact_id: int) -> str:
+        signature = secrets.token_urlsafe(16)
+        with self.state.lock:
+            self.state.blob_signatures[signature] = artifact_id
+        return f"{self.blob_url}/artifacts/{artifact_id}.zip?" + urlencode({"sig": signature, "se": "soon"})
+
+    def page_links(self, path: str, query: dict[str, str], page: int, last: int) -> dict[str, str]:
+        """The Link header GitHub sends: absolute URLs for next/last (and prev/first)."""
+        def url(number: int) -> str:
+            return f"{self.base_url}{path}?" + urlencode({**query, "page": str(number)})
+        links = []
+        if page < last:
+            links += [f'<{url(page + 1)}>; rel="next"', f'<{url(last)}>; rel="last"']
+        if page > 1:
+            links += [f'<{url(page - 1)}>; rel="prev"', f'<{url(1)}>; rel="first"']
+        return {"Link": ", ".join(links)} if links else {}
+
+    # -- seeding (tests call these) ----------------------------------------
+
+    def add_repo(self, full_name: str, repo_id: int, *, default_branch: str = "main",
+                 fork: bool = False) -> Repo:
+        repo = Repo(full_name, repo_id, default_branch, fork)
+        with self.state.lock:
+            self.state.repos[full_name] = repo
+        self.state.user_for(full_name.split("/")[0])
+        return repo
+
+    def add_token(self, value: str, login: str, *, installation: bool = False,
+                  read_only: bool = False) -> Token:
+        token = Token(value, login, installation, read_only)
+        self.state.user_for(login)
+        with self.state.lock:
+            self.state.tokens[value] = token
+        return token
+
+    def add_pull(self, repo: str, number: int, *, author: str = "contributor",
+                 head_repo: str | None = None, head_ref: str = "feature", head_sha: str = "b" * 40,
+                 base_ref: str = "main", base_sha: str = "a" * 40) -> Pull:
+        pull = Pull(repo, number, author, head_repo or repo, head_ref, head_sha, base_ref, base_sha)
+        with self.state.lock:
+            self.state.pulls[(repo, number)] = pull
+        return pull
+
+    def add_comment(self, repo: str, number: int, body: str, *, author: str) -> Comment:
+        self.state.user_for(author)
+        moment = self.state.tick()
+        comment = Comment(self.state.new_id(), repo, number, author, body, moment, moment)
+        with self.state.lock:
+            self.state.comments[comment.id] = comment
+        return comment
+
+    def add_artifact(self, repo: str, name: str, content: bytes, *, head_branch: str = "main",
+                     head_repository_id: int | None = None, expired: bool = False,
+                     run_id: int | None = None, head_sha: str = "c" * 40,
+                     size_in_bytes: int | None = None) -> Artifact:
+        """An artifact of a workflow run; ``head_repository_id`` defaults to the repository's own id."""
+        own_id = self.state.repos[repo].id
+        artifact = Artifact(self.state.new_id(), repo, name, content, self.state.tick(),
+                            run_id if run_id is not None else self.state.new_id(),
+                            head_repository_id if head_repository_id is not None else own_id,
+                            head_branch, head_sha, expired, size_in_bytes)
+        with self.state.lock:
+            self.state.artifacts[artifact.id] = artifact
+        return artifact
+
+    def add_fault(self, method: str, path: str, status: int | None = 500, message: str = "Server Error",
+                  *, times: int = 1, delay: float = 0.0, headers: dict[str, str] | None = None) -> Fault:
+        """Misbehave on the next ``times`` requests matching ``method`` ("*" for any) and the path regex."""
+        fault = Fault(method, path, status, message, times, delay, dict(headers or {}))
+        with self.state.lock:
+            self.state.faults.append(fault)
+        return fault
+
+    # -- reading back ------------------------------------------------------
+
+    def comments_on(self, repo: str, number: int) -> list[Comment]:
+        return self.state.comments_on(repo, number)
+
+    def requests(self, server: str | None = None, method: str | None = None,
+                 path: str | None = None) -> list[RecordedRequest]:
+        """Requests received so far, optionally filtered (``path`` is a regex)."""
+        with self.state.lock:
+            return [r for r in self.state.requests
+                    if (server is None or r.server == server) and (method is None or r.method == method)
+                    and (path is None or re.fullmatch(path, r.path))]
+
+    # -- JSON for the routes ----------------------------------------------
+
+    def user_json(self, login: str) -> dict[str, Any]:
+        user = self.state.user_for(login)
+        return payloads.user_json(self.base_url, WEB, user.login, user.id, user.type)
+
+    def repo_json(self, full_name: str, *, full: bool = True) -> dict[str, Any]:
+        repo = self.state.repos[full_name]
+        return payloads.repo_json(self.base_url, WEB, full_name=full_name, repo_id=repo.id,
+                                  owner=self.user_json(full_name.split("/")[0]),
+                                  default_branch=repo.default_branch, fork=repo.fork, full=full)
+
+    def comment_json(self, comment: Comment) -> dict[str, Any]:
+        return payloads.comment_json(self.base_url, WEB, full_name=comment.repo,
+                                     issue_number=comment.issue_number, comment_id=comment.id,
+                                     body=comment.body, user=self.user_json(comment.author),
+                                     created_at=comment.created_at, updated_at=comment.updated_at)
+
+    def artifact_json(self, artifact: Artifact) -> dict[str, Any]:
+        repo_id = self.state.repos[artifact.repo].id
+        size = artifact.size_in_bytes if artifact.size_in_bytes is not None else len(artifact.content)
+        return payloads.artifact_json(
+            self.base_url, full_name=artifact.repo, artifact_id=artifact.id, name=artifact.name,
+            size=size, created_at=artifact.created_at, expires_at=self.state.expires_at(artifact),
+            expired=artifact.expired,
+            workflow_run={"id": artifact.run_id, "repository_id": repo_id,
+                          "head_repository_id": artifact.head_repository_id,
+                          "head_branch": artifact.head_branch, "head_sha": artifact.head_sha})
+
+    def pull_json(self, pull: Pull) -> dict[str, Any]:
+        def side(repo_name: str | None, ref: str, sha: str) -> dict[str, Any]:
+            repo = self.repo_json(repo_name, full=False) if repo_name in self.state.repos else None
+            owner = (repo_name or pull.author).split("/")[0]
+            return payloads.pull_side_json(repo=repo, user=self.user_json(owner), ref=ref, sha=sha)
+        return payloads.pull_json(self.base_url, WEB, full_name=pull.repo, number=pull.number,
+                                  user=self.user_json(pull.author), title=pull.title,
+                                  head=side(pull.head_repo, pull.head_ref, pull.head_sha),
+                                  base=side(pull.repo, pull.base_ref, pull.base_sha))
+
+    def close(self) -> None:
+        self.stopping.set()
+        for server in (self._api, self._blob):
+            server.shutdown()
+            server.server_close()
+
+    def __enter__(self) -> "FakeGitHub":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+

@@ -1,0 +1,118 @@
+"""actions.py: output and summary files, workflow commands, escaping."""
+
+from __future__ import annotations
+
+import io
+import re
+
+import pytest
+
+from perfaction.actions import (WorkflowCommands, append_summary, escape_data, escape_property,
+                                format_command, format_output, write_outputs)
+
+
+def parse_output_file(text: str) -> dict[str, str]:
+    """Read GITHUB_OUTPUT the way the runner does (both the short and the heredoc form)."""
+    outputs: dict[str, str] = {}
+    lines = text.split("\n")
+    index = 0
+    while index < len(lines):
+        line = lines[index]
+        index += 1
+        if not line:
+            continue
+        if "<<" in line and ("=" not in line or line.index("<<") < line.index("=")):
+            name, delimiter = line.split("<<", 1)
+            body = []
+            while lines[index] != delimiter:
+                body.append(lines[index])
+                index += 1
+            index += 1
+            outputs[name] = "\n".join(body)
+        else:
+            name, value = line.split("=", 1)
+            outputs[name] = value
+    return outputs
+
+
+def test_outputs_round_trip_through_the_runner_format(tmp_path):
+    path = tmp_path / "output"
+    path.write_text("earlier=kept\n")
+    values = {"regression": "true", "regressions-count": "2", "comparison-json": '{"a": [1,\n 2]}',
+              "empty": "", "trailing": "line\n"}
+    assert write_outputs(path, values)
+    parsed = parse_output_file(path.read_text())
+    assert parsed == {"earlier": "kept", **values}
+
+
+def test_a_value_holding_the_delimiter_gets_another_one():
+    delimiters = iter(["ghadelimiter_1", "ghadelimiter_2"])
+    text = format_output("x", "a\nghadelimiter_1\nb", new_delimiter=lambda: next(delimiters))
+    assert text == "x<<ghadelimiter_2\na\nghadelimiter_1\nb\nghadelimiter_2\n"
+
+
+def test_default_delimiters_are_unique():
+    first = format_output("x", "v").split("\n")[0]
+    second = format_output("x", "v").split("\n")[0]
+    assert first != second and re.fullmatch(r"x<<ghadelimiter_[0-9a-f-]{36}", first)
+
+
+@pytest.mark.parametrize("name", ["", "a=b", "a\nb", "a<<b"])
+def test_bad_output_names_are_refused(name):
+    with pytest.raises(ValueError):
+        format_output(name, "v")
+
+
+def test_no_output_file_outside_a_job():
+    assert write_outputs(None, {"a": "b"}) is False
+    assert append_summary(None, "# hi") is False
+
+
+def test_summary_appends(tmp_path):
+    path = tmp_path / "summary"
+    append_summary(path, "# one")
+    append_summary(path, "two\n")
+    assert path.read_text() == "# one\ntwo\n"
+
+
+def test_summary_is_cut_to_stay_under_the_limit(tmp_path):
+    path = tmp_path / "summary"
+    path.write_text("x" * 100)
+    append_summary(path, "é" * 1000, limit=600)
+    text = path.read_text(encoding="utf-8")
+    assert len(text.encode("utf-8")) <= 600
+    assert text.endswith("limited to 1 MiB per step.\n")
+
+
+def test_escaping_follows_the_runner_rules():
+    assert escape_data("50% done\r\nnext") == "50%25 done%0D%0Anext"
+    assert escape_property("a.py:3, b") == "a.py%3A3%2C b"
+
+
+def test_format_command_with_properties():
+    line = format_command("error", "time +12%\nsee report", title="Regression: parse, fast", file="b.py", line=3)
+    assert line == "::error title=Regression%3A parse%2C fast,file=b.py,line=3::time +12%25%0Asee report"
+    assert format_command("endgroup") == "::endgroup::"
+
+
+def test_workflow_commands_on_a_stream():
+    stream = io.StringIO()
+    commands = WorkflowCommands(stream)
+    commands.mask("ghs_secret\nsecond")
+    with commands.group("Benchmarks"):
+        commands.log("running\n::set-output name=x::y")
+        commands.warning("slow", title="Note")
+    commands.error("bad")
+    commands.notice("fyi")
+    assert stream.getvalue().splitlines() == [
+        "::add-mask::ghs_secret", "::add-mask::second", "::group::Benchmarks", "running",
+        " ::set-output name=x::y", "::warning title=Note::slow", "::endgroup::", "::error::bad",
+        "::notice::fyi"]
+
+
+def test_group_ends_even_when_the_body_raises():
+    stream = io.StringIO()
+    with pytest.raises(RuntimeError):
+        with WorkflowCommands(stream).group("g"):
+            raise RuntimeError("boom")
+    assert stream.getvalue().endswith("::endgroup::\n")
