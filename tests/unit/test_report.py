@@ -7,6 +7,7 @@ Regenerate the golden files after an intended change, then read the diff:
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from datetime import timedelta
 from pathlib import Path
@@ -172,6 +173,17 @@ def test_footer_states_the_rule_and_thresholds_in_plain_words():
     assert ("at significance α = 0.01, Holm-corrected across the run's 9 gating tests, and by more "
             "than its threshold: time 5 %; peak_memory 10 % and at least 1 MiB; `orderbook_*` time "
             "8 %; latency_p99 10 % (report-only).") in text
+
+
+def test_footer_names_the_test_and_the_estimate_when_the_comparison_does():
+    comparison, context = CASES["regression"]()
+    assert f"(report-only). Method: {comparison.method}. Unchanged means" in \
+        report.render_comment(comparison, context)
+    custom = dataclasses.replace(comparison, method="Welch | <b>t</b>")
+    assert "Method: Welch \\| &lt;b&gt;t&lt;/b&gt;." in report.render_comment(custom, context)
+    assert "Method: Welch | <b>t</b>." in report.render_terminal(custom, context)
+    unnamed = dataclasses.replace(comparison, method="")
+    assert "Method:" not in report.render_comment(unnamed, context) + report.render_terminal(unnamed, context)
 
 
 def test_summary_adds_p_values_sample_counts_and_environments():

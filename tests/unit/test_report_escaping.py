@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 from markdown_it import MarkdownIt
 
-from perfaction import report
+from perfaction import markdown, report
 from perfaction.compare import Delta, Summary, Verdict
 from perfaction.report import BaselineInfo, clean_text, md_code, md_text, mermaid_label
 
@@ -191,3 +191,19 @@ def test_md_code(raw, table, code):
 
 def test_long_names_are_cut_with_an_ellipsis():
     assert clean_text("x" * 500, 200) == "x" * 199 + "…"
+
+
+def test_report_and_its_environment_use_the_escapers_of_markdown_py():
+    env = report.make_environment()
+    assert {name: env.filters[name] for name in markdown.FILTERS} == markdown.FILTERS
+    assert env.finalize is markdown.refuse_unescaped
+    for name in ("clean_text", "md_text", "md_code", "md_code_cell", "plain_text", "link_url",
+                 "mermaid_label", "plural", "NAME_LIMIT", "TEXT_LIMIT"):
+        assert getattr(report, name) is getattr(markdown, name), name
+
+
+def test_pad_takes_only_escaped_text():
+    assert markdown.pad(markdown.plain_text("ab"), 4, right=True) == "  ab"
+    assert markdown.count(4632) == "4,632"
+    with pytest.raises(TypeError, match="pad takes escaped text"):
+        markdown.pad("ab", 4)  # type: ignore[arg-type]
