@@ -1,0 +1,71 @@
+"""Same-runner A/B: the base tree and the head tree measured in one job.
+
+Both sides run on the same machine, in the same rounds: every round starts a
+fresh worker for each (benchmark, side), each benchmark's two sides next to
+each other in random order, with identical settings (the same loop count,
+the larger of the two calibrations). Whatever the machine does during the
+run, it does to both sides alike, so runner-to-runner variance cancels.
+
+Each side imports its own tree's code: its worker runs with the tree as
+working directory and first on sys.path (and its ``src/`` when present), no
+PYTHONPATH and no user site; after measuring, a worker fails if any loaded
+module came from the other side's tree. A project that must be built or
+installed needs an environment per side: pass each side's interpreter.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Callable
+
+from .. import model
+from ..errors import PerfActionError
+from . import gitinfo
+from .launcher import Launcher
+from .progress import Progress
+from .runner import RunOptions, RunResult, Side, execute
+
+MODE = "same-runner"
+
+
+def run_ab(base_dir: Path, head_dir: Path, target: str, options: RunOptions, *,
+           progress: Progress | None = None, **kwargs) -> tuple[model.Suite, model.Suite]:
+    """Measure ``target`` in both trees; returns (base suite, head suite)."""
+    result = execute_ab(base_dir, head_dir, target, options, progress=progress, **kwargs)
+    return result.suites[0], result.suites[1]
+
+
+def execute_ab(base_dir: Path, head_dir: Path, target: str, options: RunOptions, *,
+               progress: Progress | None = None, base_python: str | None = None,
+               head_python: str | None = None, base_commit: str | None = None,
+               base_ref: str | None = None, launcher: Launcher | None = None,
+               clock: Callable[[], float] = time.perf_counter) -> RunResult:
+    """``run_ab`` with run statistics and notes (e.g. a base without the module)."""
+    base_dir, head_dir = _checked_dir("base", base_dir), _checked_dir("head", head_dir)
+    if base_dir == head_dir:
+        raise PerfActionError(f"base and head are the same directory ({base_dir}); pass the "
+                              "base as another checkout (--base-dir) or a git ref (--base-ref)")
+    default_python = options.python or sys.executable
+    sides = [
+        Side("base", base_dir, base_python or default_python, forbid=(head_dir,),
+             commit_sha=base_commit or gitinfo.head_commit(base_dir), ref=base_ref,
+             optional=True),
+        Side("head", head_dir, head_python or default_python, forbid=(base_dir,),
+             commit_sha=options.commit_sha or gitinfo.head_commit(head_dir), ref=options.ref),
+    ]
+    return execute(target, options, sides=sides, progress=progress, launcher=launcher,
+                   clock=clock, mode=MODE)
+
+
+def _checked_dir(label: str, path: Path) -> Path:
+    path = Path(path).resolve()
+    if not path.is_dir():
+        raise PerfActionError(f"{label} tree {path} is not a directory; check the path")
+    return path
+
+
+# A git worktree of REF outside the repository, removed afterwards; a clear
+# PerfActionError when the directory is not a git repository or REF is unknown.
+base_worktree = gitinfo.base_worktree

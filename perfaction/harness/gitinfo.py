@@ -1,0 +1,86 @@
+"""Small git queries: the commit and ref of a tree, and base worktrees for A/B runs."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+from ..errors import PerfActionError
+
+
+def _git(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    if shutil.which("git") is None:
+        raise PerfActionError("git is not installed; install it, or pass --base-dir instead "
+                              "of --base-ref")
+    return subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True,
+                          check=False)
+
+
+def head_commit(repo: Path) -> str | None:
+    """The commit checked out in ``repo``, or None when it is not a git tree."""
+    try:
+        done = _git(repo, "rev-parse", "--verify", "-q", "HEAD")
+    except PerfActionError:
+        return None
+    return done.stdout.strip() or None if done.returncode == 0 else None
+
+
+def current_ref(repo: Path) -> str | None:
+    """The branch checked out in ``repo`` (``main``), or None when detached or not git."""
+    try:
+        done = _git(repo, "symbolic-ref", "-q", "--short", "HEAD")
+    except PerfActionError:
+        return None
+    return done.stdout.strip() or None if done.returncode == 0 else None
+
+
+def resolve_commit(repo: Path, ref: str) -> str:
+    """The commit ``ref`` names in ``repo``; a PerfActionError saying how to fix it otherwise."""
+    inside = _git(repo, "rev-parse", "--is-inside-work-tree")
+    if inside.returncode != 0 or inside.stdout.strip() != "true":
+        raise PerfActionError(f"{repo} is not a git repository, so --base-ref {ref!r} cannot be "
+                              "checked out; run inside the repository or pass --base-dir DIR")
+    done = _git(repo, "rev-parse", "--verify", "-q", f"{ref}^{{commit}}")
+    if done.returncode != 0 or not done.stdout.strip():
+        raise PerfActionError(f"unknown git ref {ref!r} in {repo}; fetch it first (on GitHub "
+                              "Actions: actions/checkout with fetch-depth: 0, or "
+                              f"`git fetch origin {ref}`)")
+    return done.stdout.strip()
+
+
+@contextmanager
+def base_worktree(repo_dir: Path, ref: str) -> Iterator[Path]:
+    """A detached git worktree of ``ref``, outside the repository; removed afterwards.
+
+    Outside the repository on purpose: the head tree must not contain the
+    base tree, or a search of the head's directories could reach base code.
+    """
+    repo_dir = Path(repo_dir).resolve()
+    commit = resolve_commit(repo_dir, ref)
+    parent = Path(tempfile.mkdtemp(prefix="perfaction-base-"))
+    path = parent / "tree"
+    added = _git(repo_dir, "worktree", "add", "--detach", "--force", str(path), commit)
+    if added.returncode != 0:
+        shutil.rmtree(parent, ignore_errors=True)
+        raise PerfActionError(f"cannot check out {ref!r} into a worktree: "
+                              f"{added.stderr.strip() or added.stdout.strip()}")
+    try:
+        yield path
+    finally:
+        _git(repo_dir, "worktree", "remove", "--force", str(path))
+        shutil.rmtree(parent, ignore_errors=True)
+        _git(repo_dir, "worktree", "prune")
+
+
+def toplevel(path: Path) -> Path | None:
+    """The root of the git work tree containing ``path``, or None."""
+    try:
+        done = _git(path, "rev-parse", "--show-toplevel")
+    except PerfActionError:
+        return None
+    return Path(done.stdout.strip()).resolve() if done.returncode == 0 and done.stdout.strip() \
+        else None

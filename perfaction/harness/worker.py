@@ -1,0 +1,125 @@
+"""The worker process: ``python -m perfaction.harness.worker``.
+
+Reads one JSON job on stdin, writes one JSON result on stdout, then exits:
+every measurement happens in a fresh interpreter. Benchmark code that prints
+cannot corrupt the result: file descriptor 1 is pointed at stderr before any
+user code runs, and the result goes to a private copy of the original stdout.
+
+Jobs (``mode``):
+
+- ``discover``: import the module, list its benchmarks, report the environment;
+- ``calibrate``: build one benchmark, find its loop count;
+- ``measure``: build one benchmark, time values, latency and memory passes.
+
+Results: ``{"ok": true, ...}`` or ``{"ok": false, "phase": ..., "error": ...}``
+where phase is ``import``, ``setup``, ``call``, ``timing`` or ``isolation``.
+Standard library only.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+from . import discovery, environment, measure
+
+
+def run_job(job: dict[str, Any]) -> dict[str, Any]:
+    root = Path(job["root"]).resolve()
+    target = job["target"]
+    started = time.perf_counter()
+    try:
+        discovery.prepare_sys_path(root, target)
+        module = discovery.import_target(root, target)
+        imported = time.perf_counter()
+        if job["mode"] == "discover":
+            result = {"ok": True, "specs": [s.to_json() for s in discovery.find_benchmarks(module)],
+                      "environment": environment.gather()}
+        else:
+            spec = discovery.Spec.from_json(job["spec"])
+            func = discovery.build_callable(module, spec)
+            result = {"ok": True, **_measure_job(job, spec.name, func)}
+        _check_isolation(root, [Path(p) for p in job.get("forbid_paths", [])])
+        result["timings"] = {"import": imported - started, "total": time.perf_counter() - started}
+        return result
+    except discovery.DiscoveryFailure as exc:
+        return {"ok": False, "phase": "import", "error": str(exc)}
+    except discovery.BenchmarkFailure as exc:
+        return {"ok": False, "phase": exc.phase, "error": exc.message}
+    except measure.TracingWhileTimingError as exc:
+        return {"ok": False, "phase": "timing", "error": str(exc)}
+
+
+def _measure_job(job: dict[str, Any], name: str, func: Callable[[], Any]) -> dict[str, Any]:
+    min_value_time = float(job["min_value_time"])
+    if job["mode"] == "calibrate":
+        calibration = _guarded(name, lambda: measure.calibrate(func, min_value_time))
+        return {"loops": calibration.loops, "seconds_per_call": calibration.seconds_per_call}
+    loops = int(job["loops"])
+    values = _guarded(name, lambda: measure.time_values(
+        func, loops, int(job["values"]), int(job["warmup_values"])))
+    metrics: dict[str, list[float]] = {
+        "time": [v.wall for v in values],
+        "cpu_time": [v.cpu for v in values],
+        "cpu_utilisation": [v.utilisation for v in values],
+    }
+    if job.get("latency"):
+        latencies = _guarded(name, lambda: measure.latency_pass(func, min_value_time))
+        for q in (50, 95, 99):
+            metrics[f"latency_p{q}"] = [measure.percentile(latencies, q)]
+    if job.get("memory", True):
+        memory = _guarded(name, lambda: measure.memory_pass(
+            func, round_time=min_value_time * 0.4, time_cap=max(0.5, 10 * min_value_time)))
+        metrics["peak_memory"] = [float(memory.peak)]
+        metrics["retained_memory"] = [memory.retained_per_call]
+    return {"metrics": metrics}
+
+
+def _guarded(name: str, action: Callable[[], Any]) -> Any:
+    """Run a pass; an exception from the user's callable names the benchmark."""
+    try:
+        return action()
+    except measure.TracingWhileTimingError:
+        raise
+    except BaseException as exc:  # noqa: BLE001 - user code may raise anything
+        raise discovery.BenchmarkFailure(
+            "call", f"benchmark {name!r}: the timed callable raised "
+                    f"{discovery.describe_exception(exc)}") from None
+
+
+def _check_isolation(root: Path, forbidden: list[Path]) -> None:
+    """Fail when code came from the other side's tree (A/B runs)."""
+    if not forbidden:
+        return
+    roots = sorted([(root, True)] + [(p.resolve(), False) for p in forbidden],
+                   key=lambda item: len(str(item[0])), reverse=True)
+    for name, module in list(sys.modules.items()):
+        path = getattr(module, "__file__", None)
+        if not path:
+            continue
+        resolved = Path(path).resolve()
+        owner = next(((r, own) for r, own in roots if resolved.is_relative_to(r)), None)
+        if owner is not None and not owner[1]:
+            raise discovery.BenchmarkFailure(
+                "isolation", f"module {name!r} was imported from {resolved}, inside the other "
+                             f"side's tree {owner[0]}, not from {root}; check sys.path "
+                             "manipulation or .pth files that point at the other tree")
+
+
+def main() -> int:
+    result_fd = os.dup(1)
+    os.dup2(2, 1)   # anything user code prints goes to stderr, never into the result
+    job = json.loads(sys.stdin.read())
+    result = run_job(job)
+    sys.stdout.flush()
+    with os.fdopen(result_fd, "w", encoding="utf-8") as out:
+        json.dump(result, out, allow_nan=False)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,172 @@
+"""`perfaction ab`: both trees measured in one job, each importing its own code."""
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from perfaction import model
+from perfaction.cli import main
+from perfaction.errors import PerfActionError
+from perfaction.harness.ab import base_worktree, run_ab
+from perfaction.harness.launcher import SubprocessLauncher
+from perfaction.harness.runner import RunOptions
+
+pytestmark = pytest.mark.slow
+
+FAST = ["--time-budget", "1", "--min-value-time", "0.005", "-q"]
+
+BENCH = '''
+import os
+import mylib
+from perfaction import benchmark
+
+RECORD = {record!r}
+
+
+@benchmark
+def lib_work():
+    with open(RECORD, "a", encoding="utf-8") as handle:
+        handle.write(f"{{mylib.VERSION}} {{os.path.dirname(mylib.__file__)}}\\n")
+    return mylib.work
+'''
+
+LIB = '''
+VERSION = {version!r}
+REPEAT = {repeat}
+
+
+def work():
+    total = 0
+    for _ in range(REPEAT):
+        total += sum(range(300))
+    return total
+'''
+
+
+def git(cwd, *args):
+    subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True,
+                   env={**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com",
+                        "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.com"})
+
+
+def write_project(root: Path, record: Path, version: str, repeat: int) -> None:
+    (root / "mylib").mkdir(parents=True, exist_ok=True)
+    (root / "benchmarks").mkdir(exist_ok=True)
+    (root / "mylib" / "__init__.py").write_text(LIB.format(version=version, repeat=repeat))
+    (root / "benchmarks" / "bench_lib.py").write_text(BENCH.format(record=str(record)))
+
+
+def seen(record: Path) -> set[tuple[str, str]]:
+    return {tuple(line.split(" ", 1)) for line in record.read_text().splitlines()}
+
+
+@pytest.fixture
+def repo(tmp_path):
+    """A git project: tag v1 has VERSION base; the working tree has VERSION head, 2x the work."""
+    root = tmp_path / "project"
+    record = tmp_path / "record.txt"
+    write_project(root, record, "base", 1)
+    git(root, "init", "-q")
+    git(root, "add", ".")
+    git(root, "commit", "-q", "-m", "base")
+    git(root, "tag", "v1")
+    write_project(root, record, "head", 2)
+    return root, record
+
+
+def test_ab_with_a_base_ref_measures_each_tree_with_its_own_code(repo, monkeypatch, capsys):
+    root, record = repo
+    monkeypatch.chdir(root)
+    code = main(["ab", "benchmarks/bench_lib.py", "--base-ref", "v1", "-o", "head.json",
+                 "--base-output", "base.json", "--processes", "8", *FAST])
+    base = model.load_suite(root / "base.json")
+    head = model.load_suite(root / "head.json")
+    seen_pairs = seen(record)
+    versions = {v for v, _ in seen_pairs}
+    assert versions == {"base", "head"}
+    head_dirs = {d for v, d in seen_pairs if v == "head"}
+    base_dirs = {d for v, d in seen_pairs if v == "base"}
+    assert head_dirs == {str(root / "mylib")}
+    assert all(not d.startswith(str(root)) for d in base_dirs)   # the temporary worktree
+    assert base.settings.mode == head.settings.mode == "same-runner"
+    assert base.get("lib_work").loops == head.get("lib_work").loops
+    ratio = head.get("lib_work").metrics["time"].center() / base.get("lib_work").metrics[
+        "time"].center()
+    assert 1.5 < ratio < 2.6
+    assert base.environment.commit_sha and base.environment.ref == "v1"
+    assert code == 1, capsys.readouterr()           # a 2x slowdown is a regression
+    # the worktree is gone again
+    listed = subprocess.run(["git", "worktree", "list"], cwd=root, capture_output=True,
+                            text=True).stdout
+    assert len(listed.strip().splitlines()) == 1
+
+
+def test_pythonpath_pointing_at_the_other_tree_cannot_shadow(tmp_path):
+    record = tmp_path / "record.txt"
+    base, head = tmp_path / "base", tmp_path / "head"
+    write_project(base, record, "base", 1)
+    write_project(head, record, "head", 1)
+    shadow = tmp_path / "installed"
+    write_project(shadow, record, "installed", 1)
+    # An "installed" copy on PYTHONPATH, as a careless environment might have.
+    launcher = SubprocessLauncher(environ={**os.environ, "PYTHONPATH": str(shadow)})
+    options = RunOptions(time_budget=1.0, min_value_time=0.005, processes=2, min_processes=2)
+    base_suite, head_suite = run_ab(base, head, "benchmarks/bench_lib.py", options,
+                                    launcher=launcher)
+    assert not base_suite.failures and not head_suite.failures
+    assert seen(record) == {("base", str(base / "mylib")), ("head", str(head / "mylib"))}
+
+
+def test_a_base_without_the_benchmark_module_makes_every_benchmark_new(tmp_path):
+    record = tmp_path / "record.txt"
+    base, head = tmp_path / "base", tmp_path / "head"
+    base.mkdir()
+    write_project(head, record, "head", 1)
+    options = RunOptions(time_budget=1.0, min_value_time=0.005, processes=2, min_processes=2)
+    from perfaction.harness.ab import execute_ab
+    result = execute_ab(base, head, "benchmarks/bench_lib.py", options)
+    base_suite, head_suite = result.suites
+    assert base_suite.benchmarks == () and head_suite.names() == ("lib_work",)
+    assert any("not found" in note for note in result.notes)
+
+
+def test_base_dir_and_output_files(tmp_path, monkeypatch):
+    record = tmp_path / "record.txt"
+    base, head = tmp_path / "base", tmp_path / "head"
+    write_project(base, record, "base", 1)
+    write_project(head, record, "head", 1)
+    monkeypatch.chdir(head)
+    code = main(["ab", "benchmarks/bench_lib.py", "--base-dir", str(base), "-o",
+                 str(tmp_path / "h.json"), "--base-output", str(tmp_path / "b.json"),
+                 "--processes", "3", *FAST])
+    assert code in (0, 1)     # same code both sides: no failure either way
+    assert json.loads((tmp_path / "b.json").read_text())["settings"]["mode"] == "same-runner"
+    assert model.load_suite(tmp_path / "h.json").names() == ("lib_work",)
+
+
+def test_base_ref_outside_git_and_unknown_refs_are_clear_errors(tmp_path, repo):
+    with pytest.raises(PerfActionError, match="not a git repository"):
+        with base_worktree(tmp_path, "main"):
+            pass
+    root, _ = repo
+    with pytest.raises(PerfActionError, match="unknown git ref 'no-such-branch'.*fetch"):
+        with base_worktree(root, "no-such-branch"):
+            pass
+
+
+def test_ab_command_without_git_says_to_use_base_dir(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert main(["ab", "bench.py", "--base-ref", "main", *FAST]) == 2
+    assert "--base-dir" in capsys.readouterr().err
+
+
+def test_worktree_is_removed_even_when_the_run_fails(repo):
+    root, _ = repo
+    with pytest.raises(RuntimeError):
+        with base_worktree(root, "v1") as tree:
+            assert (tree / "mylib" / "__init__.py").read_text().find("'base'") > 0
+            raise RuntimeError("stop")
+    assert not tree.exists()

@@ -1,0 +1,106 @@
+"""`perfaction run` end to end, with real worker processes and tiny budgets."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from perfaction import model
+from perfaction.cli import main
+
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parents[2]
+MODULES = "tests/data/bench_modules"
+FAST = ["--time-budget", "1", "--min-value-time", "0.005", "--processes", "2", "-q"]
+
+
+@pytest.fixture(autouse=True)
+def in_repo_root(monkeypatch):
+    monkeypatch.chdir(ROOT)
+
+
+def test_failing_benchmarks_are_named_recorded_and_do_not_stop_the_others(tmp_path, capsys):
+    out = tmp_path / "results.json"
+    code = main(["run", f"{MODULES}/mixed_failures.py", "-o", str(out), "--timeout", "2", *FAST])
+    assert code == 2
+    suite = model.load_suite(out)
+    errors = {b.name: b.error for b in suite.benchmarks}
+    expected_causes = {
+        "setup_raises": "ValueError: no market data",
+        "call_raises": "KeyError",
+        "returns_number": "not a callable",
+        "hangs": "timed out after 2 s",
+        "exits_process": "exited with code 3",
+    }
+    for name, cause in expected_causes.items():
+        assert cause in errors[name] and repr(name) in errors[name]
+    for name in ("healthy", "also_healthy[n=5]", "also_healthy[n=50]"):
+        assert errors[name] is None
+        assert len(suite.get(name).metrics["time"].samples) == 2
+    stderr = capsys.readouterr().err
+    for name in expected_causes:
+        assert f"error: benchmark {name!r}" in stderr
+
+
+def test_import_error_writes_the_failure_and_exits_2(tmp_path, capsys):
+    out = tmp_path / "results.json"
+    code = main(["run", f"{MODULES}/import_error.py", "-o", str(out), *FAST])
+    assert code == 2
+    suite = model.load_suite(out)
+    assert len(suite.benchmarks) == 1 and suite.benchmarks[0].failed
+    assert "perfaction_missing_dependency_xyz" in suite.benchmarks[0].error
+    assert "perfaction_missing_dependency_xyz" in capsys.readouterr().err
+
+
+def test_missing_module_is_named(tmp_path, capsys):
+    out = tmp_path / "results.json"
+    assert main(["run", "no_such_bench_module", "-o", str(out), *FAST]) == 2
+    assert "'no_such_bench_module' not found" in capsys.readouterr().err
+    assert model.load_suite(out).benchmarks[0].failed
+
+
+def test_a_module_without_benchmarks_is_an_error(tmp_path, capsys):
+    assert main(["run", f"{MODULES}/no_benchmarks.py", "-o", str(tmp_path / "r.json"),
+                 *FAST]) == 2
+    assert "no benchmarks found" in capsys.readouterr().err
+
+
+def test_success_writes_samples_environment_and_a_summary(tmp_path, capsys):
+    out = tmp_path / "results.json"
+    code = main(["run", f"{MODULES}/mixed_failures.py", "-o", str(out), "--filter", "healthy",
+                 "--commit-sha", "abc123", "--ref", "feature", *FAST])
+    assert code == 0
+    suite = model.load_suite(out)
+    assert suite.names() == ("healthy", "also_healthy[n=5]", "also_healthy[n=50]")
+    bench = suite.get("also_healthy[n=50]")
+    assert bench.params == {"n": 50} and bench.loops >= 1
+    for metric in ("time", "cpu_time", "cpu_utilisation", "peak_memory", "retained_memory"):
+        assert len(bench.metrics[metric].samples) == 2
+    assert all(len(p) == 3 for p in bench.metrics["time"].samples)     # 3 values per process
+    assert (suite.environment.commit_sha, suite.environment.ref) == ("abc123", "feature")
+    assert suite.environment.python_version and suite.settings.filter == "healthy"
+    summary = capsys.readouterr().out
+    assert "also_healthy[n=50]" in summary and "/op" in summary
+
+
+def test_legacy_article_style_module_runs_unchanged(tmp_path):
+    out = tmp_path / "results.json"
+    assert main(["run", f"{MODULES}/legacy_style.py", "-o", str(out), *FAST]) == 0
+    suite = model.load_suite(out)
+    assert suite.names() == ("sum_small", "join_words")
+    assert all(not b.failed for b in suite.benchmarks)
+
+
+def test_dotted_module_name_and_real_exit_code(tmp_path):
+    (tmp_path / "benchpkg").mkdir()
+    (tmp_path / "benchpkg" / "__init__.py").write_text("")
+    (tmp_path / "benchpkg" / "bench_small.py").write_text(
+        "from perfaction import benchmark\n\n@benchmark\ndef tiny():\n    return lambda: None\n")
+    out = tmp_path / "results.json"
+    done = subprocess.run([sys.executable, "-m", "perfaction", "run", "benchpkg.bench_small",
+                           "-o", str(out), *FAST], cwd=tmp_path, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(out.read_text())["benchmarks"][0]["name"] == "tiny"

@@ -1,0 +1,60 @@
+"""Progress output: live on a terminal, plain rate-limited lines elsewhere."""
+
+import io
+
+from perfaction.harness.progress import LiveProgress, PlainProgress, Progress, make_progress
+
+
+class Clock:
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        return self.now
+
+
+class TTY(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_plain_progress_prints_whole_lines_with_benchmark_round_and_time_left():
+    out, clock = io.StringIO(), Clock()
+    progress = PlainProgress(out, interval=5.0, clock=clock)
+    progress.start(benchmarks=2, budget=60)
+    progress.step(round_index=1, rounds=10, benchmark="book[size=100]", time_left=42.4)
+    progress.step(round_index=1, rounds=10, benchmark="var", time_left=41.0)   # too soon
+    clock.now = 6.0
+    progress.step(round_index=1, rounds=10, benchmark="var", time_left=35.0)   # interval passed
+    progress.step(round_index=2, rounds=10, benchmark="book[size=100]", time_left=34.0)  # new round
+    progress.failure("benchmark 'x': boom")
+    progress.finish(elapsed=59.5)
+    lines = out.getvalue().splitlines()
+    assert "\r" not in out.getvalue()
+    assert lines == [
+        "perfaction: measuring 2 benchmark(s), time budget 60 s",
+        "perfaction: round 1/10  book[size=100]  (42 s left)",
+        "perfaction: round 1/10  var  (35 s left)",
+        "perfaction: round 2/10  book[size=100]  (34 s left)",
+        "perfaction: FAILED: benchmark 'x': boom",
+        "perfaction: done in 59.5 s",
+    ]
+
+
+def test_live_progress_rewrites_one_line_and_keeps_failures():
+    out = TTY()
+    progress = LiveProgress(out, width=lambda: 40)
+    progress.step(round_index=3, rounds=9, benchmark="a_rather_long_benchmark_name[size=10000]",
+                  time_left=-1)
+    text = out.getvalue()
+    assert text.startswith("\rround 3/9")
+    assert len(text) == 1 + 39           # truncated to the terminal width
+    progress.failure("benchmark 'b': boom")
+    assert out.getvalue().endswith("perfaction: FAILED: benchmark 'b': boom\n")
+
+
+def test_make_progress_picks_by_stream():
+    assert isinstance(make_progress(TTY()), LiveProgress)
+    assert isinstance(make_progress(io.StringIO()), PlainProgress)
+    quiet = make_progress(io.StringIO(), quiet=True)
+    assert type(quiet) is Progress

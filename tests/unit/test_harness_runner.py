@@ -1,0 +1,232 @@
+"""The runner's scheduling logic, with a fake launcher that answers instantly."""
+
+import re
+from pathlib import Path
+
+import pytest
+
+from perfaction.errors import BenchmarkDiscoveryError, ConfigError
+from perfaction.harness.launcher import WorkerOutcome
+from perfaction.harness.runner import RunOptions, Side, execute, run_suite
+
+ENVIRONMENT = {"cpu_model": "Test CPU", "logical_cores": 2, "os": "Linux 6", "machine": "x86_64",
+               "python_version": "3.11.7", "python_implementation": "CPython",
+               "perfaction_version": "0.1.0"}
+
+
+class FakeClock:
+    def __init__(self):
+        self.now = 1000.0
+
+    def __call__(self):
+        return self.now
+
+
+class FakeLauncher:
+    """Answers jobs like a worker would; each job advances the fake clock by its cost."""
+
+    def __init__(self, clock, names, *, per_call=None, failures=None, cost=1.0,
+                 discovery_error=None, trees=None):
+        self.clock, self.names, self.cost = clock, names, cost
+        self.per_call = per_call or {}
+        self.failures = failures or {}          # (name, mode) -> WorkerOutcome
+        self.discovery_error = discovery_error
+        self.trees = trees or {}                # cwd -> names, for A/B
+        self.jobs = []
+
+    def run(self, job, *, cwd, python, timeout):
+        self.jobs.append({**job, "cwd": cwd, "python": python, "timeout": timeout})
+        self.clock.now += self.cost
+        if job["mode"] == "discover":
+            if self.discovery_error:
+                return WorkerOutcome(False, error=self.discovery_error, phase="import")
+            names = self.trees.get(cwd, self.names)
+            return WorkerOutcome(True, {"specs": [{"name": n} for n in names],
+                                        "environment": ENVIRONMENT}, wall=self.cost)
+        name = job["spec"]["name"]
+        failure = self.failures.get((name, job["mode"]))
+        if failure is not None:
+            return failure
+        per_call = self.per_call.get((cwd, name), self.per_call.get(name, 1e-6))
+        if job["mode"] == "calibrate":
+            return WorkerOutcome(True, {"loops": max(1, int(0.05 / per_call)),
+                                        "seconds_per_call": per_call}, wall=self.cost)
+        metrics = {"time": [per_call] * job["values"], "peak_memory": [100.0]}
+        if job["latency"]:
+            metrics["latency_p99"] = [per_call * 2]
+        return WorkerOutcome(True, {"metrics": metrics}, wall=self.cost)
+
+    def measure_jobs(self):
+        return [j for j in self.jobs if j["mode"] == "measure"]
+
+
+def options(**kwargs):
+    return RunOptions(**{"time_budget": 20.0, "cwd": Path("/project"), "seed": 3, **kwargs})
+
+
+def test_a_failing_benchmark_is_recorded_and_the_others_still_run():
+    clock = FakeClock()
+    crash = WorkerOutcome(False, error="the timed callable raised KeyError: 'x'", phase="call")
+    launcher = FakeLauncher(clock, ["a", "bad", "c"], failures={("bad", "measure"): crash})
+    suite = run_suite("bench.py", options(processes=4), launcher=launcher, clock=clock)
+    bad = suite.get("bad")
+    assert bad.failed and "'bad'" in bad.error and "KeyError" in bad.error
+    for name in ("a", "c"):
+        assert not suite.get(name).failed
+        assert len(suite.get(name).metrics["time"].samples) == 4
+    # the failing benchmark was not retried after it failed
+    assert sum(1 for j in launcher.measure_jobs() if j["spec"]["name"] == "bad") == 1
+
+
+def test_a_failure_in_calibration_skips_the_benchmark_without_stopping_the_run():
+    clock = FakeClock()
+    timeout = WorkerOutcome(False, error="timed out after 10 s", phase="timeout")
+    launcher = FakeLauncher(clock, ["slow", "ok"], failures={("slow", "calibrate"): timeout})
+    suite = run_suite("bench.py", options(processes=2), launcher=launcher, clock=clock)
+    assert "timed out" in suite.get("slow").error and "--timeout" in suite.get("slow").error
+    assert suite.get("slow").metrics == {}
+    assert len(suite.get("ok").metrics["time"].samples) == 2
+
+
+def test_rounds_interleave_benchmarks_one_fresh_process_each():
+    clock = FakeClock()
+    names = ["a", "b", "c", "d"]
+    launcher = FakeLauncher(clock, names)
+    run_suite("bench.py", options(processes=5), launcher=launcher, clock=clock)
+    order = [j["spec"]["name"] for j in launcher.measure_jobs()]
+    rounds = [order[i:i + 4] for i in range(0, len(order), 4)]
+    assert len(rounds) == 5
+    assert all(sorted(r) == names for r in rounds)
+    assert len({tuple(r) for r in rounds}) > 1       # order varies between rounds
+
+
+def test_the_number_of_processes_follows_the_time_budget():
+    clock = FakeClock()
+    launcher = FakeLauncher(clock, ["a", "b"], cost=0.5)   # one round costs 1 s
+    start = clock.now
+    suite = run_suite("bench.py", options(time_budget=20.0), launcher=launcher, clock=clock)
+    elapsed = clock.now - start
+    processes = len(suite.get("a").metrics["time"].samples)
+    assert 15 <= processes <= 19      # discovery and calibration take their share
+    assert elapsed <= 20.0 + 1.0      # at most one round past the budget
+    assert suite.settings.processes == processes
+
+
+def test_a_tiny_budget_still_gives_the_minimum_number_of_processes():
+    clock = FakeClock()
+    launcher = FakeLauncher(clock, ["a"], cost=5.0)
+    suite = run_suite("bench.py", options(time_budget=1.0, min_processes=3), launcher=launcher,
+                      clock=clock)
+    assert len(suite.get("a").metrics["time"].samples) == 3
+
+
+def test_loops_from_calibration_are_reused_and_latency_only_for_slow_calls():
+    clock = FakeClock()
+    launcher = FakeLauncher(clock, ["fast", "slow", "forced_off"],
+                            per_call={"fast": 1e-7, "slow": 1e-4, "forced_off": 1e-3})
+    suite = run_suite("bench.py", options(processes=2), launcher=launcher, clock=clock)
+    jobs = {j["spec"]["name"]: j for j in launcher.measure_jobs()}
+    assert jobs["fast"]["loops"] == 500_000 and jobs["fast"]["latency"] is False
+    assert jobs["slow"]["loops"] == 500 and jobs["slow"]["latency"] is True
+    assert suite.get("fast").loops == 500_000
+    assert "latency_p99" in suite.get("slow").metrics
+
+
+def test_latency_and_memory_passes_run_in_the_first_processes_only():
+    clock = FakeClock()
+    launcher = FakeLauncher(clock, ["slow"], per_call={"slow": 1e-3})
+    suite = run_suite("bench.py", options(processes=6, detail_processes=2), launcher=launcher,
+                      clock=clock)
+    flags = [(j["latency"], j["memory"]) for j in launcher.measure_jobs()]
+    assert flags == [(True, True)] * 2 + [(False, False)] * 4
+    assert len(suite.get("slow").metrics["time"].samples) == 6
+    assert len(suite.get("slow").metrics["latency_p99"].samples) == 2
+
+
+def test_latency_can_be_switched_off_for_the_whole_run():
+    clock = FakeClock()
+    launcher = FakeLauncher(clock, ["slow"], per_call={"slow": 1e-3})
+    run_suite("bench.py", options(processes=1, min_processes=1, latency=False),
+              launcher=launcher, clock=clock)
+    assert launcher.measure_jobs()[0]["latency"] is False
+
+
+def test_timeout_defaults_to_the_budget_share_and_can_be_set():
+    clock = FakeClock()
+    launcher = FakeLauncher(clock, ["a", "b"])
+    suite = run_suite("bench.py", options(time_budget=100.0, processes=1, min_processes=1),
+                      launcher=launcher, clock=clock)
+    assert {j["timeout"] for j in launcher.measure_jobs()} == {50.0}
+    assert suite.settings.timeout == 50.0
+    launcher = FakeLauncher(clock, ["a"])
+    run_suite("bench.py", options(timeout=3.0, processes=1, min_processes=1),
+              launcher=launcher, clock=clock)
+    assert {j["timeout"] for j in launcher.jobs} == {3.0}
+
+
+def test_discovery_failure_raises_with_the_cause():
+    clock = FakeClock()
+    launcher = FakeLauncher(clock, [], discovery_error="importing 'x.py' failed: ImportError: y")
+    with pytest.raises(BenchmarkDiscoveryError, match="ImportError: y"):
+        run_suite("x.py", options(), launcher=launcher, clock=clock)
+
+
+def test_a_filter_that_matches_nothing_is_an_error_naming_the_filter():
+    clock = FakeClock()
+    launcher = FakeLauncher(clock, ["a", "b"])
+    with pytest.raises(BenchmarkDiscoveryError, match="'zzz'"):
+        run_suite("bench.py", options(filter="zzz"), launcher=launcher, clock=clock)
+
+
+def test_filter_selects_benchmarks():
+    clock = FakeClock()
+    launcher = FakeLauncher(clock, ["book[size=1]", "book[size=2]", "var"])
+    suite = run_suite("bench.py", options(filter="book*", processes=1, min_processes=1),
+                      launcher=launcher, clock=clock)
+    assert suite.names() == ("book[size=1]", "book[size=2]")
+    assert suite.settings.filter == "book*"
+
+
+def test_environment_and_settings_are_filled_in():
+    clock = FakeClock()
+    launcher = FakeLauncher(clock, ["a"])
+    suite = run_suite("bench.py", options(processes=2, commit_sha="abc123", ref="main"),
+                      launcher=launcher, clock=clock)
+    env = suite.environment
+    assert env.cpu_model == "Test CPU" and env.logical_cores == 2
+    assert (env.commit_sha, env.ref) == ("abc123", "main")
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", env.timestamp)
+    settings = suite.settings
+    assert (settings.values_per_process, settings.warmup_values, settings.min_value_time,
+            settings.mode) == (3, 1, 0.05, "baseline")
+
+
+def test_two_sides_share_loops_and_rounds_and_keep_their_own_trees():
+    clock = FakeClock()
+    base, head = Path("/base"), Path("/head")
+    launcher = FakeLauncher(clock, [], trees={base: ["a", "old"], head: ["a", "new"]},
+                            per_call={(base, "a"): 1e-6, (head, "a"): 2e-6})
+    sides = [Side("base", base, "python-base", forbid=(head,)),
+             Side("head", head, "python-head", forbid=(base,))]
+    result = execute("bench.py", options(processes=3), sides=sides, launcher=launcher,
+                     clock=clock, mode="same-runner")
+    base_suite, head_suite = result.suites
+    assert base_suite.names() == ("a", "old") and head_suite.names() == ("a", "new")
+    a_jobs = [j for j in launcher.measure_jobs() if j["spec"]["name"] == "a"]
+    assert {j["loops"] for j in a_jobs} == {50_000}            # the larger count, both sides
+    assert {(j["cwd"], j["python"]) for j in a_jobs} == {(base, "python-base"),
+                                                          (head, "python-head")}
+    assert all(j["forbid_paths"] == [str(head if j["cwd"] == base else base)]
+               for j in launcher.jobs)
+    assert base_suite.settings == head_suite.settings
+    assert base_suite.settings.mode == "same-runner"
+    assert len(base_suite.get("a").metrics["time"].samples) == 3
+
+
+def test_invalid_options_are_config_errors():
+    with pytest.raises(ConfigError, match="time_budget"):
+        RunOptions(time_budget=0)
+    with pytest.raises(ConfigError, match="min_processes"):
+        RunOptions(min_processes=5, max_processes=2)
+    with pytest.raises(ConfigError, match="processes"):
+        RunOptions(processes=0)

@@ -1,0 +1,77 @@
+"""Pure runner pieces: filters, timeouts, round planning, interleaving, assembly."""
+
+import random
+
+import pytest
+
+from perfaction import model
+from perfaction.harness import schedule
+
+
+@pytest.mark.parametrize("name, pattern, expected", [
+    ("book_updates[size=100]", None, True),
+    ("book_updates[size=100]", "book", True),
+    ("book_updates[size=100]", "size=100", True),
+    ("book_updates[size=100]", "var", False),
+    ("book_updates[size=100]", "book_*", True),
+    ("book_updates[size=100]", "*[size=100]", True),   # '[' is literal, not a class
+    ("book_updates[size=100]", "*[size=1]", False),
+    ("var_historical", "var_??storical", True),
+])
+def test_filter_is_a_substring_or_a_glob(name, pattern, expected):
+    assert schedule.matches_filter(name, pattern) is expected
+
+
+def test_default_timeout_is_the_budget_share_with_a_floor():
+    assert schedule.default_timeout(60, 6) == 10
+    assert schedule.default_timeout(600, 6) == 100
+    assert schedule.default_timeout(5, 10) == schedule.MIN_DEFAULT_TIMEOUT
+
+
+def plan(**kwargs):
+    defaults = dict(remaining=10.0, round_seconds=1.0, done=0, min_processes=3,
+                    max_processes=40, fixed=None)
+    return schedule.plan_rounds(**{**defaults, **kwargs})
+
+
+def test_rounds_follow_the_budget_between_the_limits():
+    assert plan() == 10
+    assert plan(remaining=100.0) == 40            # capped
+    assert plan(remaining=0.5) == 3               # at least min_processes
+    assert plan(remaining=4.0, done=5) == 9       # rounds done count
+    assert plan(remaining=-3.0, done=7) == 7      # over budget: stop where we are
+    assert plan(fixed=12, remaining=0.0) == 12    # a fixed count ignores the budget
+
+
+def test_each_round_runs_every_unit_once_in_a_changing_order():
+    rng = random.Random(1)
+    units = list("abcdef")
+    orders = [schedule.round_order(units, rng) for _ in range(5)]
+    assert all(sorted(order) == units for order in orders)
+    assert len({tuple(order) for order in orders}) > 1
+
+
+def test_benchmark_is_built_with_one_sample_tuple_per_process():
+    processes = [{"time": [1.0, 1.1], "peak_memory": [64.0]},
+                 {"time": [1.2, 1.3], "peak_memory": [64.0], "latency_p99": [2.0]}]
+    bench = schedule.build_benchmark("b", params={"n": 1}, loops=10, processes=processes,
+                                     error=None)
+    assert bench.metrics["time"].samples == ((1.0, 1.1), (1.2, 1.3))
+    assert bench.metrics["time"].unit == "s"
+    assert bench.metrics["peak_memory"].unit == "B"
+    assert bench.metrics["latency_p99"].samples == ((2.0,),)
+    assert bench.params == {"n": 1} and bench.loops == 10
+
+
+def test_metric_kinds_use_the_model_names_and_units():
+    assert schedule.METRIC_KINDS[model.CPU_UTILISATION] == ("ratio", model.LOWER_IS_BETTER)
+    assert set(schedule.METRIC_KINDS) == {
+        "time", "cpu_time", "cpu_utilisation", "peak_memory", "retained_memory",
+        "latency_p50", "latency_p95", "latency_p99"}
+
+
+def test_failure_text_names_the_benchmark_and_the_fix_for_timeouts():
+    assert schedule.format_failure("x", "setup", "benchmark 'x': boom") == "benchmark 'x': boom"
+    assert schedule.format_failure("x", "crash", "exited") == "benchmark 'x': exited"
+    text = schedule.format_failure("x", "timeout", "timed out after 2 s")
+    assert "'x'" in text and "--timeout" in text
