@@ -39,7 +39,7 @@ TIME = "time"                      # wall-clock seconds per operation
 CPU_TIME = "cpu_time"              # process CPU seconds per operation
 CPU_UTILISATION = "cpu_utilisation"  # CPU time / wall time while timing (1.0 = one core)
 PEAK_MEMORY = "peak_memory"        # tracemalloc peak bytes during one call (untimed pass)
-RETAINED_MEMORY = "retained_memory"  # bytes still held per round after repeated rounds
+RETAINED_MEMORY = "retained_memory"  # steady-state bytes kept per call across rounds (untimed pass)
 LATENCY_P50 = "latency_p50"        # per-call latency percentiles, report-only by default
 LATENCY_P95 = "latency_p95"
 LATENCY_P99 = "latency_p99"

@@ -65,7 +65,7 @@ DEFAULTS: dict[str, MetricPolicy] = {
     "time": MetricPolicy(0.05, gating=True),
     "cpu_time": MetricPolicy(0.05),
     "peak_memory": MetricPolicy(0.10, floor=16 * KIB, gating=True),
-    "retained_memory": MetricPolicy(0.10, floor=4 * KIB, gating=True),
+    "retained_memory": MetricPolicy(0.10, floor=16, gating=True),  # bytes kept per call
     "latency_p50": MetricPolicy(0.10),
     "latency_p95": MetricPolicy(0.10),
     "latency_p99": MetricPolicy(0.10),

@@ -17,7 +17,7 @@ def test_defaults_per_metric_kind():
     assert policy.resolve("any", "time") == MetricPolicy(0.05, gating=True)
     assert policy.resolve("any", "cpu_time") == MetricPolicy(0.05, gating=False)
     assert policy.resolve("any", "peak_memory") == MetricPolicy(0.10, floor=16 * KIB, gating=True)
-    assert policy.resolve("any", "retained_memory") == MetricPolicy(0.10, floor=4 * KIB, gating=True)
+    assert policy.resolve("any", "retained_memory") == MetricPolicy(0.10, floor=16, gating=True)
     for name in ("latency_p50", "latency_p99", "cpu_utilisation", "throughput", "other_tool_metric"):
         assert policy.resolve("any", name).gating is False, name
 
