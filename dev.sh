@@ -25,9 +25,36 @@ ensure_venv() {
 }
 
 cmd_demo() {
+    # The action's main job on a pull request, run locally: the entrypoint reads
+    # the same INPUT_* / GITHUB_* environment the runner gives the container.
+    # Same-runner mode against HEAD: on a clean checkout an A/A comparison
+    # (nothing changed, and the report says so); edit examples/ to see a change.
     ensure_venv
-    mkdir -p out
-    "$VENV/bin/perfaction" run examples/bench_trading.py -o out/demo-results.json --time-budget "${DEMO_TIME_BUDGET:-60}"
+    local out=out/demo
+    rm -rf "$out" && mkdir -p "$out"
+    local head_sha
+    head_sha=$(git rev-parse HEAD)
+    cat > "$out/event.json" <<JSON
+{"action": "synchronize", "number": 1,
+ "pull_request": {"number": 1, "head": {"sha": "$head_sha", "ref": "demo"},
+                  "base": {"sha": "$head_sha", "ref": "main"}},
+ "repository": {"full_name": "example/trading", "default_branch": "main"}}
+JSON
+    local code=0
+    env GITHUB_EVENT_NAME=pull_request GITHUB_EVENT_PATH="$out/event.json" \
+        GITHUB_WORKSPACE="$PWD" GITHUB_REPOSITORY=example/trading GITHUB_SHA="$head_sha" \
+        GITHUB_REF=refs/pull/1/merge GITHUB_BASE_REF=main GITHUB_HEAD_REF=demo \
+        GITHUB_OUTPUT="$out/outputs.txt" GITHUB_STEP_SUMMARY="$out/summary.md" \
+        INPUT_BENCHMARK=examples/bench_trading.py INPUT_MODE=same-runner INPUT_BASE-REF=HEAD \
+        INPUT_TIME-BUDGET="${DEMO_TIME_BUDGET:-60}" INPUT_TOKEN= \
+        INPUT_RESULTS-PATH="$out/results.json" INPUT_REPORT-PATH="$out/report.md" \
+        "$PY" entrypoint.py || code=$?
+    echo
+    echo "== exit code $code (0 pass, 1 regression, 2 error)"
+    echo "== files: $out/results.json (head), $out/results.base.json (base), $out/report.md (full report),"
+    echo "==        $out/summary.md (job summary), $out/outputs.txt (step outputs)"
+    echo "== preview the PR comment: $VENV/bin/perfaction report $out/results.base.json $out/results.json --format comment"
+    [ "$code" -le 1 ]
 }
 
 cmd_test() {

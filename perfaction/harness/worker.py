@@ -95,7 +95,13 @@ def _check_isolation(root: Path, forbidden: list[Path]) -> None:
     """Fail when code came from the other side's tree (A/B runs)."""
     if not forbidden:
         return
-    roots = sorted([(root, True)] + [(p.resolve(), False) for p in forbidden],
+    # The interpreter's environment and perfaction itself are the tool, not the
+    # project: a virtualenv (or an editable install of perfaction) may sit
+    # inside a tree, and importing from it is no leak between the sides.
+    tool = [Path(sys.prefix).resolve(), Path(sys.exec_prefix).resolve(),
+            Path(__file__).resolve().parents[1]]
+    roots = sorted([(root, True)] + [(p, True) for p in tool]
+                   + [(p.resolve(), False) for p in forbidden],
                    key=lambda item: len(str(item[0])), reverse=True)
     for name, module in list(sys.modules.items()):
         path = getattr(module, "__file__", None)
