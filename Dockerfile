@@ -1,0 +1,64 @@
+# The image a job builds for `uses: OWNER/perf-regression-action@REF`, and the
+# one the release workflow pushes prebuilt (docs/docker.md, docs/release.md).
+# Debian slim is stock on every runner and Python comes from Debian, so the
+# build needs the Debian and PyPI package indexes and nothing else.
+FROM debian:trixie-slim
+
+# - dpkg excludes: docs, man pages and translations are never read here; stock
+#   slim images already drop them, this keeps any base as lean.
+# - git: same-runner mode checks out the base commit. The runner mounts the
+#   workspace owned by another uid, which git refuses without safe.directory.
+# - DL3008 (pin apt versions) is ignored: Debian replaces a pinned version with
+#   its security update, after which a pinned install fails. The suite pins.
+# hadolint ignore=DL3008
+RUN printf '%s\n' 'path-exclude=/usr/share/doc/*' 'path-exclude=/usr/share/man/*' \
+        'path-exclude=/usr/share/info/*' 'path-exclude=/usr/share/locale/*' \
+        > /etc/dpkg/dpkg.cfg.d/perfaction-slim \
+ && apt-get update \
+ && apt-get install -y --no-install-recommends python3 python3-venv git \
+ && apt-get clean \
+ && rm -rf /var/lib/apt/lists/* \
+ && git config --system --add safe.directory '*' \
+ && python3 -m venv /opt/venv
+
+# The venv first on PATH: a user's setup-command ("pip install -r ...")
+# installs next to perfaction, where the benchmark workers import from.
+ENV PATH=/opt/venv/bin:$PATH \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PIP_ROOT_USER_ACTION=ignore
+
+WORKDIR /opt/perfaction
+
+# Dependencies before the code, read from pyproject.toml alone, so a code
+# change reuses this large layer. Test suites shipped in wheels are dropped.
+# The .pth line: the action runs as root in a workspace the runner's user
+# owns, so code imported at job time must write no __pycache__ there. The
+# benchmark workers run with -E (PYTHONDONTWRITEBYTECODE ignored) and Debian's
+# own sitecustomize shadows a venv one, so the venv's site-packages says it;
+# the image's precompiled bytecode is still read.
+COPY pyproject.toml ./
+RUN python -c "import tomllib; p = tomllib.load(open('pyproject.toml', 'rb')); \
+print('\n'.join(p['project']['dependencies']))" > /tmp/requirements.txt \
+ && pip install --no-cache-dir -r /tmp/requirements.txt \
+ && rm /tmp/requirements.txt \
+ && find /opt/venv/lib -depth -type d -name tests -path '*/site-packages/*' -exec rm -rf {} + \
+ && printf '%s\n' 'import sys; sys.dont_write_bytecode = True' \
+        > "$(python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/zz-no-bytecode.pth"
+
+# The code. An editable install keeps the source tree, so the package finds
+# templates/ beside it. The build backend comes from the wheels Debian ships
+# with python3-venv: no download, and setuptools stays out of the image.
+COPY README.md entrypoint.py ./
+COPY templates/ ./templates/
+COPY perfaction/ ./perfaction/
+RUN pip install --no-cache-dir --no-deps --no-index --find-links /usr/share/python-wheels -e . \
+ && python -m compileall -q perfaction entrypoint.py
+
+# After the installs, which precompile everything the image ships.
+ENV PYTHONUNBUFFERED=1 \
+    PYTHONDONTWRITEBYTECODE=1
+
+# The runner overrides WORKDIR with the workspace and runs as root (USER is
+# not supported for Docker actions): the entrypoint is absolute.
+ENTRYPOINT ["/opt/venv/bin/python", "/opt/perfaction/entrypoint.py"]
