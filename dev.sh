@@ -59,6 +59,8 @@ JSON
 
 cmd_test() {
     ensure_venv
+    # Docker engine, base images and act for tests/e2e (a no-op with PERFACTION_E2E=0)
+    scripts/e2e-setup.sh
     "$PY" -m pytest "$@"
 }
 

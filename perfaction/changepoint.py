@@ -36,7 +36,6 @@ from dataclasses import dataclass, replace
 from typing import Iterable, Sequence
 
 import numpy as np
-from scipy.stats import mannwhitneyu
 
 from .history import History, Series
 from .model import LOWER_IS_BETTER
@@ -219,6 +218,8 @@ class _Tester:
             # the threshold lies; the exact distribution is as fast at these sizes
             # but wrong with ties (deterministic metrics repeat values).
             exact = len(both) <= 200 and len(np.unique(both)) == len(both)
+            # Imported here: scipy costs ~1 s of start-up that a PR run never needs.
+            from scipy.stats import mannwhitneyu
             p_value = float(mannwhitneyu(left, right, alternative="two-sided",
                                          method="exact" if exact else "asymptotic").pvalue)
             p_value = 1.0 if math.isnan(p_value) else p_value

@@ -20,8 +20,8 @@ if [[ ${PERFACTION_E2E:-1} == 0 ]]; then
     exit 0
 fi
 
-if [[ -x $SHARED_SETUP ]]; then
-    "$SHARED_SETUP"
+if [[ -f $SHARED_SETUP ]]; then
+    bash "$SHARED_SETUP"
 elif ! docker info >/dev/null 2>&1; then
     echo "[e2e-setup] no Docker engine is reachable (docker info failed)." >&2
     echo "[e2e-setup] start one (e.g. 'sudo systemctl start docker'), or set PERFACTION_E2E=0" >&2
