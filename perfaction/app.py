@@ -7,6 +7,10 @@ before any network call, so nothing measured is lost when the API fails. Then
 the baseline, the comparison, the report files, the job summary, outputs and
 annotations, and last the PR comment (the one step a fork's token may refuse).
 
+On a schedule and on pushes to the default branch the run also extends the
+nightly history and reports change points (nightly_app.py); on pull requests
+the history, when there is one, adds each benchmark's recent trend.
+
 Pull requests are gated: a regression exits 1 when fail-on-regression is set.
 On push, schedule and other events the comparison is informational: the job
 passes, so the step that uploads the results as the next baseline still runs.
@@ -24,7 +28,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Protocol, TextIO
 
-from . import actions, compare, report
+from . import actions, compare, nightly_app, report
 from .compare import Comparison, Verdict
 from .config import Config
 from .errors import ConfigError, PerfActionError, ResultsFormatError
@@ -46,7 +50,7 @@ class BenchmarkRunner(Protocol):
                options: "RunOptions") -> tuple[Suite, Suite]: ...
 
 
-class GitHubPort(Protocol):
+class GitHubPort(nightly_app.NightlyPort, Protocol):
     def fetch_baseline(self, *, name: str, branch: str | None, repository_id: int | None,
                        exclude_run_id: int | None, results_name: str,
                        scratch: Path) -> "BaselineOutcome": ...
@@ -91,7 +95,15 @@ def _run(config: Config, github: GitHubPort | None, runner: BenchmarkRunner,
 
     baseline = _baseline(config, github, base_suite, clock, commands)
     comparison = compare.compare_suites(baseline.suite, head, policy, mode=config.mode)
-    report_context = _report_context(config, baseline)
+    previous = history = None
+    if context.records_history:   # before the report: a later failure still leaves the file
+        previous = nightly_app.load_previous(config, github, commands)
+        history = nightly_app.record(config, previous, head, commands)
+    trends: tuple[dict, tuple[str, ...]] = ({}, ())
+    if context.is_pull_request and config.mode != "same-runner":   # same-runner reads no artifact
+        earlier = nightly_app.load_previous(config, github, commands, quiet=True)
+        trends = nightly_app.pr_trends(earlier.history, head)
+    report_context = _report_context(config, baseline, *trends)
     report_file = config.in_workspace(config.report_path)
     report_file.parent.mkdir(parents=True, exist_ok=True)
     report_file.write_text(report.render_markdown_full(comparison, report_context), encoding="utf-8")
@@ -104,6 +116,8 @@ def _run(config: Config, github: GitHubPort | None, runner: BenchmarkRunner,
     comment_url = _comment(config, github, comparison, report_context, baseline, commands)
     if comment_url:
         actions.write_outputs(context.output_file, {"comment-url": comment_url})
+    if history is not None and previous is not None:
+        nightly_app.report_night(config, github, history, previous, policy, commands)
     return _exit_code(config, comparison, baseline)
 
 
@@ -210,9 +224,11 @@ def _baseline(config: Config, github: GitHubPort | None, same_runner_base: Suite
     return Baseline(outcome.suite, info, "found")
 
 
-def _report_context(config: Config, baseline: Baseline) -> report.ReportContext:
+def _report_context(config: Config, baseline: Baseline, history: dict | None = None,
+                    notes: tuple[str, ...] = ()) -> report.ReportContext:
     context = config.github
     return report.ReportContext(
+        history=history or {}, notes=notes,
         baseline=baseline.info, repository=context.repository, pr_number=context.pr_number,
         commit_sha=context.head_commit or None, base_sha=context.base_sha, run_url=context.run_url,
         server_url=context.server_url, mode=config.mode, full_report_path=config.report_path,

@@ -50,7 +50,19 @@ INPUTS: dict[str, str] = {
     "token": "",
     "results-path": "perf-results.json",
     "report-path": "perf-report.md",
+    "history-artifact": "perf-history",
+    "history-path": "",
+    "history-length": "200",
+    "nightly-issue": "false",
+    "issue-label": "performance-regression",
 }
+
+# Where the extended history is written when no history-path is given; the
+# workflow uploads it as the next history artifact.
+DEFAULT_HISTORY_FILE = "perf-history.json"
+MAX_HISTORY_LENGTH = 10_000   # far beyond years of nights; the file's size limit binds first
+# Events that extend the history (push and workflow_dispatch: on the default branch only).
+HISTORY_EVENTS = ("schedule", "push", "workflow_dispatch")
 
 # Advanced settings that are environment variables rather than inputs: the
 # HTTP behaviour towards the GitHub API (GHES installations differ).
@@ -131,6 +143,20 @@ class GitHubContext:
         if self.is_pull_request:
             return self.base_ref
         return self.default_branch or self.ref_name
+
+    @property
+    def records_history(self) -> bool:
+        """Nightly duty: a scheduled run, or a push (or manual run) on the default branch.
+
+        A schedule always runs on the default branch. For push and
+        workflow_dispatch the payload names the default branch; without it the
+        run is not trusted to extend the history.
+        """
+        if self.event_name == "schedule":
+            return True
+        if self.event_name not in HISTORY_EVENTS or not self.ref.startswith("refs/heads/"):
+            return False
+        return self.default_branch is not None and self.ref_name == self.default_branch
 
     @property
     def head_commit(self) -> str:
@@ -225,6 +251,11 @@ class Config:
     token: str = field(default="", repr=False)
     results_path: str = "perf-results.json"
     report_path: str = "perf-report.md"
+    history_artifact: str = "perf-history"
+    history_path: str | None = None
+    history_length: int = 200
+    nightly_issue: bool = False
+    issue_label: str = "performance-regression"
     api: ApiSettings = field(default_factory=ApiSettings)
 
     def __post_init__(self) -> None:
@@ -238,6 +269,11 @@ class Config:
         if not re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", self.comment_id):
             raise ConfigError("input 'comment-id' accepts 1 to 64 letters, digits, '.', '_' or '-' "
                               f"(it keeps one comment per id), got {self.comment_id!r}")
+        if isinstance(self.history_length, bool) or not isinstance(self.history_length, int) \
+                or not 1 <= self.history_length <= MAX_HISTORY_LENGTH:
+            raise ConfigError(f"input 'history-length' accepts a whole number of entries from 1 to "
+                              f"{MAX_HISTORY_LENGTH}, got {self.history_length!r}")
+        _check_label(self.issue_label)
         if self.baseline_path and self.mode == "same-runner":
             raise ConfigError("inputs 'baseline-path' and mode 'same-runner' exclude each other: "
                               "same-runner measures the base commit itself; drop one of them")
@@ -245,6 +281,11 @@ class Config:
     @property
     def workspace(self) -> Path:
         return Path(self.github.workspace)
+
+    @property
+    def history_output(self) -> str:
+        """The history file this run writes: history-path when given, else the default name."""
+        return self.history_path or DEFAULT_HISTORY_FILE
 
     def in_workspace(self, path: str) -> Path:
         """Resolve a path input against the workspace (absolute paths stay as they are)."""
@@ -264,7 +305,7 @@ class Config:
                                if values["benchmark-timeout"] else None),
             mode=_parse_choice("mode", values["mode"], MODES),
             base_ref=values["base-ref"] or None,
-            baseline_artifact=_parse_artifact_name(values["baseline-artifact"]),
+            baseline_artifact=_parse_artifact_name("baseline-artifact", values["baseline-artifact"]),
             baseline_path=values["baseline-path"] or None,
             thresholds=values["thresholds"] or None,
             thresholds_file=values["thresholds-file"] or None,
@@ -276,6 +317,12 @@ class Config:
             token=environ.get(input_env_name("token"), "").strip(),
             results_path=_parse_relative_file("results-path", values["results-path"]),
             report_path=_parse_relative_file("report-path", values["report-path"]),
+            history_artifact=_parse_artifact_name("history-artifact", values["history-artifact"]),
+            history_path=(_parse_relative_file("history-path", values["history-path"])
+                          if values["history-path"] else None),
+            history_length=_parse_count("history-length", values["history-length"]),
+            nightly_issue=_parse_bool("nightly-issue", values["nightly-issue"]),
+            issue_label=values["issue-label"],
             api=_parse_api_settings(environ),
         )
 
@@ -325,13 +372,30 @@ def _parse_duration(name: str, value: str) -> float:
     return seconds
 
 
-def _parse_artifact_name(value: str) -> str:
+def _parse_artifact_name(name: str, value: str) -> str:
     # The characters upload-artifact refuses in a name.
     bad = set('"<>|*?:\\/\r\n') & set(value)
     if bad:
-        raise ConfigError(f"input 'baseline-artifact' is an artifact name and cannot contain "
+        raise ConfigError(f"input '{name}' is an artifact name and cannot contain "
                           f"{' '.join(sorted(repr(c) for c in bad))}; got {value!r}")
     return value
+
+
+def _parse_count(name: str, value: str) -> int:
+    text = value.strip()
+    if not text.isdigit() or not 1 <= int(text) <= MAX_HISTORY_LENGTH:
+        raise ConfigError(f"input '{name}' accepts a whole number of entries from 1 to "
+                          f"{MAX_HISTORY_LENGTH}, got {value!r}")
+    return int(text)
+
+
+def _check_label(value: str) -> None:
+    # The issues listing takes labels as a comma-separated list, so a comma would
+    # split the label in two; GitHub caps label names at 50 characters.
+    if not value or len(value) > 50 or "," in value or not value.isprintable() \
+            or value != value.strip():
+        raise ConfigError("input 'issue-label' accepts a label name of 1 to 50 printable "
+                          f"characters without commas or surrounding spaces, got {value!r}")
 
 
 def _parse_relative_file(name: str, value: str) -> str:

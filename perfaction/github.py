@@ -1,4 +1,4 @@
-"""The GitHub REST API: baseline artifacts and the sticky PR comment.
+"""The GitHub REST API: baseline and history artifacts, the sticky PR comment, issues.
 
 PyGithub does the JSON calls (pagination, GitHub's retry rules for 5xx and
 rate limits); requests downloads artifact zips, because the download answers
@@ -6,8 +6,9 @@ rate limits); requests downloads artifact zips, because the download answers
 computes or renders: callers pass bodies in and get typed outcomes back.
 
 Expected situations are values, not exceptions: no baseline yet, an expired
-one, a refused zip (``BaselineOutcome``), a fork's read-only token
-(``CommentOutcome.status == "forbidden"``). Failures the user must fix (bad
+one, a refused zip (``BaselineOutcome``, ``HistoryOutcome``), a fork's
+read-only token (``CommentOutcome.status == "forbidden"``), a job without
+``issues: write`` (``IssueOutcome.status == "forbidden"``). Failures the user must fix (bad
 token, missing permission, API unreachable after retries) raise
 ``GitHubAPIError``, which the app turns into exit code 2.
 """
@@ -16,26 +17,32 @@ from __future__ import annotations
 
 import math
 import time
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, TypeVar
 
 import requests
 from github import Auth, Github, GithubException, GithubRetry
 
 from . import __version__
 from .artifacts import (ArtifactInfo, ExtractionLimits, UnsafeArtifactError, choose_baseline,
-                        suite_from_zip)
+                        safe_extract, suite_from_zip)
 from .config import ApiSettings
 from .errors import PerfActionError, ResultsFormatError
+from .history import DEFAULT_MAX_BYTES as HISTORY_MAX_BYTES
+from .history import History
 from .model import Suite
 
 COMMENT_LIMIT = 65536              # characters GitHub accepts in a comment body
 DEFAULT_BOT_LOGIN = "github-actions[bot]"  # who GITHUB_TOKEN's comments belong to
 MAX_ARTIFACTS_SCANNED = 1000       # about ten pages: far more than 90 days of main pushes
+MAX_ISSUES_SCANNED = 1000          # labelled issues read per night (newest first)
+ISSUE_BODY_LIMIT = 65536           # characters GitHub accepts in an issue body
 _NOT_ACCESSIBLE = "resource not accessible"
 _USER_AGENT = f"perfaction/{__version__}"
 _RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+_T = TypeVar("_T")
 
 
 class GitHubAPIError(PerfActionError):
@@ -56,6 +63,50 @@ class BaselineOutcome:
             raise ValueError(f"unknown baseline status {self.status!r}")
         if (self.suite is not None) != (self.status == "found"):
             raise ValueError("a suite is present exactly when the status is 'found'")
+
+
+@dataclass(frozen=True)
+class HistoryOutcome:
+    """The previous history, or None with the status and a plain sentence saying why."""
+
+    history: History | None
+    status: str                      # "found", "missing", "expired" or "invalid"
+    reason: str
+    artifact: ArtifactInfo | None = None
+
+    def __post_init__(self) -> None:
+        if self.status not in ("found", "missing", "expired", "invalid"):
+            raise ValueError(f"unknown history status {self.status!r}")
+        if (self.history is not None) != (self.status == "found"):
+            raise ValueError("a history is present exactly when the status is 'found'")
+
+
+@dataclass(frozen=True)
+class IssueInfo:
+    """One issue as the nightly planner needs it (pull requests are left out)."""
+
+    number: int
+    title: str
+    body: str
+    state: str                       # "open" or "closed"
+    author: str                      # login, lower-cased
+    url: str | None = None
+
+
+@dataclass(frozen=True)
+class IssueListing:
+    """Issues carrying a label, or ``forbidden`` saying why they could not be read."""
+
+    issues: tuple[IssueInfo, ...] = ()
+    forbidden: str | None = None
+
+
+@dataclass(frozen=True)
+class IssueOutcome:
+    status: str                      # "created", "updated", "commented", "closed", "forbidden"
+    number: int | None = None
+    url: str | None = None
+    message: str = ""
 
 
 @dataclass(frozen=True)
@@ -160,28 +211,53 @@ class GitHubClient:
     def fetch_baseline(self, *, name: str, branch: str | None, repository_id: int | None,
                        exclude_run_id: int | None, results_name: str, scratch: Path) -> BaselineOutcome:
         """Find, download and open the newest trusted baseline artifact."""
+        def open_zip(zip_path: Path, dest: Path) -> Suite:
+            return suite_from_zip(zip_path, dest, results_name=results_name, limits=self._limits)
+        suite, status, reason, artifact = self._fetch_artifact(
+            name=name, branch=branch, repository_id=repository_id, exclude_run_id=exclude_run_id,
+            scratch=scratch, open_zip=open_zip, kind="results")
+        return BaselineOutcome(suite, status, reason, artifact)
+
+    def fetch_history(self, *, name: str, branch: str | None, repository_id: int | None,
+                      exclude_run_id: int | None, file_name: str, scratch: Path,
+                      max_entries: int) -> HistoryOutcome:
+        """Find, download and open the newest trusted history artifact (same rules as a baseline)."""
+        def open_zip(zip_path: Path, dest: Path) -> History:
+            return history_from_zip(zip_path, dest, file_name=file_name, max_entries=max_entries,
+                                    limits=self._limits)
+        history, status, reason, artifact = self._fetch_artifact(
+            name=name, branch=branch, repository_id=repository_id, exclude_run_id=exclude_run_id,
+            scratch=scratch, open_zip=open_zip, kind="history")
+        if status == "found" and artifact is not None:
+            reason = f"history from {artifact.describe()}"
+        return HistoryOutcome(history, status, reason, artifact)
+
+    def _fetch_artifact(self, *, name: str, branch: str | None, repository_id: int | None,
+                        exclude_run_id: int | None, scratch: Path,
+                        open_zip: Callable[[Path, Path], _T],
+                        kind: str) -> tuple[_T | None, str, str, ArtifactInfo | None]:
+        """(value, status, reason, artifact) for the newest trusted artifact called ``name``."""
         if repository_id is None:
             repository_id = self.repository_id()
         choice = choose_baseline(self.list_artifacts(name), name=name, branch=branch,
                                  repository_id=repository_id, exclude_run_id=exclude_run_id)
         artifact = choice.artifact
         if artifact is None:
-            return BaselineOutcome(None, choice.status, choice.reason)
+            return None, choice.status, choice.reason, None
         zip_path = scratch / f"artifact-{artifact.id}.zip"
         try:
-            if not self._download(artifact, zip_path):
-                return BaselineOutcome(None, "expired", f"{artifact.describe()} has expired "
-                                       "(the download answered 410 Gone)", artifact)
-            suite = suite_from_zip(zip_path, scratch / f"artifact-{artifact.id}",
-                                   results_name=results_name, limits=self._limits)
+            if not self._download(artifact, zip_path, kind):
+                return None, "expired", (f"{artifact.describe()} has expired "
+                                         "(the download answered 410 Gone)"), artifact
+            value = open_zip(zip_path, scratch / f"artifact-{artifact.id}")
         except (UnsafeArtifactError, ResultsFormatError) as exc:
-            return BaselineOutcome(None, "invalid", f"{artifact.describe()} was not used: {exc}", artifact)
-        return BaselineOutcome(suite, "found", choice.reason, artifact)
+            return None, "invalid", f"{artifact.describe()} was not used: {exc}", artifact
+        return value, "found", choice.reason, artifact
 
-    def _download(self, artifact: ArtifactInfo, dest: Path) -> bool:
+    def _download(self, artifact: ArtifactInfo, dest: Path, kind: str = "results") -> bool:
         """Save the artifact zip to ``dest``; False when GitHub says it expired (410)."""
         if artifact.size_in_bytes > self._limits.max_download_bytes:
-            raise UnsafeArtifactError(_too_large(artifact.size_in_bytes, self._limits))
+            raise UnsafeArtifactError(_too_large(artifact.size_in_bytes, self._limits, kind))
         # Built from the configured API URL, not taken from the listing, so a
         # listing cannot send the token elsewhere.
         url = f"{self.api_url}/repos/{self.repository}/actions/artifacts/{artifact.id}/zip"
@@ -202,7 +278,7 @@ class GitHubClient:
                     if response.status_code == 410:
                         return False
                     if response.status_code == 200:
-                        self._save(response, dest)
+                        self._save(response, dest, kind)
                         return True
                     # The signed URL may have lapsed: a new attempt asks for a fresh one.
                     retryable = redirected or response.status_code in _RETRY_STATUSES
@@ -213,18 +289,18 @@ class GitHubClient:
                     raise _network_error(exc, what, self.api_url) from exc
         raise AssertionError("unreachable: the last attempt returns or raises")
 
-    def _save(self, response: requests.Response, dest: Path) -> None:
+    def _save(self, response: requests.Response, dest: Path, kind: str = "results") -> None:
         limit = self._limits.max_download_bytes
         declared = int(response.headers.get("Content-Length") or 0)
         if declared > limit:
-            raise UnsafeArtifactError(_too_large(declared, self._limits))
+            raise UnsafeArtifactError(_too_large(declared, self._limits, kind))
         received = 0
         dest.parent.mkdir(parents=True, exist_ok=True)
         with open(dest, "wb") as handle:
             for chunk in response.iter_content(64 * 1024):
                 received += len(chunk)
                 if received > limit:
-                    raise UnsafeArtifactError(_too_large(received, self._limits))
+                    raise UnsafeArtifactError(_too_large(received, self._limits, kind))
                 handle.write(chunk)
 
     def _api_headers(self) -> dict[str, str]:
@@ -237,6 +313,80 @@ class GitHubClient:
             if number:
                 self._sleep(self.settings.backoff * 2 ** (number - 1))
             yield _Attempt(last=number == total - 1)
+
+    # -- nightly regression issues -----------------------------------------
+
+    def list_issues(self, label: str) -> IssueListing:
+        """Every issue (open and closed, newest first) carrying ``label``; pull requests skipped.
+
+        A 403 (the job's token may not read issues) is an outcome: the night's
+        results are unaffected, only the issues are skipped.
+        """
+        what = f"listing issues labelled '{label}'"
+        try:
+            found = []
+            for issue in self._repo().get_issues(state="all", labels=[label]):
+                if issue.pull_request is not None:
+                    continue   # the issues endpoint lists pull requests too
+                found.append(IssueInfo(
+                    number=issue.number, title=issue.title or "", body=issue.body or "",
+                    state=issue.state, author=issue.user.login.lower() if issue.user else "",
+                    url=issue.html_url))
+                if len(found) >= MAX_ISSUES_SCANNED:
+                    break
+            return IssueListing(tuple(found))
+        except GithubException as exc:
+            if exc.status == 403 and not _is_rate_limit(exc):
+                return IssueListing(forbidden=_issues_forbidden(exc, "read the issues"))
+            raise _api_error(exc, what, permission="issues: write") from exc
+        except requests.RequestException as exc:
+            raise _network_error(exc, what, self.api_url) from exc
+
+    def create_issue(self, title: str, body: str, labels: tuple[str, ...] = ()) -> IssueOutcome:
+        def call() -> IssueOutcome:
+            issue = self._repo().create_issue(title, _clip_body(body), labels=list(labels))
+            return IssueOutcome("created", issue.number, issue.html_url, f"opened issue #{issue.number}")
+        return self._issue_call(call, "opening an issue", "open an issue")
+
+    def edit_issue(self, number: int, *, title: str | None = None, body: str | None = None,
+                   state: str | None = None) -> IssueOutcome:
+        """Replace the title and body, and/or set the state ("open" or "closed")."""
+        changes: dict[str, Any] = {}
+        if title is not None:
+            changes["title"] = title
+        if body is not None:
+            changes["body"] = _clip_body(body)
+        if state is not None:
+            changes["state"] = state
+            if state == "closed":
+                changes["state_reason"] = "completed"
+
+        def call() -> IssueOutcome:
+            issue = self._repo().get_issue(number)
+            issue.edit(**changes)
+            status = "closed" if state == "closed" else "updated"
+            return IssueOutcome(status, number, issue.html_url, f"{status} issue #{number}")
+        return self._issue_call(call, f"updating issue #{number}", f"update issue #{number}")
+
+    def comment_issue(self, number: int, body: str) -> IssueOutcome:
+        def call() -> IssueOutcome:
+            comment = self._repo().get_issue(number).create_comment(_clip_body(body))
+            return IssueOutcome("commented", number, comment.html_url, f"commented on issue #{number}")
+        return self._issue_call(call, f"commenting on issue #{number}", f"comment on issue #{number}")
+
+    def _issue_call(self, call: Callable[[], IssueOutcome], what: str, verb: str) -> IssueOutcome:
+        try:
+            return call()
+        except GithubException as exc:
+            if exc.status == 403 and not _is_rate_limit(exc):
+                return IssueOutcome("forbidden", message=_issues_forbidden(exc, verb))
+            if exc.status == 410:   # issues are switched off in the repository's settings
+                return IssueOutcome("forbidden", message=(
+                    f"GitHub refused to {verb} (410: {_message(exc)}): enable Issues in the "
+                    "repository's settings, or set nightly-issue to false"))
+            raise _api_error(exc, what, permission="issues: write") from exc
+        except requests.RequestException as exc:
+            raise _network_error(exc, what, self.api_url) from exc
 
     # -- the sticky comment ------------------------------------------------
 
@@ -323,6 +473,22 @@ def _forbidden_message(exc: GithubException) -> str:
             "give the job `permissions: pull-requests: write`.")
 
 
+def _issues_forbidden(exc: GithubException, verb: str) -> str:
+    return (f"GitHub refused to {verb} (403: {_message(exc)}): give the job "
+            "`permissions: issues: write` to file nightly regression issues; tonight's results "
+            "and history are written regardless")
+
+
+def _clip_body(body: str) -> str:
+    """Keep a body within GitHub's limit, cutting before the end so a trailing marker survives."""
+    if len(body) <= ISSUE_BODY_LIMIT:
+        return body
+    head, sep, tail = body.rpartition("\n<!--")
+    keep = sep + tail if sep and len(sep + tail) < 1000 else ""
+    note = "\n\n… (cut to fit GitHub's size limit)\n"
+    return body[:ISSUE_BODY_LIMIT - len(keep) - len(note)] + note + keep
+
+
 def _api_error(exc: GithubException, what: str, *, permission: str | None = None) -> GitHubAPIError:
     message = _message(exc)
     if exc.status == 401:
@@ -364,6 +530,33 @@ def _network_error(exc: Exception, what: str, api_url: str) -> GitHubAPIError:
                           f"{exc}); check GITHUB_API_URL and the network, then re-run the job")
 
 
-def _too_large(size: int, limits: ExtractionLimits) -> str:
+def _too_large(size: int, limits: ExtractionLimits, kind: str = "results") -> str:
     return (f"the artifact is {size} bytes, more than the {limits.max_download_bytes} bytes "
-            "a results artifact can need; refusing it")
+            f"a {kind} artifact can need; refusing it")
+
+
+def history_from_zip(zip_path: Path, dest: Path, *, file_name: str, max_entries: int,
+                     limits: ExtractionLimits = ExtractionLimits(),
+                     max_bytes: int = HISTORY_MAX_BYTES) -> History:
+    """Extract a history artifact safely and load the history file it carries.
+
+    The file is the member named ``file_name`` (the basename of the history
+    file the workflow uploads), else the only JSON file in the artifact.
+    """
+    try:
+        with zipfile.ZipFile(zip_path) as archive:
+            files = safe_extract(archive, dest, limits)
+    except zipfile.BadZipFile as exc:
+        raise UnsafeArtifactError(f"the artifact download is not a valid zip: {exc}") from exc
+    by_name = [f for f in files if f.name == file_name]
+    candidates = by_name or [f for f in files if f.suffix == ".json"]
+    if len(candidates) != 1:
+        listing = ", ".join(sorted(str(f.relative_to(dest)) for f in files)) or "nothing"
+        raise UnsafeArtifactError(f"the artifact should hold one history file named {file_name!r}; "
+                                  f"it holds {listing}")
+    path = candidates[0]
+    try:
+        return History.load(path, max_entries=max_entries, max_bytes=max_bytes)
+    except ResultsFormatError as exc:
+        # Name the file inside the artifact, not the scratch folder it was unpacked to.
+        raise ResultsFormatError(str(exc).replace(str(path), str(path.relative_to(dest)), 1)) from exc

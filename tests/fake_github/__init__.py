@@ -9,11 +9,11 @@ See server.py for the servers, routes.py for the endpoints, state.py for the dat
 """
 
 from .server import FORBIDDEN_INTEGRATION, FakeGitHub
-from .state import Artifact, Comment, Fault, Pull, RecordedRequest, Repo, Token
+from .state import Artifact, Comment, Fault, Issue, Pull, RecordedRequest, Repo, Token
 from .zips import bomb_zip, results_zip, symlink_zip, understated_bomb_zip, zip_files
 
 __all__ = [
-    "FORBIDDEN_INTEGRATION", "FakeGitHub", "Artifact", "Comment", "Fault", "Pull",
+    "FORBIDDEN_INTEGRATION", "FakeGitHub", "Artifact", "Comment", "Fault", "Issue", "Pull",
     "RecordedRequest", "Repo", "Token", "bomb_zip", "results_zip", "symlink_zip",
     "understated_bomb_zip", "zip_files",
 ]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 from typing import Any
+from urllib.parse import quote
 
 EPOCH = datetime(2024, 1, 1, tzinfo=timezone.utc)
 
@@ -83,14 +84,42 @@ def repo_json(api: str, web: str, *, full_name: str, repo_id: int, owner: dict[s
 
 def comment_json(api: str, web: str, *, full_name: str, issue_number: int, comment_id: int,
                  body: str, user: dict[str, Any], created_at: datetime,
-                 updated_at: datetime) -> dict[str, Any]:
+                 updated_at: datetime, on_pull: bool = True) -> dict[str, Any]:
+    page = "pull" if on_pull else "issues"
     return {
         "id": comment_id, "node_id": node_id("IC", comment_id),
         "url": f"{api}/repos/{full_name}/issues/comments/{comment_id}",
-        "html_url": f"{web}/{full_name}/pull/{issue_number}#issuecomment-{comment_id}",
+        "html_url": f"{web}/{full_name}/{page}/{issue_number}#issuecomment-{comment_id}",
         "issue_url": f"{api}/repos/{full_name}/issues/{issue_number}",
         "body": body, "user": user, "created_at": iso(created_at), "updated_at": iso(updated_at),
         "author_association": "NONE" if user["type"] == "Bot" else "MEMBER",
+        "performed_via_github_app": None,
+    }
+
+
+def label_json(api: str, *, full_name: str, name: str, label_id: int) -> dict[str, Any]:
+    return {"id": label_id, "node_id": node_id("LA", label_id),
+            "url": f"{api}/repos/{full_name}/labels/{quote(name)}", "name": name,
+            "description": None, "color": "d73a4a", "default": False}
+
+
+def issue_json(api: str, web: str, *, full_name: str, number: int, issue_id: int, title: str,
+               body: str | None, user: dict[str, Any], labels: list[dict[str, Any]], state: str,
+               state_reason: str | None, comments: int, created_at: datetime,
+               updated_at: datetime, closed_at: datetime | None) -> dict[str, Any]:
+    """GET /repos/{o}/{r}/issues/{n}: an issue that is not a pull request."""
+    url = f"{api}/repos/{full_name}/issues/{number}"
+    return {
+        "id": issue_id, "node_id": node_id("I", issue_id), "url": url,
+        "repository_url": f"{api}/repos/{full_name}",
+        "labels_url": f"{url}/labels{{/name}}", "comments_url": f"{url}/comments",
+        "events_url": f"{url}/events", "html_url": f"{web}/{full_name}/issues/{number}",
+        "number": number, "state": state, "state_reason": state_reason, "title": title,
+        "body": body, "user": user, "labels": labels, "assignee": None, "assignees": [],
+        "milestone": None, "locked": False, "active_lock_reason": None, "comments": comments,
+        "closed_at": iso(closed_at) if closed_at else None, "created_at": iso(created_at),
+        "updated_at": iso(updated_at), "closed_by": None, "author_association": "NONE"
+        if user["type"] == "Bot" else "MEMBER", "timeline_url": f"{url}/timeline",
         "performed_via_github_app": None,
     }
 

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 from . import payloads
 from .server import FORBIDDEN_INTEGRATION
-from .state import COMMENT_BODY_LIMIT, Comment
+from .state import COMMENT_BODY_LIMIT, Comment, Issue
 
 if TYPE_CHECKING:
     from .server import FakeGitHub, _Handler
@@ -19,6 +19,10 @@ def register(fake: "FakeGitHub") -> None:
     fake.add_route("api", "GET", r"/user", get_user)
     fake.add_route("api", "GET", REPO, get_repo)
     fake.add_route("api", "GET", REPO + r"/pulls/(\d+)", get_pull)
+    fake.add_route("api", "GET", REPO + r"/issues", list_issues)
+    fake.add_route("api", "POST", REPO + r"/issues", create_issue)
+    fake.add_route("api", "GET", REPO + r"/issues/(\d+)", get_issue)
+    fake.add_route("api", "PATCH", REPO + r"/issues/(\d+)", edit_issue)
     fake.add_route("api", "GET", REPO + r"/issues/(\d+)/comments", list_comments)
     fake.add_route("api", "POST", REPO + r"/issues/(\d+)/comments", create_comment)
     fake.add_route("api", "GET", REPO + r"/issues/comments/(\d+)", get_comment)
@@ -77,10 +81,15 @@ def get_pull(h: "_Handler", full_name: str, number: str) -> None:
     h.send_json(200, h.fake.pull_json(pull))
 
 
+def _exists(h: "_Handler", full_name: str, number: str) -> bool:
+    key = (full_name, int(number))
+    return key in h.fake.state.pulls or key in h.fake.state.issues
+
+
 def list_comments(h: "_Handler", full_name: str, number: str) -> None:
     if h.caller() is None:
         return
-    if (full_name, int(number)) not in h.fake.state.pulls:
+    if not _exists(h, full_name, number):
         return _not_found(h)
     chunk, links = _page(h, h.fake.comments_on(full_name, int(number)))
     h.send_json(200, [h.fake.comment_json(c) for c in chunk], links)
@@ -106,10 +115,11 @@ def _body_from(h: "_Handler") -> str | None:
 
 
 def create_comment(h: "_Handler", full_name: str, number: str) -> None:
-    login = h.caller(write=True)
+    # A comment on a pull request needs `pull-requests: write`, on an issue `issues: write`.
+    login = h.caller(write=True, issues=(full_name, int(number)) in h.fake.state.issues)
     if login is None:
         return
-    if (full_name, int(number)) not in h.fake.state.pulls:
+    if not _exists(h, full_name, number):
         return _not_found(h)
     body = _body_from(h)
     if body is None:
@@ -185,3 +195,128 @@ def get_blob(h: "_Handler", artifact_id: str) -> None:
         h.send_bytes(403, b"<Error><Code>AuthenticationFailed</Code></Error>", "application/xml")
         return
     h.send_bytes(200, artifact.content, "application/zip")
+
+
+# -- issues -------------------------------------------------------------------
+
+def _pull_as_issue(h: "_Handler", pull: Any) -> dict[str, Any]:
+    """A pull request as the issues endpoints list it: an issue with a pull_request key."""
+    moment = payloads.EPOCH
+    data = h.fake.issue_json(Issue(pull.repo, pull.number, pull.title, None, pull.author,
+                                   list(pull.labels), moment, moment))
+    url = f"{h.fake.base_url}/repos/{pull.repo}/pulls/{pull.number}"
+    html = f"{h.fake.web_url}/{pull.repo}/pull/{pull.number}"
+    data["html_url"] = html
+    data["pull_request"] = {"url": url, "html_url": html, "diff_url": f"{html}.diff",
+                            "patch_url": f"{html}.patch", "merged_at": None}
+    return data
+
+
+def list_issues(h: "_Handler", full_name: str) -> None:
+    """Issues and pull requests, filtered by ?state (default open) and ?labels (all of them)."""
+    if h.caller() is None:
+        return
+    if full_name not in h.fake.state.repos:
+        return _not_found(h)
+    state = h.query.get("state", "open")
+    if state not in ("open", "closed", "all"):
+        h.send_json(422, payloads.error_json("Validation Failed", 422))
+        return
+    wanted = {label.strip() for label in h.query.get("labels", "").split(",") if label.strip()}
+    with h.fake.state.lock:
+        items = [(i.number, i.created_at, h.fake.issue_json(i), i.state, i.labels)
+                 for i in h.fake.state.issues_of(full_name)]
+        items += [(p.number, payloads.EPOCH, _pull_as_issue(h, p), "open", p.labels)
+                  for (repo, _), p in h.fake.state.pulls.items() if repo == full_name]
+    chosen = [(n, created, data) for n, created, data, st, labels in items
+              if (state == "all" or st == state) and wanted <= set(labels)]
+    # GitHub's default order: newest first (sort=created, direction=desc).
+    ascending = h.query.get("direction") == "asc"
+    chosen.sort(key=lambda item: (item[1], item[0]), reverse=not ascending)
+    chunk, links = _page(h, [data for _, _, data in chosen])
+    h.send_json(200, chunk, links)
+
+
+def _issue_fields(h: "_Handler", *, creating: bool) -> dict[str, Any] | None:
+    """The request's fields, or None after answering 422 as GitHub does."""
+    try:
+        data = json.loads(h.body or b"{}")
+    except ValueError:
+        data = None
+    problems = []
+    if not isinstance(data, dict):
+        problems.append("Problems parsing JSON")
+        data = {}
+    if creating and not isinstance(data.get("title"), str):
+        problems.append('"title" wasn\'t supplied.')
+    if "body" in data and data["body"] is not None and (not isinstance(data["body"], str)
+                                                        or len(data["body"]) > COMMENT_BODY_LIMIT):
+        problems.append("body is too long (maximum is 65536 characters)")
+    if "state" in data and data["state"] not in ("open", "closed"):
+        problems.append(f"state {data['state']!r} is not one of open, closed")
+    if "labels" in data and not (isinstance(data["labels"], list)
+                                 and all(isinstance(x, str) for x in data["labels"])):
+        problems.append("labels must be a list of names")
+    if problems:
+        h.send_json(422, {**payloads.error_json("Validation Failed", 422),
+                          "errors": [{"resource": "Issue", "code": "invalid", "message": m}
+                                     for m in problems]})
+        return None
+    return data
+
+
+def _issues_enabled(h: "_Handler", full_name: str) -> bool:
+    if h.fake.state.repos[full_name].has_issues:
+        return True
+    h.send_json(410, payloads.error_json("Issues are disabled for this repo", 410))
+    return False
+
+
+def create_issue(h: "_Handler", full_name: str) -> None:
+    login = h.caller(write=True, issues=True)
+    if login is None:
+        return
+    if full_name not in h.fake.state.repos:
+        return _not_found(h)
+    if not _issues_enabled(h, full_name):
+        return
+    data = _issue_fields(h, creating=True)
+    if data is None:
+        return
+    issue = h.fake.add_issue(full_name, data["title"], data.get("body"), author=login,
+                             labels=tuple(dict.fromkeys(data.get("labels") or ())))
+    h.send_json(201, h.fake.issue_json(issue), {"Location": h.fake.issue_json(issue)["url"]})
+
+
+def get_issue(h: "_Handler", full_name: str, number: str) -> None:
+    if h.caller() is None:
+        return
+    issue = h.fake.state.issues.get((full_name, int(number)))
+    if issue is None:
+        return _not_found(h)
+    h.send_json(200, h.fake.issue_json(issue))
+
+
+def edit_issue(h: "_Handler", full_name: str, number: str) -> None:
+    login = h.caller(write=True, issues=True)
+    if login is None:
+        return
+    issue = h.fake.state.issues.get((full_name, int(number)))
+    if issue is None:
+        return _not_found(h)
+    data = _issue_fields(h, creating=False)
+    if data is None:
+        return
+    with h.fake.state.lock:
+        moment = h.fake.state.tick()
+        issue.title = data.get("title", issue.title)
+        issue.body = data.get("body", issue.body)
+        if "labels" in data:
+            issue.labels = list(dict.fromkeys(data["labels"]))
+        if data.get("state") == "closed" and issue.state != "closed":
+            issue.state, issue.closed_at = "closed", moment
+            issue.state_reason = data.get("state_reason") or "completed"
+        elif data.get("state") == "open" and issue.state != "open":
+            issue.state, issue.closed_at, issue.state_reason = "open", None, "reopened"
+        issue.updated_at = moment
+    h.send_json(200, h.fake.issue_json(issue))

@@ -11,6 +11,7 @@ FORK_ID = 7777777
 BOT = "github-actions[bot]"
 BOT_TOKEN = "ghs_fake_installation_token"
 READ_ONLY_TOKEN = "ghs_fake_read_only_token"
+NO_ISSUES_TOKEN = "ghs_fake_no_issues_token"   # a job without `permissions: issues: write`
 USER_TOKEN = "ghp_fake_personal_token"
 USER = "octocat"
 PR = 42          # a PR from a branch of REPO
@@ -22,6 +23,7 @@ def seed(fake: FakeGitHub) -> FakeGitHub:
     fake.add_repo(FORK, FORK_ID, fork=True)
     fake.add_token(BOT_TOKEN, BOT, installation=True)
     fake.add_token(READ_ONLY_TOKEN, BOT, installation=True, read_only=True)
+    fake.add_token(NO_ISSUES_TOKEN, BOT, installation=True, issues_write=False)
     fake.add_token(USER_TOKEN, USER)
     fake.add_pull(REPO, PR, author=USER, head_ref="faster-parser",
                   head_sha="1f0c9e3a4b5d6e7f8091a2b3c4d5e6f708192a3b",

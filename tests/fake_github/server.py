@@ -20,7 +20,7 @@ from typing import Any, Callable
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from . import payloads
-from .state import Artifact, Comment, FakeState, Fault, Pull, RecordedRequest, Repo, Token
+from .state import Artifact, Comment, FakeState, Fault, Issue, Pull, RecordedRequest, Repo, Token
 
 WEB = "https://github.example.invalid"
 FORBIDDEN_INTEGRATION = "Resource not accessible by integration"
@@ -100,13 +100,16 @@ class _Handler(BaseHTTPRequestHandler):
         scheme, _, value = header.partition(" ")
         return value.strip() if scheme.lower() in ("token", "bearer") else None
 
-    def caller(self, *, write: bool = False) -> str | None:
-        """The login behind the request's token; None after answering 401/403."""
+    def caller(self, *, write: bool = False, issues: bool = False) -> str | None:
+        """The login behind the request's token; None after answering 401/403.
+
+        ``issues``: the write touches an issue, so it needs `issues: write`.
+        """
         token = self.fake.state.tokens.get(self.token() or "")
         if token is None:
             self.send_json(401, payloads.error_json("Bad credentials", 401))
             return None
-        if write and token.read_only:
+        if write and (token.read_only or (issues and not token.issues_write)):
             self.send_json(403, payloads.error_json(FORBIDDEN_INTEGRATION, 403))
             return None
         return token.login
@@ -170,16 +173,16 @@ class FakeGitHub:
     # -- seeding (tests call these) ----------------------------------------
 
     def add_repo(self, full_name: str, repo_id: int, *, default_branch: str = "main",
-                 fork: bool = False) -> Repo:
-        repo = Repo(full_name, repo_id, default_branch, fork)
+                 fork: bool = False, has_issues: bool = True) -> Repo:
+        repo = Repo(full_name, repo_id, default_branch, fork, has_issues)
         with self.state.lock:
             self.state.repos[full_name] = repo
         self.state.user_for(full_name.split("/")[0])
         return repo
 
     def add_token(self, value: str, login: str, *, installation: bool = False,
-                  read_only: bool = False) -> Token:
-        token = Token(value, login, installation, read_only)
+                  read_only: bool = False, issues_write: bool = True) -> Token:
+        token = Token(value, login, installation, read_only, issues_write)
         self.state.user_for(login)
         with self.state.lock:
             self.state.tokens[value] = token
@@ -192,6 +195,18 @@ class FakeGitHub:
         with self.state.lock:
             self.state.pulls[(repo, number)] = pull
         return pull
+
+    def add_issue(self, repo: str, title: str, body: str | None = None, *, author: str,
+                  labels: tuple[str, ...] = (), state: str = "open") -> Issue:
+        """An issue (its number follows the repository's pulls and issues)."""
+        self.state.user_for(author)
+        moment = self.state.tick()
+        with self.state.lock:
+            issue = Issue(repo, self.state.next_number(repo), title, body, author, list(labels),
+                          moment, moment, state, "completed" if state == "closed" else None,
+                          moment if state == "closed" else None)
+            self.state.issues[(repo, issue.number)] = issue
+        return issue
 
     def add_comment(self, repo: str, number: int, body: str, *, author: str) -> Comment:
         self.state.user_for(author)
@@ -228,6 +243,10 @@ class FakeGitHub:
     def comments_on(self, repo: str, number: int) -> list[Comment]:
         return self.state.comments_on(repo, number)
 
+    def issues_of(self, repo: str) -> list[Issue]:
+        """Issues (not pull requests), by number."""
+        return self.state.issues_of(repo)
+
     def requests(self, server: str | None = None, method: str | None = None,
                  path: str | None = None) -> list[RecordedRequest]:
         """Requests received so far, optionally filtered (``path`` is a regex)."""
@@ -249,10 +268,24 @@ class FakeGitHub:
                                   default_branch=repo.default_branch, fork=repo.fork, full=full)
 
     def comment_json(self, comment: Comment) -> dict[str, Any]:
+        on_pull = (comment.repo, comment.issue_number) in self.state.pulls
         return payloads.comment_json(self.base_url, WEB, full_name=comment.repo,
                                      issue_number=comment.issue_number, comment_id=comment.id,
                                      body=comment.body, user=self.user_json(comment.author),
-                                     created_at=comment.created_at, updated_at=comment.updated_at)
+                                     created_at=comment.created_at, updated_at=comment.updated_at,
+                                     on_pull=on_pull)
+
+    def issue_json(self, issue: Issue) -> dict[str, Any]:
+        labels = [payloads.label_json(self.base_url, full_name=issue.repo, name=name,
+                                      label_id=9000 + sum(map(ord, name)))
+                  for name in issue.labels]
+        return payloads.issue_json(
+            self.base_url, WEB, full_name=issue.repo, number=issue.number,
+            issue_id=2_000_000 + issue.number, title=issue.title, body=issue.body,
+            user=self.user_json(issue.author), labels=labels, state=issue.state,
+            state_reason=issue.state_reason,
+            comments=len(self.comments_on(issue.repo, issue.number)),
+            created_at=issue.created_at, updated_at=issue.updated_at, closed_at=issue.closed_at)
 
     def artifact_json(self, artifact: Artifact) -> dict[str, Any]:
         repo_id = self.state.repos[artifact.repo].id

@@ -1,4 +1,4 @@
-"""What the fake GitHub knows: users, tokens, repositories, pulls, comments, artifacts, faults.
+"""What the fake GitHub knows: users, tokens, repositories, pulls, issues, comments, artifacts, faults.
 
 Plain data guarded by one lock; server.py turns HTTP requests into calls on
 it. Tests seed it through ``FakeGitHub`` and read it back to assert.
@@ -30,6 +30,7 @@ class Token:
     login: str
     installation: bool = False  # a GITHUB_TOKEN: GET /user answers 403
     read_only: bool = False     # a fork PR's token: writes answer 403
+    issues_write: bool = True   # False: a job without `permissions: issues: write`
 
 
 @dataclass
@@ -38,6 +39,7 @@ class Repo:
     id: int
     default_branch: str = "main"
     fork: bool = False
+    has_issues: bool = True     # False: Issues switched off in the settings (writes answer 410)
 
 
 @dataclass
@@ -51,6 +53,22 @@ class Pull:
     base_ref: str
     base_sha: str
     title: str = "A change"
+    labels: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Issue:
+    repo: str
+    number: int
+    title: str
+    body: str | None
+    author: str
+    labels: list[str]
+    created_at: datetime
+    updated_at: datetime
+    state: str = "open"
+    state_reason: str | None = None
+    closed_at: datetime | None = None
 
 
 @dataclass
@@ -117,6 +135,7 @@ class FakeState:
         self.tokens: dict[str, Token] = {}
         self.repos: dict[str, Repo] = {}
         self.pulls: dict[tuple[str, int], Pull] = {}
+        self.issues: dict[tuple[str, int], Issue] = {}
         self.comments: dict[int, Comment] = {}
         self.artifacts: dict[int, Artifact] = {}
         self.faults: list[Fault] = []
@@ -149,6 +168,16 @@ class FakeState:
     def record(self, request: RecordedRequest) -> None:
         with self.lock:
             self.requests.append(request)
+
+    def next_number(self, repo: str) -> int:
+        """Issues and pull requests share one sequence of numbers per repository."""
+        with self.lock:
+            used = [n for r, n in (*self.pulls, *self.issues) if r == repo]
+            return max(used, default=0) + 1
+
+    def issues_of(self, repo: str) -> list[Issue]:
+        with self.lock:
+            return sorted((i for (r, _), i in self.issues.items() if r == repo), key=lambda i: i.number)
 
     def comments_on(self, repo: str, number: int) -> list[Comment]:
         with self.lock:

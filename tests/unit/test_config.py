@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -185,3 +186,47 @@ def test_inputs_and_defaults_match_action_yml():
     assert set(declared) == set(INPUTS)
     expected = dict(INPUTS, token="${{ github.token }}")  # the runner's expression, resolved by it
     assert declared == expected
+
+
+def test_nightly_inputs_default_and_parse():
+    config = Config.from_env(runner_env("schedule"), event=event("schedule"))
+    assert config.history_artifact == "perf-history" and config.history_path is None
+    assert config.history_length == 200 and config.nightly_issue is False
+    assert config.issue_label == "performance-regression"
+    assert config.history_output == "perf-history.json"   # the file the workflow uploads
+    config = Config.from_env(runner_env("schedule", **{
+        "history-artifact": "perf-history-py312", "history-path": "cache/history.json",
+        "history-length": " 60 ", "nightly-issue": "yes", "issue-label": "perf: regression"}),
+        event=event("schedule"))
+    assert (config.history_artifact, config.history_path) == ("perf-history-py312", "cache/history.json")
+    assert (config.history_length, config.nightly_issue) == (60, True)
+    assert config.issue_label == "perf: regression" and config.history_output == "cache/history.json"
+
+
+@pytest.mark.parametrize("name, value, fragment", [
+    ("history-length", "0", "input 'history-length' accepts a whole number of entries from 1"),
+    ("history-length", "many", "input 'history-length' accepts a whole number"),
+    ("history-length", "2.5", "input 'history-length' accepts a whole number"),
+    ("history-length", "10001", "input 'history-length' accepts a whole number of entries from 1 to 10000"),
+    ("nightly-issue", "sometimes", "input 'nightly-issue' accepts true or false"),
+    ("issue-label", "perf,regression", "input 'issue-label' accepts a label name of 1 to 50"),
+    ("issue-label", "x" * 51, "input 'issue-label' accepts a label name of 1 to 50"),
+    ("history-artifact", "perf/history", "input 'history-artifact' is an artifact name"),
+    ("history-path", "cache/", "input 'history-path' must name a file"),
+])
+def test_bad_nightly_inputs_name_the_input(name, value, fragment):
+    with pytest.raises(ConfigError, match=re.escape(fragment)) as caught:
+        Config.from_env(runner_env("schedule", **{name: value}), event=event("schedule"))
+    assert repr(value) in str(caught.value) or repr(value.strip()) in str(caught.value)
+
+
+def test_only_nightly_events_on_the_default_branch_extend_the_history():
+    def records(event_name, ref, payload):
+        env = runner_env(event_name, GITHUB_REF=ref)
+        return Config.from_env(env, event=payload).github.records_history
+    assert records("schedule", "refs/heads/main", event("schedule"))
+    assert records("push", "refs/heads/main", event("push"))
+    assert not records("push", "refs/heads/feature", event("push"))
+    assert not records("push", "refs/tags/v1.0", event("push"))
+    assert not records("push", "refs/heads/main", {})     # default branch unknown: not trusted
+    assert not records("pull_request", "refs/pull/42/merge", event("pull_request"))
