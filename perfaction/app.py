@@ -136,18 +136,9 @@ def _working_directory(config: Config) -> Path:
 def load_policy(config: Config) -> "Policy":
     """The thresholds: the file's rules first, then the inline ones (later rules win ties)."""
     from .policy import Policy
-    specs = []
-    if config.thresholds_file:
-        path = config.in_workspace(config.thresholds_file)
-        try:
-            specs.append(path.read_text(encoding="utf-8"))
-        except OSError as exc:
-            raise ConfigError(f"input 'thresholds-file': cannot read {config.thresholds_file!r} "
-                              f"({exc.strerror or exc}); the path is relative to the workspace") from exc
-    if config.thresholds:
-        specs.append(config.thresholds)
+    rules_file = config.in_workspace(config.thresholds_file) if config.thresholds_file else None
     try:
-        return Policy.parse(specs)
+        return Policy.from_sources(config.thresholds or None, rules_file)
     except ConfigError as exc:
         which = "thresholds-file' or 'thresholds" if config.thresholds_file else "thresholds"
         raise ConfigError(f"input '{which}': {exc}") from exc
