@@ -4,8 +4,10 @@
 
 Renders the PR comment, the job summary, the full Markdown report and the
 terminal report from a Comparison built directly (a few regressions and
-inconclusive metrics, the rest unchanged), and times ``compare_suites`` on two
-synthetic suites of the same size (20 processes x 3 values per metric).
+inconclusive metrics, the rest unchanged); times ``compare_suites`` on two
+synthetic suites of the same size (20 processes x 3 values per metric); and
+times both together as a run does them: compare the two suites, then render the
+three Markdown reports of that comparison.
 Times (wall and CPU) are the best of ``--repeat`` runs; peak memory is measured in a separate
 pass under tracemalloc (which slows the code, so it never overlaps a timing).
 """
@@ -117,14 +119,15 @@ def main(argv: list[str] | None = None) -> int:
         base, head = build_suites(args.benchmarks, args.metrics)
         policy = Policy.parse(None)
         tasks["compare_suites"] = lambda: compare_suites(base, head, policy)
+        tasks["compare + render"] = lambda: report.render_reports(
+            compare_suites(base, head, policy), context)
 
     report.render_comment(comparison, context)  # templates compiled once, as in a real run
     print(f"{args.benchmarks:,} benchmarks x {args.metrics} metrics = {len(comparison.deltas):,} deltas; "
           f"Python {sys.version.split()[0]}")
     print(f"{'task':<20} {'wall':>8} {'cpu':>8} {'peak memory':>12} {'output':>16}")
     for name, task in tasks.items():
-        # compare_suites takes seconds at this size: one timing is plenty
-        wall, cpu, result = best_time(task, 1 if name == "compare_suites" else args.repeat)
+        wall, cpu, result = best_time(task, args.repeat)
         peak = peak_memory(task)
         size = f"{len(result):,} chars" if isinstance(result, str) else \
             f"{len(result.deltas):,} deltas" if name == "compare_suites" else ""

@@ -6,13 +6,15 @@ Verdicts are computed in this module only; templates just pick an icon.
 
 from __future__ import annotations
 
+import gc
 import math
-from dataclasses import asdict, dataclass, field, fields
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from enum import Enum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Iterator, NamedTuple
 
 from . import stats
-from .errors import ConfigError, ResultsFormatError
+from .errors import ConfigError
 from .model import LOWER_IS_BETTER, Benchmark, Environment, Metric, Suite
 
 if TYPE_CHECKING:  # policy imports Threshold from here
@@ -80,6 +82,10 @@ class EnvironmentMismatch:
     head: Any
 
 
+METHOD = ("one-sided Mann-Whitney U test on per-process values; change and interval: "
+          "Hodges-Lehmann")
+
+
 @dataclass(frozen=True)
 class Comparison:
     deltas: tuple[Delta, ...]
@@ -93,6 +99,7 @@ class Comparison:
     notes: tuple[str, ...] = field(default_factory=tuple)
     confidence: float = 0.95                # level of every Delta.interval
     gating_tests: int = 0                   # size of the Holm family of the gate
+    method: str = METHOD                    # the test and estimate, for the report footer
 
     def with_verdict(self, verdict: Verdict) -> tuple[Delta, ...]:
         return tuple(d for d in self.deltas if d.verdict is verdict)
@@ -123,11 +130,30 @@ class Comparison:
 # ---------------------------------------------------------------------------
 
 MODES = ("baseline", "same-runner")
-COMPARISON_FORMAT_VERSION = 1
+COMPARISON_FORMAT_VERSION = 1          # of the JSON form (comparison_json.py)
 
 
-@dataclass(frozen=True)
-class _Pending:
+# The two stages of a tested metric are named tuples, not frozen dataclasses:
+# a run makes tens of thousands and they never leave this module.
+
+class _Samples(NamedTuple):
+    """A benchmark x metric with per-process values on both sides, waiting for its test.
+
+    The tests of a whole run are computed together (``stats.compare_many``):
+    one at a time, scipy's per-call overhead made a 10,000-benchmark run take
+    tens of seconds.
+    """
+
+    benchmark: str
+    metric: str
+    unit: str
+    direction: str
+    policy: "MetricPolicy"
+    base_values: tuple[float, ...]
+    head_values: tuple[float, ...]
+
+
+class _Pending(NamedTuple):
     """A benchmark x metric with samples on both sides, waiting for the corrections."""
 
     benchmark: str
@@ -158,27 +184,52 @@ def compare_suites(base: Suite | None, head: Suite, policy: "Policy", *,
     """
     if mode not in MODES:
         raise ConfigError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
+    with _gc_paused():
+        return _compare(base, head, policy, mode)
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while comparing (restored afterwards).
+
+    The comparison makes a few hundred thousand small objects and no cycles,
+    which triggers full collections that walk every object of both suites
+    (millions of sample tuples): about a third of the time for 10,000
+    benchmarks, for nothing to collect. Reference counting still frees memory.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _compare(base: Suite | None, head: Suite, policy: "Policy", mode: str) -> Comparison:
     notes: list[str] = []
-    slots: list[Delta | _Pending] = []
+    slots: list[Delta | _Samples] = []
     ignored: list[str] = []
     if base is None:
         notes.append("no baseline: every benchmark is new; nothing was compared")
+    # Names are unique within a suite (model.Suite checks); a dict avoids a scan per lookup.
+    base_by_name = {b.name: b for b in base.benchmarks} if base is not None else {}
+    head_names = {b.name for b in head.benchmarks}
     for bench in head.benchmarks:
         if policy.benchmark_ignored(bench.name):
             ignored.append(bench.name)
             continue
-        base_bench = base.get(bench.name) if base is not None else None
-        slots.extend(_benchmark_slots(base_bench, bench, policy, base is None))
+        slots.extend(_benchmark_slots(base_by_name.get(bench.name), bench, policy, base is None))
     if base is not None:
         for bench in base.benchmarks:
-            if head.get(bench.name) is None and not policy.benchmark_ignored(bench.name):
+            if bench.name not in head_names and not policy.benchmark_ignored(bench.name):
                 slots.extend(_single_side(bench, policy, Verdict.REMOVED,
                                           "in the baseline but not in this run", side="base"))
     if ignored:
         notes.append(f"ignored by policy: {', '.join(ignored)}")
     mismatches, env_notes = _environment_checks(base, head, mode)
     notes.extend(env_notes)
-    deltas, gating_tests = _decide_all(slots, policy, mode)
+    deltas, gating_tests = _decide_all(_run_tests(slots, policy.confidence), policy, mode)
     return Comparison(
         deltas=deltas,
         base_environment=base.environment if base is not None else None,
@@ -211,8 +262,29 @@ def _summary(metric: Metric) -> Summary:
                    spread=None if math.isnan(spread) else spread)
 
 
+def _tested_summary(values: tuple[float, ...], cv: float) -> Summary:
+    """``_summary`` of a tested metric from its per-process values and the batch's robust CV."""
+    ordered = sorted(values)                # the median exactly as Metric.center computes it
+    mid = len(ordered) // 2
+    center = ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
+    return Summary(center=center, n=len(values), spread=None if math.isnan(cv) else cv)
+
+
+def _run_tests(slots: list[Delta | _Samples], confidence: float) -> list[Delta | _Pending]:
+    """Every waiting test of the run in one ``stats.compare_many`` call."""
+    waiting = [(i, s) for i, s in enumerate(slots) if isinstance(s, _Samples)]
+    results = stats.compare_many([(s.base_values, s.head_values) for _, s in waiting],
+                                 confidence=confidence)
+    out: list[Delta | _Pending] = list(slots)  # type: ignore[arg-type]
+    for (i, s), result in zip(waiting, results):
+        out[i] = _Pending(s.benchmark, s.metric, s.unit, s.direction, s.policy,
+                          _tested_summary(s.base_values, result.base_cv),
+                          _tested_summary(s.head_values, result.head_cv), result)
+    return out
+
+
 def _benchmark_slots(base: Benchmark | None, head: Benchmark, policy: "Policy",
-                     no_baseline: bool) -> list[Delta | _Pending]:
+                     no_baseline: bool) -> list[Delta | _Samples]:
     if head.failed:
         return [Delta(head.name, "*", "", LOWER_IS_BETTER, Verdict.FAILED,
                       gating=True, reason=f"failed in this run: {head.error}")]
@@ -220,7 +292,7 @@ def _benchmark_slots(base: Benchmark | None, head: Benchmark, policy: "Policy",
         why = ("no baseline to compare with" if no_baseline else
                "not in the baseline" if base is None else f"failed in the baseline: {base.error}")
         return _single_side(head, policy, Verdict.NEW, why, side="head")
-    out: list[Delta | _Pending] = []
+    out: list[Delta | _Samples] = []
     for name, metric in head.metrics.items():
         rule = policy.resolve(head.name, name)
         if rule.ignored:
@@ -230,7 +302,7 @@ def _benchmark_slots(base: Benchmark | None, head: Benchmark, policy: "Policy",
             out.append(_delta(head.name, name, metric, rule, Verdict.NEW, head=_summary(metric),
                               reason="metric not in the baseline"))
         else:
-            out.append(_metric_slot(base, head, name, base_metric, metric, rule, policy))
+            out.append(_metric_slot(base, head, name, base_metric, metric, rule))
     for name, metric in base.metrics.items():
         rule = policy.resolve(head.name, name)
         if name not in head.metrics and not rule.ignored:
@@ -240,8 +312,8 @@ def _benchmark_slots(base: Benchmark | None, head: Benchmark, policy: "Policy",
 
 
 def _single_side(bench: Benchmark, policy: "Policy", verdict: Verdict, reason: str, *,
-                 side: str) -> list[Delta | _Pending]:
-    out: list[Delta | _Pending] = []
+                 side: str) -> list[Delta | _Samples]:
+    out: list[Delta | _Samples] = []
     for name, metric in bench.metrics.items():
         rule = policy.resolve(bench.name, name)
         if not rule.ignored:
@@ -258,9 +330,7 @@ def _delta(bench: str, name: str, metric: Metric, rule: "MetricPolicy", verdict:
 
 
 def _metric_slot(base: Benchmark, head: Benchmark, name: str, base_metric: Metric,
-                 head_metric: Metric, rule: "MetricPolicy", policy: "Policy") -> Delta | _Pending:
-    base_summary, head_summary = _summary(base_metric), _summary(head_metric)
-    common = dict(base=base_summary, head=head_summary)
+                 head_metric: Metric, rule: "MetricPolicy") -> Delta | _Samples:
     problem = None
     if dict(base.params) != dict(head.params):
         problem = f"parameters differ (base {dict(base.params)}, head {dict(head.params)})"
@@ -269,21 +339,27 @@ def _metric_slot(base: Benchmark, head: Benchmark, name: str, base_metric: Metri
     elif base_metric.direction != head_metric.direction:
         problem = (f"direction differs (base {base_metric.direction} is better, "
                    f"head {head_metric.direction} is better)")
+    if problem or not (base_metric.has_samples and head_metric.has_samples):
+        return _untested(head.name, name, base_metric, head_metric, rule, problem)
+    return _Samples(head.name, name, head_metric.unit, head_metric.direction, rule,
+                    base_metric.per_process(), head_metric.per_process())
+
+
+def _untested(bench: str, name: str, base_metric: Metric, head_metric: Metric,
+              rule: "MetricPolicy", problem: str | None) -> Delta:
+    """NOT_COMPARABLE for ``problem``, else INCONCLUSIVE: one side holds a summary value only."""
+    base_summary, head_summary = _summary(base_metric), _summary(head_metric)
+    common = dict(base=base_summary, head=head_summary)
     if problem:
-        return _delta(head.name, name, head_metric, rule, Verdict.NOT_COMPARABLE,
+        return _delta(bench, name, head_metric, rule, Verdict.NOT_COMPARABLE,
                       reason=problem, **common)
-    if not (base_metric.has_samples and head_metric.has_samples):
-        side = "baseline" if not base_metric.has_samples else "this run"
-        change = (head_summary.center / base_summary.center - 1
-                  if base_summary.center > 0 else None)
-        return _delta(head.name, name, head_metric, rule, Verdict.INCONCLUSIVE, change=change,
-                      reason=f"the {side} holds one summary value and no per-process samples, "
-                             "so no test is possible; compare perfaction results files",
-                      **common)
-    result = stats.compare_samples(base_metric.per_process(), head_metric.per_process(),
-                                   confidence=policy.confidence)
-    return _Pending(head.name, name, head_metric.unit, head_metric.direction, rule,
-                    base_summary, head_summary, result)
+    side = "baseline" if not base_metric.has_samples else "this run"
+    change = (head_summary.center / base_summary.center - 1
+              if base_summary.center > 0 else None)
+    return _delta(bench, name, head_metric, rule, Verdict.INCONCLUSIVE, change=change,
+                  reason=f"the {side} holds one summary value and no per-process samples, "
+                         "so no test is possible; compare perfaction results files",
+                  **common)
 
 
 def _decide_all(slots: list[Delta | _Pending], policy: "Policy",
@@ -430,81 +506,16 @@ def _environment_checks(base: Suite | None, head: Suite,
 
 
 # ---------------------------------------------------------------------------
-# JSON form (the comparison-json output and `perfaction report` input)
+# JSON form: in comparison_json.py, imported when used (it imports the types above)
 # ---------------------------------------------------------------------------
 
 def comparison_to_dict(comparison: Comparison) -> dict[str, Any]:
     """A JSON-ready dict; ``comparison_from_dict`` reads it back unchanged."""
-    return {
-        "format_version": COMPARISON_FORMAT_VERSION,
-        "kind": "perfaction-comparison",
-        "mode": comparison.mode,
-        "alpha": comparison.alpha,
-        "correction": comparison.correction,
-        "confidence": comparison.confidence,
-        "gating_tests": comparison.gating_tests,
-        "base_environment": (asdict(comparison.base_environment)
-                             if comparison.base_environment is not None else None),
-        "head_environment": asdict(comparison.head_environment),
-        "environment_mismatches": [asdict(m) for m in comparison.environment_mismatches],
-        "thresholds": [asdict(t) for t in comparison.thresholds],
-        "notes": list(comparison.notes),
-        "deltas": [_delta_to_dict(d) for d in comparison.deltas],
-    }
-
-
-def _delta_to_dict(delta: Delta) -> dict[str, Any]:
-    data = asdict(delta)
-    data["verdict"] = delta.verdict.value
-    if delta.interval is not None:
-        data["interval"] = list(delta.interval)
-    return data
+    from .comparison_json import comparison_to_dict as to_dict
+    return to_dict(comparison)
 
 
 def comparison_from_dict(data: Any, *, source: str | None = None) -> Comparison:
     """Rebuild a Comparison; raises ResultsFormatError naming the field at fault."""
-    if not isinstance(data, dict) or data.get("kind") != "perfaction-comparison":
-        raise ResultsFormatError("not a perfaction comparison (expected an object with "
-                                 "kind 'perfaction-comparison')", source=source)
-    version = data.get("format_version")
-    if not isinstance(version, int) or isinstance(version, bool) or not \
-            1 <= version <= COMPARISON_FORMAT_VERSION:
-        raise ResultsFormatError(f"unsupported version {version!r} (this perfaction reads 1 to "
-                                 f"{COMPARISON_FORMAT_VERSION}); upgrade perfaction",
-                                 source=source, field="format_version")
-    try:
-        base_env = data.get("base_environment")
-        return Comparison(
-            deltas=tuple(_delta_from_dict(d) for d in data["deltas"]),
-            base_environment=_known(Environment, base_env) if base_env is not None else None,
-            head_environment=_known(Environment, data["head_environment"]),
-            environment_mismatches=tuple(_known(EnvironmentMismatch, m)
-                                         for m in data.get("environment_mismatches", [])),
-            thresholds=tuple(_known(Threshold, t) for t in data.get("thresholds", [])),
-            alpha=float(data["alpha"]), correction=str(data["correction"]),
-            mode=str(data["mode"]), notes=tuple(str(n) for n in data.get("notes", [])),
-            confidence=float(data.get("confidence", 0.95)),
-            gating_tests=int(data.get("gating_tests", 0)))
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise ResultsFormatError(f"malformed comparison: {exc!r}", source=source) from exc
-
-
-def _delta_from_dict(raw: dict[str, Any]) -> Delta:
-    values = {k: v for k, v in raw.items() if k in _DELTA_FIELDS}
-    values["verdict"] = Verdict(raw["verdict"])
-    for side in ("base", "head"):
-        if values.get(side) is not None:
-            values[side] = _known(Summary, values[side])
-    if values.get("interval") is not None:
-        low, high = values["interval"]
-        values["interval"] = (float(low), float(high))
-    return Delta(**values)
-
-
-def _known(cls: Any, raw: dict[str, Any]) -> Any:
-    """Build ``cls`` from the keys it knows; keys added by newer versions are skipped."""
-    names = {f.name for f in fields(cls)}
-    return cls(**{k: v for k, v in raw.items() if k in names})
-
-
-_DELTA_FIELDS = {f.name for f in fields(Delta)}
+    from .comparison_json import comparison_from_dict as from_dict
+    return from_dict(data, source=source)

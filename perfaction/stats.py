@@ -83,8 +83,8 @@ class SampleComparison:
     n_base: int
     n_head: int
     base_median: float
-
-
+    base_cv: float = math.nan   # robust_cv of each side's values (NaN when undefined)
+    head_cv: float = math.nan
 # ---------------------------------------------------------------------------
 # Spread
 # ---------------------------------------------------------------------------
@@ -233,34 +233,69 @@ def hodges_lehmann(base: Sequence[float], head: Sequence[float], *,
     than 4 values per side with equal sizes) ``interval`` is None; the point
     estimate is still given.
     """
-    if not 0.0 < confidence < 1.0:
-        raise ValueError(f"confidence must be between 0 and 1, got {confidence!r}")
+    _check_confidence(confidence)
     x, y = _as_arrays(base, head)
     scale = scale or (LOG if np.all(x > 0) and np.all(y > 0) else LINEAR)
+    if scale not in (LOG, LINEAR):
+        raise ValueError(f"scale must be {LOG!r} or {LINEAR!r}, got {scale!r}")
+    base_median = float(np.median(x))
     if scale == LOG:
         x, y = np.log(x), np.log(y)
-    diffs = np.sort((y[:, None] - x[None, :]).ravel())
-    shift = float(np.median(diffs))
     k = _lower_rank(x.size, y.size, (1.0 - confidence) / 2.0)
-    shift_interval = (float(diffs[k - 1]), float(diffs[diffs.size - k])) if k >= 1 else None
-    base_median = float(np.median(np.asarray(base, dtype=float)))
-    to_change = _change_function(scale, base_median)
-    change = to_change(shift)
+    shift, bounds = _shift_rows(x[None, :], y[None, :], k)
+    shift_interval = None if bounds is None else (float(bounds[0][0]), float(bounds[1][0]))
+    return _estimate(float(shift[0]), shift_interval, scale, base_median, confidence)
+
+
+def _check_confidence(confidence: float) -> None:
+    if not 0.0 < confidence < 1.0:
+        raise ValueError(f"confidence must be between 0 and 1, got {confidence!r}")
+
+
+# Values per intermediate array of the batch path (512 KiB of floats): bounds the
+# memory of a large run (scipy makes about ten arrays the size of its input).
+_CHUNK_VALUES = 1 << 16
+
+
+def _shift_rows(x: np.ndarray, y: np.ndarray, k: int):
+    """Per row: the median of the differences y_j - x_i and its k-th order statistics.
+
+    Returns (shift, (low, high)) as arrays, or (shift, None) when k is 0.
+    """
+    rows, m = x.shape
+    size = m * y.shape[1]
+    shift, low, high = np.empty(rows), np.empty(rows), np.empty(rows)
+    step = max(1, _CHUNK_VALUES // size)
+    for start in range(0, rows, step):
+        part = slice(start, start + step)
+        diffs = (y[part, :, None] - x[part, None, :]).reshape(-1, size)
+        diffs.sort(axis=1)
+        shift[part] = _middle(diffs)
+        if k >= 1:
+            low[part], high[part] = diffs[:, k - 1], diffs[:, size - k]
+    return shift, ((low, high) if k >= 1 else None)
+
+
+def _estimate(shift: float, shift_interval: tuple[float, float] | None, scale: str,
+              base_median: float, confidence: float) -> ShiftEstimate:
+    change = _relative(shift, scale, base_median)
     interval = None
     if shift_interval is not None and change is not None:
-        interval = (to_change(shift_interval[0]), to_change(shift_interval[1]))
+        interval = (_relative(shift_interval[0], scale, base_median),
+                    _relative(shift_interval[1], scale, base_median))
     return ShiftEstimate(shift, shift_interval, change, interval, confidence, scale)
 
 
-def _change_function(scale: str, base_median: float):
+def _relative(shift: float, scale: str, base_median: float) -> float | None:
+    """A shift on the analysis scale as a relative change (None from a zero base median)."""
     if scale == LOG:
-        return math.expm1
-    if scale != LINEAR:
-        raise ValueError(f"scale must be {LOG!r} or {LINEAR!r}, got {scale!r}")
-    if base_median == 0:
-        return lambda shift: None
-    return lambda shift: shift / abs(base_median)
+        return math.expm1(shift)
+    return shift / abs(base_median) if base_median != 0 else None
 
+
+# ---------------------------------------------------------------------------
+# Everything compare needs, for one pair or for a whole run at once
+# ---------------------------------------------------------------------------
 
 def compare_samples(base: Sequence[float], head: Sequence[float], *,
                     confidence: float = 0.95) -> SampleComparison:
@@ -268,33 +303,149 @@ def compare_samples(base: Sequence[float], head: Sequence[float], *,
 
     See ``hodges_lehmann`` and ``mann_whitney`` for the methods and for what
     happens with too few samples. The spread is the pooled ``robust_sd`` of the
-    values on the analysis scale (NaN with one value per side).
+    values on the analysis scale (NaN with one value per side); ``base_cv`` and
+    ``head_cv`` are each side's ``robust_cv``.
     """
-    estimate = hodges_lehmann(base, head, confidence=confidence)
-    x, y = _as_arrays(base, head)
-    method = _choose_method(x, y)
-    p_greater, p_less = _both_tails(x, y, method)
-    base_median = float(np.median(x))
-    if estimate.scale == LOG:
-        x, y = np.log(x), np.log(y)
-    spread = pooled_sd(robust_sd(x), x.size, robust_sd(y), y.size)
-    return SampleComparison(estimate, p_greater, p_less, method,
-                            spread, x.size, y.size, base_median)
+    return compare_many([(base, head)], confidence=confidence)[0]
 
 
-def _both_tails(x: np.ndarray, y: np.ndarray, method: str) -> tuple[float, float]:
-    """(P head greater, P head less) from scipy; one vectorised call when sizes match.
+def compare_many(pairs: Sequence[tuple[Sequence[float], Sequence[float]]], *,
+                 confidence: float = 0.95) -> list[SampleComparison]:
+    """``compare_samples`` of every (base, head) pair, in order, with identical results.
+
+    A run compares thousands of pairs and scipy's per-call overhead (about 1 ms)
+    would dominate, so pairs with the same sample sizes and scale are stacked
+    into matrices: ``scipy.stats.mannwhitneyu(..., axis=-1)`` is called once
+    per sizes and method (for up to _CHUNK_VALUES values at a time), and the
+    shift, interval and spreads are computed row-wise with numpy. Raises
+    ValueError when a side is empty.
+    """
+    _check_confidence(confidence)
+    groups: dict[tuple[int, int], list[int]] = {}
+    for index, (base, head) in enumerate(pairs):
+        if len(base) == 0 or len(head) == 0:
+            raise ValueError(f"both samples need values (base has {len(base)}, "
+                             f"head has {len(head)})")
+        groups.setdefault((len(base), len(head)), []).append(index)
+    out: list[SampleComparison] = [None] * len(pairs)  # type: ignore[list-item]
+    for (m, n), indices in groups.items():
+        x = np.array([pairs[i][0] for i in indices], dtype=float).reshape(len(indices), m)
+        y = np.array([pairs[i][1] for i in indices], dtype=float).reshape(len(indices), n)
+        positive = np.all(x > 0, axis=1) & np.all(y > 0, axis=1)
+        for scale, rows in ((LOG, positive), (LINEAR, ~positive)):
+            chosen = np.flatnonzero(rows)
+            if chosen.size:
+                results = _compare_block(x[chosen], y[chosen], scale, confidence)
+                for row, result in zip(chosen.tolist(), results):
+                    out[indices[row]] = result
+    return out
+
+
+def _compare_block(x: np.ndarray, y: np.ndarray, scale: str,
+                   confidence: float) -> list[SampleComparison]:
+    """``compare_samples`` of each row of x (base) and y (head): same sizes, same scale."""
+    m, n = x.shape[1], y.shape[1]
+    base_median = _median_rows(x).tolist()
+    methods, p_greater, p_less = _rank_tests(x, y)       # on raw values: log could merge
+    if scale == LOG:                                     # two close values into a tie
+        lx, ly = np.log(x), np.log(y)
+        base_cv, head_cv = _robust_sd_rows(lx), _robust_sd_rows(ly)
+        sd_x, sd_y = base_cv, head_cv
+    else:
+        lx, ly = x, y
+        base_cv, head_cv = _robust_cv_rows(x), _robust_cv_rows(y)
+        sd_x, sd_y = _robust_sd_rows(x), _robust_sd_rows(y)
+    spread = _pooled_rows(sd_x, m, sd_y, n).tolist()
+    k = _lower_rank(m, n, (1.0 - confidence) / 2.0)
+    shifts, bounds = _shift_rows(lx, ly, k)
+    intervals = (list(zip(bounds[0].tolist(), bounds[1].tolist())) if bounds is not None
+                 else [None] * x.shape[0])
+    return [SampleComparison(_estimate(shift, interval, scale, median, confidence),
+                             greater, less, method, sd, m, n, median, cv_base, cv_head)
+            for shift, interval, median, greater, less, method, sd, cv_base, cv_head
+            in zip(shifts.tolist(), intervals, base_median, p_greater, p_less, methods,
+                   spread, base_cv.tolist(), head_cv.tolist())]
+
+
+def _rank_tests(x: np.ndarray, y: np.ndarray) -> tuple[list[str], list[float], list[float]]:
+    """Per row: the method ``mann_whitney`` would choose and both one-sided p-values."""
+    rows, m = x.shape
+    n = y.shape[1]
+    exact = np.zeros(rows, bool)
+    p_greater, p_less = np.empty(rows), np.empty(rows)
+    step = max(1, _CHUNK_VALUES // (m + n))
+    for start in range(0, rows, step):
+        part = slice(start, start + step)
+        if m * n <= _SCIPY_EXACT_PAIRS_LIMIT:      # exact when no value repeats
+            pooled = np.sort(np.concatenate([x[part], y[part]], axis=1), axis=1)
+            exact[part] = ~np.any(pooled[:, 1:] == pooled[:, :-1], axis=1)
+        for method, chosen in (("exact", exact[part]), ("asymptotic", ~exact[part])):
+            chosen = np.flatnonzero(chosen) + start
+            if chosen.size:
+                p_greater[chosen], p_less[chosen] = _both_tails(x[chosen], y[chosen], method)
+    methods = np.where(exact, "exact", "asymptotic").tolist()
+    return methods, p_greater.tolist(), p_less.tolist()
+
+
+def _both_tails(x: np.ndarray, y: np.ndarray, method: str) -> tuple[np.ndarray, np.ndarray]:
+    """(P head greater, P head less) per row, from scipy along the last axis.
 
     "head less than base" is "base greater than head", so with equal sizes both
     one-sided tests are the rows of one call (half the cost of two calls).
     """
-    if x.size == y.size:
-        result = stats.mannwhitneyu(np.stack([y, x]), np.stack([x, y]),
-                                    alternative="greater", method=method, axis=-1)
-        return float(result.pvalue[0]), float(result.pvalue[1])
-    greater = stats.mannwhitneyu(y, x, alternative="greater", method=method)
-    less = stats.mannwhitneyu(y, x, alternative="less", method=method)
-    return float(greater.pvalue), float(less.pvalue)
+    if x.shape[1] == y.shape[1]:
+        p = stats.mannwhitneyu(np.concatenate([y, x]), np.concatenate([x, y]),
+                               alternative="greater", method=method, axis=-1).pvalue
+        return p[:x.shape[0]], p[x.shape[0]:]
+    greater = stats.mannwhitneyu(y, x, alternative="greater", method=method, axis=-1)
+    less = stats.mannwhitneyu(y, x, alternative="less", method=method, axis=-1)
+    return greater.pvalue, less.pvalue
+
+
+def _median_rows(a: np.ndarray) -> np.ndarray:
+    """np.median of each row. Sorting is several times faster on short rows than
+    np.median's partition at two places (which numpy does not vectorise)."""
+    return _middle(np.sort(a, axis=1))
+
+
+def _middle(ordered: np.ndarray) -> np.ndarray:
+    """Median of sorted rows, as np.median computes it: the middle value or (a + b) / 2."""
+    mid = ordered.shape[1] // 2
+    return ordered[:, mid] if ordered.shape[1] % 2 else (ordered[:, mid - 1] + ordered[:, mid]) / 2
+
+
+def _robust_sd_rows(a: np.ndarray) -> np.ndarray:
+    """``robust_sd`` of each row."""
+    if a.shape[1] < 2:
+        return np.full(a.shape[0], math.nan)
+    center = _median_rows(a)[:, None]
+    return _MAD_TO_SD * _median_rows(np.abs(a - center))
+
+
+def _robust_cv_rows(a: np.ndarray) -> np.ndarray:
+    """``robust_cv`` of each row: log values where a row is all positive, else MAD / |median|."""
+    out = np.full(a.shape[0], math.nan)
+    if a.shape[1] < 2:
+        return out
+    positive = np.all(a > 0, axis=1)
+    if positive.any():
+        out[positive] = _robust_sd_rows(np.log(a[positive]))
+    rest = ~positive
+    if rest.any():
+        center = np.abs(_median_rows(a[rest]))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out[rest] = np.where(center != 0, _robust_sd_rows(a[rest]) / center, math.nan)
+    return out
+
+
+def _pooled_rows(sd_a: np.ndarray, n_a: int, sd_b: np.ndarray, n_b: int) -> np.ndarray:
+    """``pooled_sd`` of each row (a sum of two terms is what math.fsum rounds to)."""
+    dof = (n_a - 1) + (n_b - 1)
+    if dof <= 0:
+        return np.full(sd_a.shape[0], math.nan)
+    terms = [(n - 1) * sd * sd for sd, n in ((sd_a, n_a), (sd_b, n_b)) if n > 1]
+    total = terms[0] + terms[1] if len(terms) == 2 else terms[0]
+    return np.sqrt(total / dof)
 
 
 # ---------------------------------------------------------------------------

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import gc
 import json
+import math
 
 import numpy as np
 import pytest
 
+from perfaction import comparison_json, stats
 from perfaction.compare import (Comparison, Verdict, compare_suites, comparison_from_dict,
                                 comparison_to_dict, exit_code)
 from perfaction.errors import ConfigError, ResultsFormatError
@@ -158,8 +161,8 @@ def test_memory_growth_above_threshold_and_floor_regresses():
 
 def test_retained_memory_growth_from_zero_uses_the_floor():
     base = suite(bench("a", retained_memory=constant(0)), bench("b", retained_memory=constant(0)))
-    head = suite(bench("a", retained_memory=constant(64 * KIB)),
-                 bench("b", retained_memory=constant(1 * KIB)))
+    head = suite(bench("a", retained_memory=constant(1 * KIB)),  # bytes kept per call
+                 bench("b", retained_memory=constant(8)))  # below the 16 B floor
     comparison = compare_suites(base, head, DEFAULT)
     leak = only(comparison, "a", "retained_memory")
     assert leak.verdict is Verdict.REGRESSED and leak.change is None
@@ -277,6 +280,69 @@ def test_unknown_mode_is_a_config_error():
 
 
 # ---------------------------------------------------------------------------
+# The run's tests are computed in one batch: nothing may get mixed up
+# ---------------------------------------------------------------------------
+
+def _mixed_run(rng: np.random.Generator) -> tuple[Suite, Suite]:
+    """Many benchmarks with every shape at once: sizes, ties, zeros, directions, shifts."""
+    def values(n, center, shift, kind):
+        if kind == "zeros":
+            return rng.choice([0.0, 0.0, 8 * KIB * (1 + shift)], n)
+        if kind == "ties":
+            return np.round(rng.normal(center * (1 + shift), center * 0.01, n) / 64) * 64
+        return center * (1 + shift) * np.exp(rng.normal(0.0, 0.03, n))
+
+    def metric(values_, unit, direction="lower", per=1):
+        return Metric(unit=unit, direction=direction,
+                      samples=tuple(tuple([float(v)] * per) for v in values_))
+
+    base, head = [], []
+    for i in range(60):
+        nb, nh = [(3, 3), (6, 6), (12, 12), (8, 15), (20, 20), (2, 9)][i % 6]
+        shift = [0.0, 0.02, 0.12, -0.12][i % 4]
+        kind = ["plain", "ties", "zeros"][i % 3]
+        base.append(bench(f"b{i}", time=metric(values(nb, 1e-3, 0, "plain"), "s"),
+                          peak_memory=metric(values(nb, 64 * KIB * KIB, 0, kind), "B"),
+                          throughput=metric(values(nb, 1e3, 0, kind), "ops/s", "higher", 3)))
+        head.append(bench(f"b{i}", time=metric(values(nh, 1e-3, shift, "plain"), "s"),
+                          peak_memory=metric(values(nh, 64 * KIB * KIB, shift, kind), "B"),
+                          throughput=metric(values(nh, 1e3, -shift, kind), "ops/s", "higher", 3)))
+    return suite(*base), suite(*head)
+
+
+def test_a_batched_run_matches_each_metric_compared_alone():
+    base, head = _mixed_run(np.random.default_rng(42))
+    comparison = compare_suites(base, head, Policy.parse("throughput:gate"))
+    tested = [d for d in comparison.deltas if d.p_value is not None]
+    assert len(tested) == 180
+    assert {d.verdict for d in tested} >= {Verdict.REGRESSED, Verdict.IMPROVED,
+                                            Verdict.UNCHANGED, Verdict.INCONCLUSIVE}
+    for delta in tested:
+        base_metric = base.get(delta.benchmark).metrics[delta.metric]
+        head_metric = head.get(delta.benchmark).metrics[delta.metric]
+        alone = stats.compare_samples(base_metric.per_process(), head_metric.per_process())
+        assert (delta.change, delta.interval) == (alone.estimate.change, alone.estimate.interval)
+        assert delta.p_value in (alone.p_greater, alone.p_less)
+        for summary, metric in ((delta.base, base_metric), (delta.head, head_metric)):
+            spread = stats.robust_cv(metric.per_process())
+            assert summary.center == metric.center() and summary.n == len(metric.samples)
+            assert summary.spread == (None if math.isnan(spread) else spread)
+
+
+def test_comparing_leaves_the_garbage_collector_as_it_was():
+    base, head = suite(bench("a", time=timed(1e-3, seed=1))), suite(bench("a", time=timed(1e-3)))
+    assert gc.isenabled()
+    compare_suites(base, head, DEFAULT)
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        compare_suites(base, head, DEFAULT)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
+# ---------------------------------------------------------------------------
 # JSON form
 # ---------------------------------------------------------------------------
 
@@ -294,6 +360,16 @@ def test_json_round_trip_is_exact():
     text = json.dumps(comparison_to_dict(comparison), allow_nan=False)
     data = json.loads(text)
     assert data["format_version"] == 1 and data["kind"] == "perfaction-comparison"
+    assert comparison_from_dict(data) == comparison
+    assert comparison_json.comparison_from_dict(data) == comparison
+
+
+def test_the_comparison_names_its_test_and_older_files_read_the_same():
+    comparison = _mixed_comparison()
+    assert "Mann-Whitney" in comparison.method and "Hodges-Lehmann" in comparison.method
+    data = comparison_to_dict(comparison)
+    assert data["method"] == comparison.method
+    del data["method"]                      # written before the field existed
     assert comparison_from_dict(data) == comparison
 
 

@@ -91,6 +91,123 @@ def test_power_rises_with_sample_count():
 
 
 # ---------------------------------------------------------------------------
+# The batch path (compare_many) against one pair at a time
+# ---------------------------------------------------------------------------
+
+def one_pair_at_a_time(base, head, confidence=0.95):
+    """compare_samples as computed before batching: per-pair scipy calls, a full sort, np.median.
+
+    Returns the fields of a SampleComparison as a flat tuple.
+    """
+    x, y = np.asarray(base, dtype=float), np.asarray(head, dtype=float)
+    scale = stats.LOG if np.all(x > 0) and np.all(y > 0) else stats.LINEAR
+    lx, ly = (np.log(x), np.log(y)) if scale == stats.LOG else (x, y)
+    diffs = np.sort((ly[:, None] - lx[None, :]).ravel())
+    shift = float(np.median(diffs))
+    k = stats._lower_rank(x.size, y.size, (1 - confidence) / 2)
+    shift_interval = (float(diffs[k - 1]), float(diffs[diffs.size - k])) if k >= 1 else None
+    base_median = float(np.median(x))
+    if scale == stats.LOG:
+        relative = math.expm1
+    else:
+        relative = (lambda v: None) if base_median == 0 else (lambda v: v / abs(base_median))
+    change = relative(shift)
+    interval = (None if shift_interval is None or change is None
+                else (relative(shift_interval[0]), relative(shift_interval[1])))
+    pooled = np.concatenate([x, y])
+    method = ("exact" if np.unique(pooled).size == pooled.size and x.size * y.size <= 10_000
+              else "asymptotic")
+    p_greater = float(sp.mannwhitneyu(y, x, alternative="greater", method=method).pvalue)
+    p_less = float(sp.mannwhitneyu(y, x, alternative="less", method=method).pvalue)
+    spread = stats.pooled_sd(stats.robust_sd(lx), x.size, stats.robust_sd(ly), y.size)
+    return (shift, shift_interval, change, interval, scale, p_greater, p_less, method, spread,
+            x.size, y.size, base_median, stats.robust_cv(x), stats.robust_cv(y))
+
+
+def fields_of(result: stats.SampleComparison) -> tuple:
+    e = result.estimate
+    return (e.shift, e.shift_interval, e.change, e.interval, e.scale, result.p_greater,
+            result.p_less, result.method, result.spread, result.n_base, result.n_head,
+            result.base_median, result.base_cv, result.head_cv)
+
+
+def identical(a, b) -> bool:
+    """Bit for bit: same types (float stays float), NaN matches NaN, -0.0 differs from 0.0."""
+    if isinstance(a, tuple) and isinstance(b, tuple):
+        return len(a) == len(b) and all(identical(p, q) for p, q in zip(a, b))
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, float):
+        return (math.isnan(a) and math.isnan(b)) or \
+            (a == b and math.copysign(1.0, a) == math.copysign(1.0, b))
+    return a == b
+
+
+def mixed_pairs(rng: np.random.Generator) -> list[tuple[tuple[float, ...], tuple[float, ...]]]:
+    """Pairs of every shape compare meets, shuffled so that groups interleave."""
+    def sample(kind, n, shift):
+        if kind == "lognormal":
+            return lognormal(rng, n, 0.05, shift)
+        if kind == "ties":                   # discrete values, e.g. memory
+            return np.round(rng.normal(100 * (1 + shift), 2, n))
+        if kind == "zeros":                  # retained memory: linear scale
+            return rng.choice([0.0, 0.0, 4096.0 * (1 + shift)], n)
+        if kind == "signed":                 # linear scale, negative base median possible
+            return rng.normal(shift, 1.0, n)
+        return np.full(n, 5.0)               # constant sides
+    pairs = []
+    sizes = [(1, 1), (1, 2), (2, 1), (2, 2), (3, 3), (1, 3), (3, 5), (4, 4), (5, 7), (10, 10),
+             (7, 12), (20, 20), (60, 60)]    # 60 x 60: normal approximation of the interval
+    for m, n in sizes:
+        for kind in ("lognormal", "ties", "zeros", "signed", "constant"):
+            for shift in (0.0, 0.05, 0.3):
+                pairs.append((sample(kind, m, 0.0), sample(kind, n, shift)))
+            if m == n:                       # identical samples
+                same = sample(kind, m, 0.0)
+                pairs.append((same, same.copy()))
+        pairs.append((sample("lognormal", m, 0.0), sample("zeros", n, 0.0)))
+    # Enough (100, 100) rows for several scipy calls, each mixing exact and tied rows.
+    for i in range(240):
+        pairs.append((sample("lognormal" if i % 2 else "ties", 100, 0.0),
+                      sample("lognormal" if i % 2 else "ties", 100, 0.02)))
+    pairs.append((sample("lognormal", 120, 0.0), sample("lognormal", 90, 0.1)))  # > 10,000 pairs
+    order = rng.permutation(len(pairs))
+    return [(tuple(pairs[i][0].tolist()), tuple(pairs[i][1].tolist())) for i in order]
+
+
+def test_batch_gives_exactly_what_one_pair_at_a_time_gave():
+    pairs = mixed_pairs(np.random.default_rng(2025))
+    batch = stats.compare_many(pairs)
+    assert len(batch) == len(pairs)
+    # One shape after another keeps scipy's cached exact distribution warm in the reference.
+    for i in sorted(range(len(pairs)), key=lambda i: (len(pairs[i][0]), len(pairs[i][1]))):
+        expected = one_pair_at_a_time(*pairs[i])
+        assert identical(fields_of(batch[i]), expected), (i, pairs[i], fields_of(batch[i]), expected)
+    methods = {r.method for r in batch}
+    scales = {r.estimate.scale for r in batch}
+    assert methods == {"exact", "asymptotic"} and scales == {stats.LOG, stats.LINEAR}
+
+
+def test_batch_at_another_confidence_and_the_scalar_api_agree():
+    pairs = mixed_pairs(np.random.default_rng(7))[:120]
+    batch = stats.compare_many(pairs, confidence=0.9)
+    for pair, result in zip(pairs, batch):
+        assert identical(fields_of(result), one_pair_at_a_time(*pair, confidence=0.9))
+        assert identical(fields_of(stats.compare_samples(*pair, confidence=0.9)), fields_of(result))
+
+
+def test_batch_edge_cases():
+    assert stats.compare_many([]) == []
+    with pytest.raises(ValueError, match="both samples"):
+        stats.compare_many([((1.0, 2.0), (3.0,)), ((), (1.0,))])
+    with pytest.raises(ValueError, match="confidence"):
+        stats.compare_many([((1.0,), (2.0,))], confidence=1.0)
+    one = stats.compare_samples([3.0], [4.0])          # one value per side: estimate only
+    assert one.estimate.change == pytest.approx(1 / 3) and one.estimate.interval is None
+    assert math.isnan(one.spread) and math.isnan(one.base_cv)
+
+
+# ---------------------------------------------------------------------------
 # Hodges-Lehmann shift and its interval
 # ---------------------------------------------------------------------------
 
