@@ -24,7 +24,10 @@ from functools import lru_cache
 from typing import Sequence
 
 import numpy as np
-from scipy import special, stats
+
+# scipy is imported inside the functions that use it: it costs about a second
+# of start-up, which the action's container and the benchmark workers should
+# not pay before the first benchmark starts.
 
 LOG = "log"
 LINEAR = "linear"
@@ -144,6 +147,7 @@ def mann_whitney(base: Sequence[float], head: Sequence[float], *,
     reachable is ``min_attainable_p(m, n)`` (1/C(m+n, m)), e.g. 0.1 for 2 vs 2.
     Raises ValueError when a side is empty.
     """
+    from scipy import stats
     if alternative not in ("greater", "less"):
         raise ValueError(f"alternative must be 'greater' or 'less', got {alternative!r}")
     x, y = _as_arrays(base, head)
@@ -206,6 +210,7 @@ def _u_null_cdf(m: int, n: int) -> np.ndarray:
 
 def _lower_rank(m: int, n: int, tail: float) -> int:
     """Largest k with P(U <= k - 1) <= tail (0 when even U = 0 is likelier than tail)."""
+    from scipy import special
     if m * n <= _EXACT_PAIRS_LIMIT:
         cdf = _u_null_cdf(m, n)
         return int(np.searchsorted(cdf, tail * (1 + 1e-12), side="right"))
@@ -393,6 +398,7 @@ def _both_tails(x: np.ndarray, y: np.ndarray, method: str) -> tuple[np.ndarray, 
     "head less than base" is "base greater than head", so with equal sizes both
     one-sided tests are the rows of one call (half the cost of two calls).
     """
+    from scipy import stats
     if x.shape[1] == y.shape[1]:
         p = stats.mannwhitneyu(np.concatenate([y, x]), np.concatenate([x, y]),
                                alternative="greater", method=method, axis=-1).pvalue
@@ -561,6 +567,7 @@ _GH_WEIGHTS = _GH_WEIGHTS / _GH_WEIGHTS.sum()
 
 def _power_at(delta: float, m: int, n: int, critical: int) -> float:
     """P(U >= critical) when head is shifted by ``delta`` standard deviations."""
+    from scipy import special
     p1 = float(special.ndtr(delta / math.sqrt(2.0)))          # P(Y > X)
     # P(Y > X, Y' > X) = P(Y > X, Y > X') = E[Phi(delta + Z)^2] for normal data.
     p2 = float(np.dot(_GH_WEIGHTS, special.ndtr(delta + _GH_NODES) ** 2))
