@@ -35,7 +35,29 @@ def test_a_call_slower_than_the_target_is_timed_alone():
     clock = FakeClock(per_call=0.2)
     result = measure.calibrate(clock.work, 0.05, clock=clock, cpu_clock=clock)
     assert result.loops == 1
-    assert clock.calls == 2       # the warm-up call, then one timed call
+    assert clock.calls == 3       # the warm-up call, one timed call, its confirmation
+
+
+class StallingClock(FakeClock):
+    """A FakeClock whose ``stall_at``-th call is preempted for ``stall`` seconds."""
+
+    def __init__(self, per_call, stall_at, stall):
+        super().__init__(per_call)
+        self.stall_at, self.stall = stall_at, stall
+
+    def work(self):
+        super().work()
+        if self.calls == self.stall_at:
+            self.now += self.stall
+
+
+def test_one_preemption_during_calibration_does_not_shorten_the_loops():
+    # 1 us calls; the 12th call (inside the 10-loop timing) stalls for 60 ms,
+    # which alone would pass the 50 ms target with only 10 loops.
+    clock = StallingClock(per_call=1e-6, stall_at=12, stall=0.06)
+    result = measure.calibrate(clock.work, 0.05, clock=clock, cpu_clock=clock)
+    assert result.loops * 1e-6 >= 0.05
+    assert result.seconds_per_call == pytest.approx(1e-6)
 
 
 def test_values_skip_warmup_and_divide_by_loops():
