@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import traceback
 from importlib import import_module
 
 from . import __version__
@@ -41,6 +42,11 @@ def main(argv: list[str] | None = None) -> int:
         return exc.exit_code
     except KeyboardInterrupt:
         print(f"perfaction {args.command}: interrupted", file=sys.stderr)
+        return 2
+    except Exception:  # a bug: show it whole, and exit 2 (error), never 1 (regression)
+        traceback.print_exc()
+        print(f"perfaction {args.command}: internal error (traceback above); please report it",
+              file=sys.stderr)
         return 2
 
 

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-from .errors import ResultsFormatError
+from .errors import PerfActionError, ResultsFormatError
 
 FORMAT_VERSION = 1
 
@@ -423,17 +423,39 @@ def dump_suite(suite: Suite, path: str | os.PathLike[str]) -> None:
 
 
 def write_json_atomic(data: Any, path: str | os.PathLike[str]) -> None:
+    """Write JSON through a temporary file renamed over ``path``.
+
+    The file gets ordinary permissions (0644 less the umask): the action runs
+    as root in its container and the workflow's next step (the artifact
+    upload) reads the file as the runner's own user, while mkstemp's 0600
+    would lock it out.
+    """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise PerfActionError(f"cannot write {str(path)!r}: {exc.strerror or exc}; "
+                              "choose a writable location") from exc
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            os.fchmod(handle.fileno(), 0o644 & ~_current_umask())
             json.dump(data, handle, indent=1, allow_nan=False)
             handle.write("\n")
         os.replace(tmp_name, path)
+    except OSError as exc:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise PerfActionError(f"cannot write {str(path)!r}: {exc.strerror or exc}; "
+                              "choose a writable location") from exc
     except BaseException:
         Path(tmp_name).unlink(missing_ok=True)
         raise
+
+
+def _current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def merge_suites(suites: Iterable[Suite]) -> Suite:

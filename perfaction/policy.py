@@ -167,10 +167,15 @@ class Policy:
         The CLI's --thresholds/--thresholds-file and the action's thresholds /
         thresholds-file inputs both come through here.
         """
-        file_policy = cls.from_file(file) if file else cls()
-        inline = cls.parse(spec) if spec else cls()
-        alpha = inline.alpha if inline.alpha != DEFAULT_ALPHA else file_policy.alpha
-        return cls(file_policy.rules + inline.rules, alpha=alpha)
+        texts = []
+        if file:
+            cls.from_file(file)     # reports a bad rule with the file's name
+            texts.append(Path(file).read_text(encoding="utf-8"))
+        if spec:
+            texts.append(spec)
+        # One parse of both, in order: an inline alpha overrides the file's,
+        # whatever value either has.
+        return cls.parse(texts)
 
     # -- queries ------------------------------------------------------------
 

@@ -193,3 +193,24 @@ def test_atomic_write_leaves_previous_file_when_serialising_fails(tmp_path):
         model.write_json_atomic({"not serialisable": object()}, path)
     assert path.read_text() == before
     assert [p.name for p in tmp_path.iterdir()] == ["baseline.json"]
+
+
+def test_results_file_is_readable_by_other_users(tmp_path):
+    # The action writes as root; the workflow's upload step reads as the runner's user.
+    import os
+    import stat
+    path = tmp_path / "results.json"
+    old = os.umask(0o022)
+    try:
+        model.dump_suite(_suite(), path)
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o644
+
+
+def test_unwritable_destination_is_a_clear_error(tmp_path):
+    from perfaction.errors import PerfActionError
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    with pytest.raises(PerfActionError, match="cannot write"):
+        model.dump_suite(_suite(), blocker / "results.json")

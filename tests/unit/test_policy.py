@@ -127,3 +127,12 @@ def test_thresholds_for_the_footer():
     assert by_name[("time", "orderbook_*")] == Threshold("time", 0.08, pattern="orderbook_*",
                                                           gating=True)
     assert by_name[("*", "legacy_*")].ignored
+
+
+def test_inline_alpha_overrides_the_files_alpha_even_when_it_is_the_default(tmp_path):
+    rules = tmp_path / "rules.txt"
+    rules.write_text("alpha:0.05\ntime:7%\n")
+    policy = Policy.from_sources("alpha:0.01", rules)
+    assert policy.alpha == 0.01
+    assert policy.resolve("b", "time").threshold == 0.07
+    assert Policy.from_sources(None, rules).alpha == 0.05
