@@ -172,6 +172,9 @@ def test_terminal_output_has_no_escape_sequences_and_one_line_per_row():
     ("a\nb\tc", "a b c"),
     ("@team", "@\u200bteam"),
     ("a & b", "a &amp; b"),
+    # GFM would autolink these; a zero-width space breaks the pattern
+    ("fetch http://evil.example/x failed", "fetch http:\u200b//evil.example/x failed"),
+    ("see www.evil.example", "see www\u200b.evil.example"),
 ])
 def test_md_text(raw, escaped):
     assert md_text(raw) == escaped
