@@ -76,7 +76,9 @@ def tables(tokens):
 
 
 def inline_text(children):
-    return "".join(c.content for c in children if c.type in ("text", "code_inline"))
+    """The text a reader sees (zero-width spaces that defuse mentions and autolinks are invisible)."""
+    return "".join(c.content for c in children
+                   if c.type in ("text", "code_inline")).replace("\u200b", "")
 
 
 def all_children(tokens):
@@ -174,7 +176,7 @@ def test_terminal_output_has_no_escape_sequences_and_one_line_per_row():
     ("a & b", "a &amp; b"),
     # GFM would autolink these; a zero-width space breaks the pattern
     ("fetch http://evil.example/x failed", "fetch http:\u200b//evil.example/x failed"),
-    ("see www.evil.example", "see www\u200b.evil.example"),
+    ("see www.evil.example", "see w\u200bww.evil.example"),
 ])
 def test_md_text(raw, escaped):
     assert md_text(raw) == escaped
