@@ -8,6 +8,7 @@ be run at all.
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from pathlib import Path
 from typing import Any, TextIO
@@ -108,8 +109,14 @@ def discovery_failure_suite(target: str, message: str, options: Any, *,
 
 
 def print_summary(suite: Any, out: TextIO) -> None:
-    """One plain line per benchmark (the rich report is `perfaction report`)."""
+    """One plain line per benchmark (the rich report is `perfaction report`).
+
+    Units and the spread are the reports' own (perfaction.units, the robust
+    CV of perfaction.stats), so this line and the comment never disagree.
+    """
     from .. import model
+    from ..stats import robust_cv
+    from ..units import format_spread, format_value
 
     width = max((len(b.name) for b in suite.benchmarks), default=10)
     for bench in suite.benchmarks:
@@ -119,42 +126,20 @@ def print_summary(suite: Any, out: TextIO) -> None:
         parts = []
         time_metric = bench.metrics.get(model.TIME)
         if time_metric is not None:
-            parts.append(f"{_seconds(time_metric.center())}/op ±{_spread(time_metric)}"
+            spread = robust_cv(time_metric.per_process()) if time_metric.has_samples else math.nan
+            parts.append(f"{format_value(time_metric.center(), 's')}/op "
+                         f"{format_spread(None if math.isnan(spread) else spread)}"
                          f" ({len(time_metric.samples)} processes)")
         util = bench.metrics.get(model.CPU_UTILISATION)
         if util is not None:
             parts.append(f"cpu {util.center() * 100:.0f}%")
         p99 = bench.metrics.get(model.LATENCY_P99)
         if p99 is not None:
-            parts.append(f"p99 {_seconds(p99.center())}")
+            parts.append(f"p99 {format_value(p99.center(), 's')}")
         peak = bench.metrics.get(model.PEAK_MEMORY)
         if peak is not None:
-            parts.append(f"peak {_bytes(peak.center())}")
+            parts.append(f"peak {format_value(peak.center(), 'B')}")
         retained = bench.metrics.get(model.RETAINED_MEMORY)
         if retained is not None:
-            parts.append(f"retained {_bytes(retained.center())}/call")
+            parts.append(f"retained {format_value(retained.center(), 'B')}/call")
         print(f"{bench.name:<{width}}  " + "  ".join(parts), file=out)
-
-
-def _seconds(value: float) -> str:
-    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("us", 1e-6)):
-        if abs(value) >= scale:
-            return f"{value / scale:.3g} {unit}"
-    return f"{value / 1e-9:.3g} ns"
-
-
-def _bytes(value: float) -> str:
-    for unit, scale in (("MiB", 2 ** 20), ("KiB", 2 ** 10)):
-        if abs(value) >= scale:
-            return f"{value / scale:.3g} {unit}"
-    return f"{value:.3g} B"
-
-
-def _spread(metric: Any) -> str:
-    """Coefficient of variation between processes: the noise the statistics will see."""
-    values = metric.per_process()
-    if len(values) < 2:
-        return "?"
-    mean = sum(values) / len(values)
-    var = sum((v - mean) ** 2 for v in values) / (len(values) - 1)
-    return f"{(var ** 0.5) / mean * 100:.1f}%" if mean > 0 else "?"
