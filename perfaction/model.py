@@ -24,7 +24,7 @@ import os
 import tempfile
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any, Mapping
 
 from .errors import PerfActionError, ResultsFormatError
 
@@ -457,11 +457,3 @@ def _current_umask() -> int:
     os.umask(mask)
     return mask
 
-
-def merge_suites(suites: Iterable[Suite]) -> Suite:
-    """Concatenate benchmarks of several suites (first environment and settings win)."""
-    suites = list(suites)
-    if not suites:
-        return Suite()
-    benchmarks = tuple(b for s in suites for b in s.benchmarks)
-    return Suite(benchmarks, suites[0].environment, suites[0].settings)
