@@ -4,10 +4,10 @@
 #
 #   scripts/e2e-setup.sh          # idempotent; safe to run before every test run
 #
-# A checkout that has a docker-setup.sh beside it (../shared/tools/, as on the
-# project's CI machines, which reach no image registry) uses that to start the
-# engine and build debian:*-slim locally. Elsewhere Docker must already run
-# (Docker Desktop, a system dockerd, a GitHub-hosted runner): this only checks.
+# Where a ../shared/tools/docker-setup.sh sits beside the checkout, it is used
+# to start an engine and build debian:*-slim locally (for machines without an
+# image registry). Elsewhere Docker must already run (Docker Desktop, a system
+# dockerd, a GitHub-hosted runner): this only checks.
 # Set PERFACTION_E2E=0 to leave the Docker and act tests out instead.
 set -euo pipefail
 cd "$(dirname "$0")/.."
