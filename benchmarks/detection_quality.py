@@ -319,6 +319,8 @@ def analyse(data: dict[str, Any], policy: Policy) -> list[dict[str, Any]]:
 
     With CPU times in the pool, the same trials are also judged on CPU time
     (rule ``perfaction_cpu``: the default policy applied to the cpu_time values).
+    Same-runner trials are also judged with the paired analysis (rule
+    ``perfaction_paired``: base and head processes paired by round).
     """
     runs = pool_runs(data)
     cpu_runs = pool_runs(data, "cpu") if has_cpu(data) else None
@@ -336,6 +338,8 @@ def analyse(data: dict[str, Any], policy: Policy) -> list[dict[str, Any]]:
                 outcome = dq_trials.evaluate(trial, policy)
                 if cpu_trials is not None:
                     dq_trials.add_cpu_outcome(outcome, cpu_trials[level][index], policy)
+                if trial.mode == dq_trials.SAME_RUNNER:
+                    dq_trials.add_paired_outcome(outcome, trial, policy)
                 rows.append((trial.slowed, outcome, trial.seconds))
             evaluated[level] = rows
         out.append({"sizing": sizing, "evaluated": evaluated})

@@ -10,7 +10,8 @@ from perfaction.stats import robust_cv
 
 import dq_trials
 
-RULE_TITLES = (("perfaction", "perfaction"), ("article_mean", "article: mean > 5 %"),
+RULE_TITLES = (("perfaction", "perfaction"), ("perfaction_paired", "perfaction (paired)"),
+               ("article_mean", "article: mean > 5 %"),
                ("article", "article: mean or p99 > 5 %"), ("gab", "gh-action-benchmark: 200 %"))
 TARGET_FALSE_ALARMS = 0.01
 TARGET_DETECT = {0.10: 0.95, 0.05: 0.80}
@@ -20,7 +21,9 @@ def pct(value: float | None, digits: int = 1) -> str:
     return "n/a" if value is None or math.isnan(value) else f"{value * 100:.{digits}f}%"
 
 
-def rate_cell(rate: dq_trials.Rate) -> str:
+def rate_cell(rate: dq_trials.Rate | None) -> str:
+    if rate is None:
+        return "n/a"
     if not rate.total:
         return "no trials"
     low, high = rate.interval()
@@ -43,18 +46,30 @@ def _seconds(entries: Sequence[tuple]) -> str:
     return "n/a" if value is None else f"{value:.0f}"
 
 
+def _first_outcome(analysis: list[dict[str, Any]], rule: str) -> bool:
+    return any(rule in o[next(iter(o))] for entry in analysis
+               for rows in entry["evaluated"].values() for _, o, _ in rows if o)
+
+
 def rule_titles(analysis: list[dict[str, Any]]) -> tuple[tuple[str, str], ...]:
-    """The rules evaluated: the CPU-time column only when the pool kept CPU times."""
-    first = next((o for entry in analysis for rows in entry["evaluated"].values()
-                  for _, o, _ in rows), None)
-    with_cpu = first is not None and "perfaction_cpu" in next(iter(first.values()))
-    return RULE_TITLES + ((("perfaction_cpu", "perfaction on CPU time"),) if with_cpu else ())
+    """The rules evaluated: the paired and CPU-time columns only when some trial has them."""
+    return tuple((rule, title) for rule, title in
+                 RULE_TITLES + (("perfaction_cpu", "perfaction on CPU time"),)
+                 if rule not in ("perfaction_paired", "perfaction_cpu")
+                 or _first_outcome(analysis, rule))
+
+
+def _judged(outcomes: list, rule: str) -> bool:
+    """Whether ``rule`` judged these trials (the paired rule: same-runner trials only)."""
+    return bool(outcomes) and all(rule in o[next(iter(o))] for o in
+                                  (x[1] if isinstance(x, tuple) else x for x in outcomes))
 
 
 def render(data: dict[str, Any], analysis: list[dict[str, Any]]) -> str:
     parts = [conditions(data), knob_table(data), sizing_table(data), pool_table(data),
              false_alarm_table(analysis), detection_table(analysis),
-             per_benchmark_table(analysis), aa_detail_table(analysis), targets(analysis)]
+             per_benchmark_table(analysis), paired_table(analysis), aa_detail_table(analysis),
+             targets(analysis)]
     return "\n\n".join(parts) + "\n"
 
 
@@ -161,7 +176,8 @@ def false_alarm_table(analysis: list[dict[str, Any]]) -> str:
         aa = entry["evaluated"][0.0]
         outcomes = [o for _, o, _ in aa]
         rows.append([*_label(entry), len(aa)]
-                    + [rate_cell(dq_trials.false_alarms(outcomes, rule))
+                    + [rate_cell(dq_trials.false_alarms(outcomes, rule)
+                                 if _judged(outcomes, rule) else None)
                        for rule, _ in rule_titles(analysis)]
                     + [_seconds(aa)])
     return ("## False alarms: A/A trials with any benchmark flagged (95 % interval)\n\n"
@@ -178,7 +194,8 @@ def detection_table(analysis: list[dict[str, Any]]) -> str:
             outcomes = [(slowed, o) for slowed, o, _ in evaluated]
             counts = dq_trials.verdict_counts(outcomes)
             rows.append([*_label(entry), f"+{level:.0%}", len(outcomes)]
-                        + [rate_cell(dq_trials.detections(outcomes, rule))
+                        + [rate_cell(dq_trials.detections(outcomes, rule)
+                                     if _judged(outcomes, rule) else None)
                            for rule, _ in rule_titles(analysis)]
                         + [", ".join(f"{k} {v}" for k, v in sorted(counts.items()))])
     return ("## Detection: A/B trials where the slowed benchmark was flagged (95 % interval)\n\n"
@@ -205,6 +222,43 @@ def per_benchmark_table(analysis: list[dict[str, Any]]) -> str:
     return ("## perfaction per benchmark: detected / trials (median estimated change)\n\n"
             + table(["budget", "mode", "n/side", "benchmark"] + [f"+{lv:.0%}" for lv in levels]
                     + ["median detectable change"], rows))
+
+
+def paired_table(analysis: list[dict[str, Any]]) -> str:
+    """Same-runner trials per benchmark: what pairing by round removed, and what it detected."""
+    rows = []
+    for entry in analysis:
+        levels = sorted(lv for lv in entry["evaluated"] if lv)
+        aa = [o for _, o, _ in entry["evaluated"][0.0]]
+        if not _judged(aa, "perfaction_paired"):
+            continue
+        for bench in sorted(aa[0]) if aa else []:
+            sides = _median([o[bench]["sides_spread"] for o in aa])
+            pairs = _median([o[bench]["paired_spread"] for o in aa])
+            cells = []
+            for lv in levels:
+                outcomes = [(s, o) for s, o, _ in entry["evaluated"][lv] if s == bench]
+                before = dq_trials.detections(outcomes, "perfaction")
+                after = dq_trials.detections(outcomes, "perfaction_paired")
+                est = _median([o[bench]["paired_estimate"] for _, o in outcomes])
+                cells.append(f"{before.hits} → {after.hits} of {after.total} (est {pct(est)})")
+            everything = aa + [o for lv in levels for s, o, _ in entry["evaluated"][lv]
+                               if s == bench]
+            detect = [o[bench]["detectable"] for o in everything]
+            detect_paired = [o[bench]["paired_detectable"] for o in everything]
+            ratio = None if not sides or pairs is None else pairs / (math.sqrt(2) * sides)
+            rows.append([*_label(entry), bench, pct(sides), pct(pairs),
+                         "n/a" if ratio is None else f"{ratio:.2f}"] + cells
+                        + [f"{pct(_median(detect))} → {pct(_median(detect_paired))}"])
+    levels = sorted(lv for lv in analysis[0]["evaluated"] if lv) if analysis else []
+    return ("## Same-runner: unpaired → paired per benchmark\n\nSpread of each side (robust "
+            "CV, pooled) and of the per-round log ratios head/base, median over A/A trials; "
+            "their ratio is 1 when pairing cancels nothing and 0 when it cancels everything. "
+            "Detections of the slowed benchmark: Mann-Whitney → signed-rank (median paired "
+            "estimate). Median smallest detectable change over all trials.\n\n"
+            + table(["budget", "mode", "n/side", "benchmark", "spread per side",
+                     "spread of log ratios", "ratio / sqrt 2"]
+                    + [f"+{lv:.0%}" for lv in levels] + ["detectable change"], rows))
 
 
 def aa_detail_table(analysis: list[dict[str, Any]]) -> str:
@@ -242,4 +296,14 @@ def targets(analysis: list[dict[str, Any]]) -> str:
             met = "met" if rate.total and rate.value >= goal else "missed"
             text.append(f"+{level:.0%} detected {rate_cell(rate)} vs >= {goal:.0%}: {met}")
         lines.append(f"- {budget} {mode} (n={n}): " + "; ".join(text))
+        aa_rows = [o for _, o, _ in entry["evaluated"][0.0]]
+        if _judged(aa_rows, "perfaction_paired"):
+            paired_aa = dq_trials.false_alarms(aa_rows, "perfaction_paired")
+            text = [f"false alarms {rate_cell(paired_aa)}"]
+            for level, goal in sorted(TARGET_DETECT.items()):
+                found = [(s, o) for s, o, _ in entry["evaluated"].get(level, [])]
+                rate = dq_trials.detections(found, "perfaction_paired")
+                met = "met" if rate.total and rate.value >= goal else "missed"
+                text.append(f"+{level:.0%} detected {rate_cell(rate)} vs >= {goal:.0%}: {met}")
+            lines.append(f"- {budget} {mode} (n={n}), paired: " + "; ".join(text))
     return "\n".join(lines)

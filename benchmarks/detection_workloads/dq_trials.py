@@ -33,9 +33,10 @@ from typing import Iterable, Mapping, Sequence
 
 from scipy import stats as scipy_stats
 
-from perfaction import model
+from perfaction import model, paired
 from perfaction.compare import Delta, Verdict, compare_suites
 from perfaction.policy import Policy
+from perfaction.stats import holm, pooled_sd, robust_cv
 
 SAME_RUNNER = "same-runner"
 BASELINE = "baseline"
@@ -227,7 +228,74 @@ def add_cpu_outcome(outcome: dict[str, dict[str, object]], cpu_trial: Trial,
         outcome[bench]["cpu_detectable"] = delta.detectable
 
 
-RULES = ("perfaction", "article_mean", "article", "gab", "perfaction_cpu")
+def per_process(samples: Samples) -> tuple[float, ...]:
+    """Each process's mean timed value, as model.Metric.per_process computes it."""
+    return tuple(math.fsum(p) / len(p) for p in samples)
+
+
+def paired_deltas(trial: Trial, policy: Policy) -> dict[str, dict[str, object]]:
+    """perfaction's rule with the paired analysis (perfaction.paired) instead of Mann-Whitney.
+
+    Process i of base and process i of head come from the same round of the
+    pool run, as in A/B mode (there they are adjacent; in the pool up to ~24
+    processes apart). Holm runs over the trial's time tests, as compare does,
+    and the verdict follows compare's rule: regressed/improved when the
+    Holm-adjusted one-sided p <= alpha and the estimate is beyond the
+    threshold; unchanged when the interval lies inside +-threshold, or the
+    estimate does and a threshold-sized change was detectable; else
+    inconclusive. Only same-runner trials have pairs.
+    """
+    if trial.mode != SAME_RUNNER:
+        raise ValueError("paired analysis needs base and head measured in the same rounds "
+                         "(same-runner trials)")
+    benches = sorted(trial.base)
+    results = paired.compare_paired_many(
+        [(per_process(trial.base[b]), per_process(trial.head[b])) for b in benches],
+        confidence=policy.confidence)
+    floors = [r.p_floor if r.method == "asymptotic" else 0.0 for r in results]
+    worse = holm([max(r.p_greater, f) for r, f in zip(results, floors)])
+    better = holm([max(r.p_less, f) for r, f in zip(results, floors)])
+    family = len(benches)
+    out: dict[str, dict[str, object]] = {}
+    for bench, r, adj_worse, adj_better in zip(benches, results, worse, better):
+        t = policy.resolve(bench, model.TIME).threshold
+        change, interval = r.estimate.change, r.estimate.interval
+        worse_way = r.estimate.shift >= 0
+        p_adj = adj_worse if worse_way else adj_better
+        detectable = paired.detectable_change(r.spread, r.n_pairs,
+                                              alpha=policy.alpha / family, power=policy.power)
+        if p_adj <= policy.alpha and abs(change) > t:
+            verdict = Verdict.REGRESSED if worse_way else Verdict.IMPROVED
+        elif interval is not None and -t < interval[0] and interval[1] < t:
+            verdict = Verdict.UNCHANGED
+        elif abs(change) <= t and detectable <= t:
+            verdict = Verdict.UNCHANGED
+        else:
+            verdict = Verdict.INCONCLUSIVE
+        out[bench] = {"verdict": verdict.value, "estimate": change, "p_adjusted": p_adj,
+                      "detectable": None if math.isinf(detectable) else detectable,
+                      "spread": r.spread}
+    return out
+
+
+def add_paired_outcome(outcome: dict[str, dict[str, object]], trial: Trial,
+                       policy: Policy) -> None:
+    """Add ``perfaction_paired`` (and its verdict, estimate, detectable change) to a
+    same-runner trial's outcome."""
+    for bench, judged in paired_deltas(trial, policy).items():
+        outcome[bench]["perfaction_paired"] = judged["verdict"] == Verdict.REGRESSED.value
+        outcome[bench]["paired_verdict"] = judged["verdict"]
+        outcome[bench]["paired_estimate"] = judged["estimate"]
+        outcome[bench]["paired_detectable"] = judged["detectable"]
+        # the noise pairing has to beat: each side's spread, pooled, against the
+        # spread of the per-round log ratios (sqrt(2) x pooled without any pairing gain)
+        n = len(trial.base[bench])
+        outcome[bench]["paired_spread"] = judged["spread"]
+        outcome[bench]["sides_spread"] = pooled_sd(robust_cv(per_process(trial.base[bench])), n,
+                                                   robust_cv(per_process(trial.head[bench])), n)
+
+
+RULES = ("perfaction", "perfaction_paired", "article_mean", "article", "gab", "perfaction_cpu")
 
 
 @dataclass(frozen=True)

@@ -203,3 +203,66 @@ def test_noise_table_names_both_clocks():
                                         "cpu_utilisation": 0.97}}}
     text = dq_render.noise_table(checked)
     assert "| alpha | 20 | 5.0% | 2.0% | 0.97 | unchanged | unchanged | 4.0% | 4.0% |" in text
+
+
+def _drifting_pool(rounds: int, seed: int) -> "dq_trials.PoolRun":
+    """A pool where each round's load factor (CV ~30 %) hits every side of that round alike.
+
+    The s05 side is 10 % slower here: clearly beyond the 5 % threshold.
+    """
+    rng = random.Random(seed)
+    factors = {side: 1.0 for side in ZERO}
+    factors.update({"s05": 1.10, "s50": 1.5})
+    loads = [rng.lognormvariate(0.0, 0.3) for _ in range(rounds)]
+    values = {side: {b: tuple(_process(1e-3 * f * load * rng.lognormvariate(0.0, 0.01), rng)
+                              for load in loads) for b in BENCHES}
+              for side, f in factors.items()}
+    return dq_trials.PoolRun(seed, values)
+
+
+def test_paired_rule_pairs_by_round_and_sees_through_shared_drift():
+    run = _drifting_pool(rounds=19, seed=4)
+    trials = dq_trials.compose([run], dq_trials.SAME_RUNNER, 19, ZERO, LEVEL_SIDES)
+    policy = Policy()
+    for trial in trials[0.05]:
+        outcome = dq_trials.evaluate(trial, policy)
+        dq_trials.add_paired_outcome(outcome, trial, policy)
+        slowed = outcome[trial.slowed]
+        assert slowed["perfaction_paired"] and slowed["paired_verdict"] == "regressed"
+        assert slowed["paired_estimate"] == pytest.approx(0.10, abs=0.01)
+        assert not slowed["perfaction"]                   # unpaired: the drift hides +10 %
+        assert slowed["paired_spread"] < 0.5 * slowed["sides_spread"]
+        assert not any(outcome[b]["perfaction_paired"] for b in BENCHES if b != trial.slowed)
+    for trial in trials[0.0]:
+        outcome = dq_trials.evaluate(trial, policy)
+        dq_trials.add_paired_outcome(outcome, trial, policy)
+        assert not any(o["perfaction_paired"] for o in outcome.values())
+        assert {o["paired_verdict"] for o in outcome.values()} == {"unchanged"}
+
+
+def test_paired_rule_needs_same_runner_trials_and_renders_as_a_column():
+    runs = [_drifting_pool(19, 1), _drifting_pool(19, 2)]
+    baseline = dq_trials.compose(runs, dq_trials.BASELINE, 19, ZERO, LEVEL_SIDES)[0.0][0]
+    with pytest.raises(ValueError, match="same rounds"):
+        dq_trials.paired_deltas(baseline, Policy())
+    analysis = []
+    for mode in dq_trials.MODES:
+        evaluated = {}
+        for level, ts in dq_trials.compose(runs, mode, 19, ZERO, LEVEL_SIDES).items():
+            rows = []
+            for trial in ts:
+                outcome = dq_trials.evaluate(trial, Policy())
+                if mode == dq_trials.SAME_RUNNER:
+                    dq_trials.add_paired_outcome(outcome, trial, Policy())
+                rows.append((trial.slowed, outcome, trial.seconds))
+            evaluated[level] = rows
+        analysis.append({"sizing": {"budget": 60.0, "mode": mode, "n": 19},
+                         "evaluated": evaluated})
+    assert ("perfaction_paired", "perfaction (paired)") in dq_render.rule_titles(analysis)
+    detection = dq_render.detection_table(analysis)
+    assert "| 60 s | same-runner | 19 | +5% | 6 | 0/6 = 0% [0%, 46%] | 6/6 = 100% [54%, 100%] |" \
+        in detection
+    assert "| 60 s | baseline | 19 | +5% | 6 |" in detection and "| n/a |" in detection
+    paired_rows = dq_render.paired_table(analysis)
+    assert "| 60 s | same-runner | 19 | alpha |" in paired_rows
+    assert "baseline" not in paired_rows.split("\n", 4)[-1]
