@@ -18,6 +18,48 @@ from typing import Callable, Iterator, Mapping, TextIO
 SUMMARY_LIMIT_BYTES = 1024 * 1024
 _OUTPUT_NAME_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-")
 
+# Credentials a job's environment may carry that the project's own code (its
+# setup-command and its benchmarks, which a pull request can change) must not
+# get: the action's token input, the names workflows give ``github.token``,
+# and the runner's own ACTIONS_* credentials (artifact and cache uploads, OIDC
+# tokens; ACTIONS_ID_TOKEN_REQUEST_URL names "TOKEN" too and is useless alone).
+# Variables a workflow sets on the step under other names are passed on.
+CREDENTIAL_NAMES = frozenset({"INPUT_TOKEN", "GITHUB_TOKEN", "GH_TOKEN"})
+
+
+def is_credential(name: str) -> bool:
+    """Whether the variable ``name`` is one the project's code never receives (see above)."""
+    upper = name.upper()
+    return upper in CREDENTIAL_NAMES or (upper.startswith("ACTIONS_") and "TOKEN" in upper)
+
+
+def without_credentials(environ: Mapping[str, str]) -> dict[str, str]:
+    """A copy of ``environ`` without the credential variables."""
+    return {name: value for name, value in environ.items() if not is_credential(name)}
+
+
+def defuse(text: str) -> str:
+    """``text`` safe to print on the step's stdout: no line of it can act as a workflow command.
+
+    The runner trims leading whitespace before looking for ``::`` and finds the
+    older ``##[command]`` form anywhere in a line, so a line that starts with
+    ``::`` after any blank or invisible characters gets a ``| `` in front, and
+    ``##[`` becomes ``## [``. Lines are split wherever the runner (and more)
+    would split them, so a bare carriage return cannot hide a second line.
+    """
+    lines = []
+    for line in text.splitlines() or [""]:
+        line = line.replace("##[", "## [")
+        lines.append("| " + line if _starts_like_command(line) else line)
+    return "\n".join(lines)
+
+
+def _starts_like_command(line: str) -> bool:
+    start = 0
+    while start < len(line) and (line[start].isspace() or not line[start].isprintable()):
+        start += 1
+    return line.startswith("::", start)
+
 
 def escape_data(text: str) -> str:
     """Escape the message part of a workflow command."""
@@ -68,9 +110,8 @@ def append_summary(path: str | os.PathLike[str] | None, markdown: str, *,
     """
     if not path:
         return False
-    existing = Path(path).stat().st_size if Path(path).exists() else 0
     text = markdown if markdown.endswith("\n") else markdown + "\n"
-    room = limit - existing
+    room = summary_room(path, limit=limit)
     data = text.encode("utf-8")
     if len(data) > room:
         note = "\n\n> The report was cut here: the job summary is limited to 1 MiB per step.\n"
@@ -80,6 +121,12 @@ def append_summary(path: str | os.PathLike[str] | None, markdown: str, *,
         with open(path, "a", encoding="utf-8") as handle:
             handle.write(text)
     return True
+
+
+def summary_room(path: str | os.PathLike[str] | None, *, limit: int = SUMMARY_LIMIT_BYTES) -> int:
+    """Bytes of UTF-8 the step's summary can still take (the whole limit without a file)."""
+    existing = Path(path).stat().st_size if path and Path(path).exists() else 0
+    return max(limit - existing, 0)
 
 
 class WorkflowCommands:
@@ -110,9 +157,8 @@ class WorkflowCommands:
                 self._emit(format_command("add-mask", part))
 
     def log(self, text: str) -> None:
-        """A plain log line; a leading '::' is defused so data never turns into a command."""
-        for line in text.splitlines() or [""]:
-            self._emit(" " + line if line.startswith("::") else line)
+        """Plain log lines; ``defuse`` makes sure data never turns into a command."""
+        self._emit(defuse(text))
 
     @contextmanager
     def group(self, title: str) -> Iterator[None]:

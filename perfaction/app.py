@@ -8,8 +8,15 @@ the baseline, the comparison, the report files, the job summary, outputs and
 annotations, and last the PR comment (the one step a fork's token may refuse).
 
 On a schedule and on pushes to the default branch the run also extends the
-nightly history and reports change points (nightly_app.py); on pull requests
-the history, when there is one, adds each benchmark's recent trend.
+nightly history, reports change points and files issues (nightly_app.py)
+before the summary is written: the summary has one size limit, and the
+comparison gets what the nightly section leaves. An API failure while filing
+issues is raised last. On pull requests the history, when there is one and
+can be read, adds each benchmark's recent trend.
+
+In same-runner mode a base commit without the benchmark module makes every
+benchmark new, with a warning and a note; one that has the module but cannot
+import it is an error (exit 2), since a comparison with nothing passes.
 
 Pull requests are gated: a regression exits 1 when fail-on-regression is set.
 On push, schedule and other events the comparison is informational: the job
@@ -20,6 +27,7 @@ Every PerfActionError becomes an ``::error::`` annotation and exit 2.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import tempfile
 from collections import deque
@@ -36,7 +44,7 @@ from .model import Suite, dump_suite, load_suite
 
 if TYPE_CHECKING:
     from .github import BaselineOutcome, CommentOutcome
-    from .harness.runner import RunOptions
+    from .harness.runner import RunOptions, RunResult
     from .policy import Policy
 
 OUTPUT_JSON_LIMIT = 512 * 1024   # comparison-json beyond this is replaced by counts
@@ -47,7 +55,7 @@ class BenchmarkRunner(Protocol):
     def setup(self, command: str, cwd: Path, log: Callable[[str], None]) -> tuple[int, list[str]]: ...
     def run(self, target: str, options: "RunOptions") -> Suite: ...
     def run_ab(self, repo_dir: Path, base_ref: str, subdir: Path, target: str,
-               options: "RunOptions") -> tuple[Suite, Suite]: ...
+               options: "RunOptions") -> "RunResult": ...
 
 
 class GitHubPort(nightly_app.NightlyPort, Protocol):
@@ -86,28 +94,29 @@ def _run(config: Config, github: GitHubPort | None, runner: BenchmarkRunner,
     if config.setup_command:
         _setup(config.setup_command, workdir, runner, commands)
 
-    base_suite, head = _measure(config, workdir, runner, commands)
+    base_suite, head, run_notes = _measure(config, workdir, runner, commands)
     results_file = config.in_workspace(config.results_path)
     dump_suite(head, results_file)                       # before any network step
     commands.log(f"perfaction: results written to {config.results_path}")
     if base_suite is not None:
         dump_suite(base_suite, results_file.with_name(results_file.stem + ".base.json"))
+        run_notes += _base_failures(base_suite, commands)
 
     baseline = _baseline(config, github, base_suite, clock, commands)
     comparison = compare.compare_suites(baseline.suite, head, policy, mode=config.mode)
-    previous = history = None
+    night = None
     if context.records_history:   # before the report: a later failure still leaves the file
         previous = nightly_app.load_previous(config, github, commands)
         history = nightly_app.record(config, previous, head, commands)
-    trends: tuple[dict, tuple[str, ...]] = ({}, ())
-    if context.is_pull_request and config.mode != "same-runner":   # same-runner reads no artifact
-        earlier = nightly_app.load_previous(config, github, commands, quiet=True)
-        trends = nightly_app.pr_trends(earlier.history, head)
-    report_context = _report_context(config, baseline, *trends)
+        night = nightly_app.conclude_night(config, github, history, previous, policy, commands)
+    trends, trend_notes = _trends(config, github, head, commands)
+    report_context = _report_context(config, baseline, trends, run_notes + trend_notes)
     report_file = config.in_workspace(config.report_path)
     report_file.parent.mkdir(parents=True, exist_ok=True)
     report_file.write_text(report.render_markdown_full(comparison, report_context), encoding="utf-8")
-    actions.append_summary(context.summary_file, report.render_summary(comparison, report_context))
+    _write_summary(context.summary_file, comparison, report_context, night)
+    if night is not None:
+        nightly_app.append_to_report(config, night)
     commands.log(report.render_terminal(comparison, report_context))
 
     gate = context.is_pull_request and config.fail_on_regression
@@ -116,8 +125,8 @@ def _run(config: Config, github: GitHubPort | None, runner: BenchmarkRunner,
     comment_url = _comment(config, github, comparison, report_context, baseline, commands)
     if comment_url:
         actions.write_outputs(context.output_file, {"comment-url": comment_url})
-    if history is not None and previous is not None:
-        nightly_app.report_night(config, github, history, previous, policy, commands)
+    if night is not None and night.failure is not None:
+        raise night.failure   # the issues failed; everything else is written
     return _exit_code(config, comparison, baseline)
 
 
@@ -154,7 +163,8 @@ def _setup(command: str, workdir: Path, runner: BenchmarkRunner, commands: actio
 
 
 def _measure(config: Config, workdir: Path, runner: BenchmarkRunner,
-             commands: actions.WorkflowCommands) -> tuple[Suite | None, Suite]:
+             commands: actions.WorkflowCommands) -> tuple[Suite | None, Suite, tuple[str, ...]]:
+    """(base suite in same-runner mode, head suite, notes for the report)."""
     from .harness.runner import RunOptions
     context = config.github
     options = RunOptions(time_budget=config.time_budget, filter=config.filter,
@@ -163,17 +173,74 @@ def _measure(config: Config, workdir: Path, runner: BenchmarkRunner,
                          ref=context.head_ref or context.ref_name or context.ref or None)
     with commands.group(f"Running benchmarks: {config.benchmark}"):
         if config.mode != "same-runner":
-            return None, runner.run(config.benchmark, options)
+            return None, runner.run(config.benchmark, options), ()
         base_ref = config.base_ref or context.base_sha or context.before_sha
         if not base_ref:
             raise ConfigError("input 'base-ref' is needed in same-runner mode on a "
                               f"'{context.event_name}' event: name the commit, branch or tag to compare with")
-        try:
-            subdir = workdir.resolve().relative_to(config.workspace.resolve())
-        except ValueError:
-            raise ConfigError("input 'working-directory' must lie inside the workspace in "
-                              "same-runner mode: the base commit is checked out from the repository") from None
-        return runner.run_ab(config.workspace, base_ref, subdir, config.benchmark, options)
+        repo_dir = _repository_root(workdir)
+        result = runner.run_ab(repo_dir, base_ref, workdir.resolve().relative_to(repo_dir),
+                               config.benchmark, options)
+    base, head = result.suites
+    for note in result.notes:
+        commands.warning(note, title="Same-runner base")
+    return base, head, tuple(f"Base {base_ref}: {note}" for note in result.notes)
+
+
+def _repository_root(workdir: Path) -> Path:
+    """The git work tree holding the working directory (actions/checkout may use a `path:`)."""
+    from .harness import gitinfo
+    top = gitinfo.toplevel(workdir)
+    if top is None:
+        raise ConfigError(f"same-runner mode checks the base commit out with git, but the working "
+                          f"directory {workdir} is not inside a git checkout; run actions/checkout "
+                          "(with fetch-depth: 0) first, or use baseline mode")
+    return top
+
+
+def _base_failures(base: Suite, commands: actions.WorkflowCommands) -> tuple[str, ...]:
+    """Benchmarks the base commit has but could not run: shown as new, with a warning each."""
+    notes = []
+    for bench in base.failures:
+        note = (f"{bench.name} failed on the base commit, so it is not compared: {bench.error}")
+        commands.warning(note, title=f"Base benchmark failed: {bench.name}")
+        notes.append(note)
+    return tuple(notes)
+
+
+def _trends(config: Config, github: GitHubPort | None, head: Suite,
+            commands: actions.WorkflowCommands) -> tuple[dict, tuple[str, ...]]:
+    """A pull request's recent trend per benchmark, from the nightly history; optional.
+
+    Same-runner mode reads no artifact, and a baseline from baseline-path
+    without a history-path means the workflow keeps no artifacts. A failure
+    to read the history costs the trends, never the report or the verdict.
+    """
+    if not config.github.is_pull_request or config.mode == "same-runner":
+        return {}, ()
+    if config.baseline_path and not config.history_path:
+        return {}, ()
+    try:
+        earlier = nightly_app.load_previous(config, github, commands, quiet=True)
+    except PerfActionError as exc:
+        commands.warning(f"the nightly history could not be read, so no trends are shown: {exc}",
+                         title="No trends")
+        return {}, ()
+    return nightly_app.pr_trends(earlier.history, head)
+
+
+def _write_summary(path: str | None, comparison: Comparison, report_context: report.ReportContext,
+                   night: "nightly_app.NightReport | None") -> None:
+    """The comparison, then the nightly section, within the step summary's one size limit.
+
+    The comparison gets the room the nightly section leaves (at least half),
+    so a large suite cannot crowd the nightly section out.
+    """
+    nightly_section = "\n" + night.section if night is not None else ""
+    room = actions.summary_room(path)
+    budget = max(room - len(nightly_section.encode("utf-8")), room // 2, 0)
+    summary = report.render_summary(comparison, report_context, max_bytes=budget)
+    actions.append_summary(path, summary.rstrip("\n") + "\n" + nightly_section)
 
 
 def _baseline(config: Config, github: GitHubPort | None, same_runner_base: Suite | None,
@@ -317,7 +384,9 @@ class HarnessRunner:
 
     def setup(self, command: str, cwd: Path, log: Callable[[str], None]) -> tuple[int, list[str]]:
         tail: deque[str] = deque(maxlen=SETUP_TAIL_LINES)
-        with subprocess.Popen(command, shell=True, cwd=cwd, stdout=subprocess.PIPE,
+        # The project's own command: no CI credential in its environment.
+        env = actions.without_credentials(os.environ)
+        with subprocess.Popen(command, shell=True, cwd=cwd, env=env, stdout=subprocess.PIPE,
                               stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True,
                               errors="replace") as process:
             assert process.stdout is not None
@@ -336,11 +405,14 @@ class HarnessRunner:
         return run_suite(target, options, progress=self._progress())
 
     def run_ab(self, repo_dir: Path, base_ref: str, subdir: Path, target: str,
-               options: "RunOptions") -> tuple[Suite, Suite]:
-        try:
-            from .harness.ab import base_worktree, run_ab
-        except ImportError as exc:
-            raise PerfActionError(f"mode 'same-runner' is not available in this build ({exc})") from exc
+               options: "RunOptions") -> "RunResult":
+        from .errors import BenchmarkDiscoveryError
+        from .harness.ab import base_failure, base_worktree, execute_ab
         with base_worktree(repo_dir, base_ref) as base_tree:
-            return run_ab(base_tree / subdir, repo_dir / subdir, target, options,
-                          progress=self._progress(), base_ref=base_ref)
+            try:
+                return execute_ab(base_tree / subdir, repo_dir / subdir, target, options,
+                                  progress=self._progress(), base_ref=base_ref)
+            except BenchmarkDiscoveryError as exc:
+                if getattr(exc, "side", None) != "base":
+                    raise
+                raise base_failure(exc, base_ref, target) from exc

@@ -2,7 +2,8 @@
 
 Pure functions, no network: ``github.py`` lists and downloads, this module
 picks the artifact (``choose_baseline``) and turns a downloaded zip into a
-validated Suite (``suite_from_zip``). An artifact is data written by an
+validated Suite or History (``load_from_zip``: ``suite_from_zip``,
+``history_from_zip``). An artifact is data written by an
 earlier workflow run, so its zip is treated as hostile input: names are
 checked before anything is written, links are refused, and the inflated size
 and member count are bounded while reading, not trusted from the headers.
@@ -15,12 +16,16 @@ import zipfile
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path, PurePosixPath
-from typing import Any, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping, TypeVar
 
-from .errors import PerfActionError
+from .config import int_or_none
+from .errors import PerfActionError, ResultsFormatError
+from .history import DEFAULT_MAX_BYTES as HISTORY_MAX_BYTES
+from .history import History
 from .model import Suite, load_suite
 
 _CHUNK = 64 * 1024
+_T = TypeVar("_T")
 
 
 class UnsafeArtifactError(PerfActionError):
@@ -105,9 +110,9 @@ def artifact_from_json(data: Mapping[str, Any]) -> ArtifactInfo:
         created_at=_parse_time(data.get("created_at")),
         expired=bool(data.get("expired")),
         archive_download_url=str(data.get("archive_download_url") or ""),
-        run_id=_opt_int(run.get("id")),
-        repository_id=_opt_int(run.get("repository_id")),
-        head_repository_id=_opt_int(run.get("head_repository_id")),
+        run_id=int_or_none(run.get("id")),
+        repository_id=int_or_none(run.get("repository_id")),
+        head_repository_id=int_or_none(run.get("head_repository_id")),
         head_branch=run.get("head_branch"),
         head_sha=run.get("head_sha"),
     )
@@ -119,10 +124,6 @@ def _parse_time(value: Any) -> datetime:
     if not isinstance(value, str):
         raise ValueError(f"expected an ISO 8601 time, got {value!r}")
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
-
-
-def _opt_int(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 # ---------------------------------------------------------------------------
@@ -202,22 +203,44 @@ def _too_big(limits: ExtractionLimits) -> str:
             "a results file is far smaller, so it is refused")
 
 
-def suite_from_zip(zip_path: Path, dest: Path, *, results_name: str,
-                   limits: ExtractionLimits = ExtractionLimits()) -> Suite:
-    """Extract an artifact zip safely and load the results file it carries.
+def load_from_zip(zip_path: Path, dest: Path, *, file_name: str, kind: str,
+                  load: Callable[[Path], _T], limits: ExtractionLimits = ExtractionLimits()) -> _T:
+    """Extract an artifact zip safely and ``load`` the one file it carries.
 
-    The results file is the member named ``results_name`` (the basename of
-    results-path), else the only JSON file in the artifact.
+    That file is the member named ``file_name`` (the basename of the file the
+    workflow uploads), else the only JSON file in the artifact. ``kind``
+    ("results", "history") names it in errors; an error from ``load`` names
+    the member inside the artifact, not the scratch folder it was unpacked to.
     """
     try:
         with zipfile.ZipFile(zip_path) as archive:
             files = safe_extract(archive, dest, limits)
     except zipfile.BadZipFile as exc:
         raise UnsafeArtifactError(f"the artifact download is not a valid zip: {exc}") from exc
-    by_name = [f for f in files if f.name == results_name]
+    by_name = [f for f in files if f.name == file_name]
     candidates = by_name or [f for f in files if f.suffix == ".json"]
     if len(candidates) != 1:
         listing = ", ".join(sorted(str(f.relative_to(dest)) for f in files)) or "nothing"
-        raise UnsafeArtifactError(f"the artifact should hold one results file named {results_name!r}; "
+        raise UnsafeArtifactError(f"the artifact should hold one {kind} file named {file_name!r}; "
                                   f"it holds {listing}")
-    return load_suite(candidates[0])
+    path = candidates[0]
+    try:
+        return load(path)
+    except ResultsFormatError as exc:
+        raise ResultsFormatError(str(exc).replace(str(path), str(path.relative_to(dest)))) from exc
+
+
+def suite_from_zip(zip_path: Path, dest: Path, *, results_name: str,
+                   limits: ExtractionLimits = ExtractionLimits()) -> Suite:
+    """The results file of a baseline artifact, validated by the results model."""
+    return load_from_zip(zip_path, dest, file_name=results_name, kind="results", load=load_suite,
+                         limits=limits)
+
+
+def history_from_zip(zip_path: Path, dest: Path, *, file_name: str, max_entries: int,
+                     limits: ExtractionLimits = ExtractionLimits(),
+                     max_bytes: int = HISTORY_MAX_BYTES) -> History:
+    """The history file of a history artifact, validated by the history format."""
+    return load_from_zip(zip_path, dest, file_name=file_name, kind="history", limits=limits,
+                         load=lambda path: History.load(path, max_entries=max_entries,
+                                                        max_bytes=max_bytes))

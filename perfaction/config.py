@@ -189,10 +189,10 @@ class GitHubContext:
             repository=repository,
             sha=_env(environ, "GITHUB_SHA"),
             ref=ref,
-            repository_id=_int_env(environ, "GITHUB_REPOSITORY_ID") or _int_or_none(repo_payload.get("id")),
+            repository_id=_int_env(environ, "GITHUB_REPOSITORY_ID") or int_or_none(repo_payload.get("id")),
             ref_name=_env(environ, "GITHUB_REF_NAME") or _ref_name(ref),
             default_branch=_str_or_none(repo_payload.get("default_branch")),
-            pr_number=_int_or_none(pull.get("number", event.get("number"))) if pull else None,
+            pr_number=int_or_none(pull.get("number", event.get("number"))) if pull else None,
             base_ref=_env(environ, "GITHUB_BASE_REF") or _str_or_none(base.get("ref")),
             base_sha=_str_or_none(base.get("sha")),
             head_ref=_env(environ, "GITHUB_HEAD_REF") or _str_or_none(head.get("ref")),
@@ -428,7 +428,8 @@ def _int_env(environ: Mapping[str, str], name: str) -> int | None:
     return int(value)
 
 
-def _int_or_none(value: Any) -> int | None:
+def int_or_none(value: Any) -> int | None:
+    """``value`` when it is a JSON integer (not a bool), else None."""
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import math
 import time
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator, TypeVar
@@ -27,10 +26,9 @@ from github import Auth, Github, GithubException, GithubRetry
 
 from . import __version__
 from .artifacts import (ArtifactInfo, ExtractionLimits, UnsafeArtifactError, choose_baseline,
-                        safe_extract, suite_from_zip)
+                        history_from_zip, suite_from_zip)
 from .config import ApiSettings
 from .errors import PerfActionError, ResultsFormatError
-from .history import DEFAULT_MAX_BYTES as HISTORY_MAX_BYTES
 from .history import History
 from .model import Suite
 
@@ -284,7 +282,10 @@ class GitHubClient:
                     retryable = redirected or response.status_code in _RETRY_STATUSES
                     if not retryable or attempt.last:
                         raise _http_error(response, what, from_storage=redirected)
-            except (requests.ConnectionError, requests.Timeout) as exc:
+            except requests.RequestException as exc:
+                # Not only refused connections and timeouts: a connection reset while the
+                # body streams (ChunkedEncodingError) or an unusable redirect (an empty
+                # Location: MissingSchema) also deserve a fresh attempt, then a clear error.
                 if attempt.last:
                     raise _network_error(exc, what, self.api_url) from exc
         raise AssertionError("unreachable: the last attempt returns or raises")
@@ -526,37 +527,17 @@ def _network_error(exc: Exception, what: str, api_url: str) -> GitHubAPIError:
     if isinstance(exc, requests.exceptions.RetryError):
         return GitHubAPIError(f"GitHub API at {api_url} kept failing while {what}, retries "
                               f"exhausted ({exc}); GitHub may be having problems, re-run the job")
-    return GitHubAPIError(f"cannot reach the GitHub API at {api_url} while {what} ({type(exc).__name__}: "
-                          f"{exc}); check GITHUB_API_URL and the network, then re-run the job")
+    if isinstance(exc, (requests.ConnectionError, requests.Timeout)):
+        return GitHubAPIError(f"cannot reach the GitHub API at {api_url} while {what} "
+                              f"({type(exc).__name__}: {exc}); check GITHUB_API_URL and the "
+                              "network, then re-run the job")
+    # E.g. the connection broke off mid-body, or a redirect led nowhere.
+    return GitHubAPIError(f"the GitHub API at {api_url} failed while {what}, on every attempt "
+                          f"({type(exc).__name__}: {exc}); GitHub may be having problems, "
+                          "re-run the job")
 
 
 def _too_large(size: int, limits: ExtractionLimits, kind: str = "results") -> str:
     return (f"the artifact is {size} bytes, more than the {limits.max_download_bytes} bytes "
             f"a {kind} artifact can need; refusing it")
 
-
-def history_from_zip(zip_path: Path, dest: Path, *, file_name: str, max_entries: int,
-                     limits: ExtractionLimits = ExtractionLimits(),
-                     max_bytes: int = HISTORY_MAX_BYTES) -> History:
-    """Extract a history artifact safely and load the history file it carries.
-
-    The file is the member named ``file_name`` (the basename of the history
-    file the workflow uploads), else the only JSON file in the artifact.
-    """
-    try:
-        with zipfile.ZipFile(zip_path) as archive:
-            files = safe_extract(archive, dest, limits)
-    except zipfile.BadZipFile as exc:
-        raise UnsafeArtifactError(f"the artifact download is not a valid zip: {exc}") from exc
-    by_name = [f for f in files if f.name == file_name]
-    candidates = by_name or [f for f in files if f.suffix == ".json"]
-    if len(candidates) != 1:
-        listing = ", ".join(sorted(str(f.relative_to(dest)) for f in files)) or "nothing"
-        raise UnsafeArtifactError(f"the artifact should hold one history file named {file_name!r}; "
-                                  f"it holds {listing}")
-    path = candidates[0]
-    try:
-        return History.load(path, max_entries=max_entries, max_bytes=max_bytes)
-    except ResultsFormatError as exc:
-        # Name the file inside the artifact, not the scratch folder it was unpacked to.
-        raise ResultsFormatError(str(exc).replace(str(path), str(path.relative_to(dest)), 1)) from exc

@@ -10,9 +10,11 @@ calls, in order:
 2. ``record``: tonight's suite appended, the file written (atomically, within
    the size limit) where the workflow uploads it as the next artifact, and the
    ``history-path`` / ``history-status`` outputs set.
-3. ``report_night``: change points per fingerprint group (the gating metrics),
+3. ``conclude_night``: change points per fingerprint group (the gating metrics),
    the plan of nightly.py, the issues it asks for (with ``nightly-issue``),
-   warning annotations and the nightly section of the job summary.
+   warning annotations and the nightly section of the job summary, which
+   app.py writes after the comparison within the summary's one size limit
+   (``report_night`` does all of it, writing included, for callers on their own).
 
 On pull requests ``pr_trends`` turns the history into the per-benchmark
 series that report.ReportContext(history=...) draws beside the comparison.
@@ -218,14 +220,25 @@ def _main_metric(history: History, benchmark: str) -> str:
     return MAIN_METRIC
 
 
-def report_night(config: "Config", github: NightlyPort | None, history: History,
-                 previous: PreviousHistory, policy: "Policy | None",
-                 commands: actions.WorkflowCommands) -> NightlyOutcome:
-    """Detect, plan, file the issues, annotate, and add the nightly section to the summary.
+@dataclass(frozen=True)
+class NightReport:
+    """What the night concluded, its summary section, and an API failure to raise afterwards."""
 
-    An API failure while reading or filing issues is raised only after the
-    summary is written; after a failure to read them, nothing is filed (it
-    would duplicate the earlier issues).
+    outcome: NightlyOutcome
+    section: str                          # Markdown: the nightly section of summary and report
+    failure: PerfActionError | None = None
+
+
+def conclude_night(config: "Config", github: NightlyPort | None, history: History,
+                   previous: PreviousHistory, policy: "Policy | None",
+                   commands: actions.WorkflowCommands) -> NightReport:
+    """Detect, plan, file the issues, annotate, and render the nightly section.
+
+    Nothing is written to the summary here, so the caller can give the
+    comparison only the room the nightly section leaves (the step's summary
+    has one size limit for both). An API failure while reading or filing
+    issues comes back in ``failure``; after a failure to read them nothing
+    is filed (it would duplicate the earlier issues).
     """
     settings = NightlySettings(label=config.issue_label)
     keys = detection_keys(history, policy)
@@ -250,27 +263,42 @@ def report_night(config: "Config", github: NightlyPort | None, history: History,
                  f"{len(outcome.recoveries)} recovery(ies) in {len(history)} nights")
     notes = previous.notes + (tracker.notes if tracker else ()) \
         + ((f"Filing issues failed: {failure}",) if failure else ())
-    _write_summary(config, history, outcome, _context(config, previous.status, notes, links),
-                   settings)
-    if failure is not None:
-        raise failure
-    return outcome
+    section = _render_section(history, outcome, _context(config, previous.status, notes, links),
+                              settings)
+    return NightReport(outcome, section, failure)
 
 
-def _write_summary(config: "Config", history: History, outcome: NightlyOutcome,
-                   context: report_nightly.NightlyContext, settings: NightlySettings) -> None:
-    """The nightly section, after the comparison in the job summary and the report file."""
+def report_night(config: "Config", github: NightlyPort | None, history: History,
+                 previous: PreviousHistory, policy: "Policy | None",
+                 commands: actions.WorkflowCommands) -> NightlyOutcome:
+    """``conclude_night``, then the section appended to the job summary and the report file.
+
+    An API failure while reading or filing issues is raised only after both are written.
+    """
+    night = conclude_night(config, github, history, previous, policy, commands)
+    actions.append_summary(config.github.summary_file, "\n" + night.section)
+    append_to_report(config, night)
+    if night.failure is not None:
+        raise night.failure
+    return night.outcome
+
+
+def append_to_report(config: "Config", night: NightReport) -> None:
+    """The nightly section after the comparison in the full report file (which has no size limit)."""
+    report_file = config.in_workspace(config.report_path)
+    if report_file.exists():
+        with open(report_file, "a", encoding="utf-8") as handle:
+            handle.write("\n" + night.section)
+
+
+def _render_section(history: History, outcome: NightlyOutcome,
+                    context: report_nightly.NightlyContext, settings: NightlySettings) -> str:
     tonight = outcome.fingerprint_id
-    summary = report_nightly.render_nightly_summary(
+    return report_nightly.render_nightly_summary(
         outcome, chart_trends(history, outcome, settings), context=context, entries=len(history),
         benchmarks=len({b for b, _ in history.keys()}),
         on_this_runner=sum(1 for e in history.entries if e.fingerprint_id == tonight),
         unit_of=units_of(history))
-    actions.append_summary(config.github.summary_file, "\n" + summary)
-    report_file = config.in_workspace(config.report_path)
-    if report_file.exists():
-        with open(report_file, "a", encoding="utf-8") as handle:
-            handle.write("\n" + summary)
 
 
 def _context(config: "Config", status: str = "found", notes: Sequence[str] = (),

@@ -71,6 +71,8 @@ def _handle(args: argparse.Namespace) -> int:
                                    base_python=args.base_python, head_python=args.head_python,
                                    base_ref=args.base_ref)
         except BenchmarkDiscoveryError as exc:
+            if getattr(exc, "side", None) == "base":
+                raise ab.base_failure(exc, args.base_ref or args.base_dir, args.target) from exc
             failed = discovery_failure_suite(args.target, str(exc), options, mode=ab.MODE)
             model.dump_suite(failed, args.output)
             raise

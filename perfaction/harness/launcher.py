@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from ..actions import is_credential
+
 # Variables that would let another copy of the code win over the tree under test.
 SCRUBBED_ENV = ("PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP", "PYTHONSAFEPATH", "PYTHONINSPECT",
                 "PYTHONNOUSERSITE", "PYTHONUSERBASE")
@@ -41,8 +43,13 @@ class Launcher(Protocol):
 
 
 def worker_env(base: dict[str, str]) -> dict[str, str]:
-    """The parent's environment without variables that change what gets imported."""
-    env = {k: v for k, v in base.items() if k not in SCRUBBED_ENV}
+    """The parent's environment without variables that change what gets imported.
+
+    Nor the CI credentials (``actions.is_credential``: the action's token, the
+    runner's ACTIONS_*TOKEN* variables): a benchmark is the project's code, and
+    on a pull request that is code nobody has reviewed yet.
+    """
+    env = {k: v for k, v in base.items() if k not in SCRUBBED_ENV and not is_credential(k)}
     env["PYTHONNOUSERSITE"] = "1"   # a user-site copy of the project must not shadow the tree
     env.setdefault("PYTHONIOENCODING", "utf-8")
     return env

@@ -4,6 +4,11 @@ On a terminal one line is rewritten in place (``\\r``); elsewhere (CI logs)
 plain lines are printed, at most one every few seconds plus every new round
 and every failure, so a log stays readable. Both go to stderr by default:
 stdout is left to results and summaries.
+
+Messages carry text from the project's code (benchmark names, a worker's
+last stderr lines, exception messages). In a workflow log a line of it could
+act as a workflow command, so every line printed passes through
+``actions.defuse``, the same function the action's own log lines use.
 """
 
 from __future__ import annotations
@@ -12,6 +17,8 @@ import shutil
 import sys
 import time
 from typing import Callable, TextIO
+
+from ..actions import defuse
 
 
 class Progress:
@@ -50,7 +57,7 @@ class PlainProgress(Progress):
         self._last_round = 0
 
     def _print(self, text: str) -> None:
-        print(f"perfaction: {text}", file=self._stream, flush=True)
+        print(defuse(f"perfaction: {text}"), file=self._stream, flush=True)
         self._last_line = self._clock()
 
     def start(self, *, benchmarks: int, budget: float) -> None:
@@ -81,6 +88,7 @@ class LiveProgress(Progress):
 
     def _show(self, text: str) -> None:
         width = max(20, self._width() - 1)
+        text = defuse(text).replace("\n", " ")   # one line, rewritten in place
         if len(text) > width:
             text = text[:width - 1] + "…"
         self._stream.write("\r" + text.ljust(width))
@@ -91,7 +99,7 @@ class LiveProgress(Progress):
         if self._dirty:
             self._stream.write("\r" + " " * max(20, self._width() - 1) + "\r")
             self._dirty = False
-        print(f"perfaction: {text}", file=self._stream, flush=True)
+        print(defuse(f"perfaction: {text}"), file=self._stream, flush=True)
 
     def start(self, *, benchmarks: int, budget: float) -> None:
         self._line(f"measuring {benchmarks} benchmark(s), time budget {budget:g} s")

@@ -64,13 +64,15 @@ class _Handler(BaseHTTPRequestHandler):
         self.body = body
         self.fake.state.record(RecordedRequest(self.server_kind, method, path, dict(self.query),
                                                {k.lower(): v for k, v in self.headers.items()}, body))
-        fault = self.fake.state.take_fault(method, path) if self.server_kind == "api" else None
+        fault = self.fake.state.take_fault(self.server_kind, method, path)
+        self.cut_body = False
         if fault is not None:
             if fault.delay and self.fake.stopping.wait(fault.delay):
                 return
             if fault.status is not None:
                 self.send_json(fault.status, payloads.error_json(fault.message, fault.status), fault.headers)
                 return
+            self.cut_body = fault.cut_body
         routes = self.fake.api_routes if self.server_kind == "api" else self.fake.blob_routes
         for route_method, pattern, handler in routes:
             match = pattern.fullmatch(path)
@@ -93,6 +95,12 @@ class _Handler(BaseHTTPRequestHandler):
         for name, value in (headers or {}).items():
             self.send_header(name, value)
         self.end_headers()
+        if self.cut_body and len(raw) > 1:
+            # Half the promised bytes, then the connection closes: the client's read breaks off.
+            self.wfile.write(raw[:len(raw) // 2])
+            self.wfile.flush()
+            self.close_connection = True
+            return
         self.wfile.write(raw)
 
     def token(self) -> str | None:
@@ -231,9 +239,17 @@ class FakeGitHub:
         return artifact
 
     def add_fault(self, method: str, path: str, status: int | None = 500, message: str = "Server Error",
-                  *, times: int = 1, delay: float = 0.0, headers: dict[str, str] | None = None) -> Fault:
-        """Misbehave on the next ``times`` requests matching ``method`` ("*" for any) and the path regex."""
-        fault = Fault(method, path, status, message, times, delay, dict(headers or {}))
+                  *, times: int = 1, delay: float = 0.0, headers: dict[str, str] | None = None,
+                  cut_body: bool = False, server: str = "api") -> Fault:
+        """Misbehave on the next ``times`` requests matching ``method`` ("*" for any) and the path regex.
+
+        ``cut_body=True`` (with ``status=None``) sends half the body and closes the
+        connection; ``server="blob"`` targets the artifact storage instead of the API.
+        """
+        if server not in ("api", "blob"):
+            raise ValueError(f"server must be 'api' or 'blob', got {server!r}")
+        fault = Fault(method, path, status, message, times, delay, dict(headers or {}), cut_body,
+                      server)
         with self.state.lock:
             self.state.faults.append(fault)
         return fault

@@ -102,8 +102,10 @@ class Fault:
     """An injected misbehaviour for requests matching ``method`` and the ``path`` regex.
 
     ``status`` None means answer normally after ``delay`` seconds (a slow
-    response); otherwise answer ``status`` with ``message``. Used ``times``
-    times, then removed.
+    response); otherwise answer ``status`` with ``message``. ``cut_body``
+    (with status None): answer normally but close the connection halfway
+    through the body, as a connection reset mid-download does. ``server`` is
+    "api" or "blob" (the artifact storage). Used ``times`` times, then removed.
     """
 
     method: str
@@ -113,9 +115,12 @@ class Fault:
     times: int = 1
     delay: float = 0.0
     headers: dict[str, str] = field(default_factory=dict)
+    cut_body: bool = False
+    server: str = "api"
 
-    def matches(self, method: str, path: str) -> bool:
-        return self.method in ("*", method) and re.fullmatch(self.path, path) is not None
+    def matches(self, server: str, method: str, path: str) -> bool:
+        return (self.server == server and self.method in ("*", method)
+                and re.fullmatch(self.path, path) is not None)
 
 
 @dataclass(frozen=True)
@@ -155,10 +160,10 @@ class FakeState:
             self.now += timedelta(seconds=1)
             return self.now
 
-    def take_fault(self, method: str, path: str) -> Fault | None:
+    def take_fault(self, server: str, method: str, path: str) -> Fault | None:
         with self.lock:
             for fault in self.faults:
-                if fault.matches(method, path):
+                if fault.matches(server, method, path):
                     fault.times -= 1
                     if fault.times <= 0:
                         self.faults.remove(fault)

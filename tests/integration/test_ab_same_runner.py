@@ -130,7 +130,51 @@ def test_a_base_without_the_benchmark_module_makes_every_benchmark_new(tmp_path)
     result = execute_ab(base, head, "benchmarks/bench_lib.py", options)
     base_suite, head_suite = result.suites
     assert base_suite.benchmarks == () and head_suite.names() == ("lib_work",)
-    assert any("not found" in note for note in result.notes)
+    assert result.notes == ("the base tree has no benchmarks/bench_lib.py, so every benchmark is "
+                            "new (there is nothing to compare it with)",)
+
+
+def test_a_base_that_has_the_module_but_cannot_import_it_is_an_error(tmp_path):
+    record = tmp_path / "record.txt"
+    base, head = tmp_path / "base", tmp_path / "head"
+    write_project(base, record, "base", 1)
+    write_project(head, record, "head", 1)
+    bench = base / "benchmarks" / "bench_lib.py"
+    bench.write_text("import no_such_dependency_of_the_base\n" + bench.read_text())
+    options = RunOptions(time_budget=1.0, min_value_time=0.005, processes=2, min_processes=2)
+    from perfaction.errors import BenchmarkDiscoveryError
+    from perfaction.harness.ab import execute_ab
+    with pytest.raises(BenchmarkDiscoveryError, match="no_such_dependency_of_the_base") as caught:
+        execute_ab(base, head, "benchmarks/bench_lib.py", options)
+    assert caught.value.side == "base"
+
+
+def test_the_ab_command_names_a_broken_base_and_writes_no_head_results(tmp_path, monkeypatch,
+                                                                        capsys):
+    record = tmp_path / "record.txt"
+    base, head = tmp_path / "base", tmp_path / "head"
+    write_project(base, record, "base", 1)
+    write_project(head, record, "head", 1)
+    bench = base / "benchmarks" / "bench_lib.py"
+    bench.write_text("raise ImportError('base needs an older mylib')\n" + bench.read_text())
+    monkeypatch.chdir(head)
+    code = main(["ab", "benchmarks/bench_lib.py", "--base-dir", str(base), "-o",
+                 str(tmp_path / "h.json"), *FAST])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "cannot measure the base" in err and "base needs an older mylib" in err
+    assert not (tmp_path / "h.json").exists()
+
+
+def test_has_target_looks_where_the_worker_imports_from(tmp_path):
+    from perfaction.harness.ab import has_target
+    (tmp_path / "src" / "pkg" / "bench").mkdir(parents=True)
+    (tmp_path / "src" / "pkg" / "perf.py").write_text("")
+    (tmp_path / "top.py").write_text("")
+    assert has_target(tmp_path, "top") and has_target(tmp_path, "top.py")
+    assert has_target(tmp_path, "pkg.perf") and has_target(tmp_path, "pkg.bench")
+    assert not has_target(tmp_path, "pkg.other") and not has_target(tmp_path, "missing.py")
+    assert not has_target(tmp_path, "benchmarks/bench_lib.py")
 
 
 def test_base_dir_and_output_files(tmp_path, monkeypatch):

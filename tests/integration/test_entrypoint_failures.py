@@ -85,3 +85,32 @@ def test_a_missing_working_directory_is_a_clear_error(fake, run_action):
     result = run_action("pull_request", inputs={"working-directory": "no/such/dir"})
     assert result.returncode == 2
     assert "input 'working-directory'" in result.annotations("error")[0]
+
+
+def test_a_failing_history_fetch_costs_the_trends_not_the_report(fake, run_action):
+    from tests.fake_github.histories import history_zip, stepped
+    fake.add_artifact(REPO, NAME, baseline_zip(SLOW_BASELINE))
+    history = fake.add_artifact(REPO, "perf-history", history_zip(stepped([(12, 2e-5)],
+                                                                          benchmark="sum_squares")))
+    fake.add_fault("GET", rf"/repos/{REPO}/actions/artifacts/{history.id}/zip", 500, times=100)
+    result = run_action("pull_request")
+    assert result.returncode == 0, result.explain()
+    assert result.outputs["baseline-status"] == "found"
+    no_trends = [line for line in result.annotations("warning") if "title=No trends" in line]
+    assert len(no_trends) == 1 and f"downloading artifact {history.id}" in no_trends[0]
+    assert not result.annotations("error")
+    [comment] = fake.comments_on(REPO, PR)
+    assert "xychart-beta" not in comment.body
+    assert result.summary.strip()
+
+
+def test_a_local_baseline_file_without_a_history_path_reads_no_artifact(fake, run_action,
+                                                                        workspace):
+    baseline = workspace / "baseline.json"
+    baseline.write_text(json.dumps(steady_suite_dict(PROJECT_BENCHMARKS, seconds=SLOW_BASELINE,
+                                                     processes=20)))
+    result = run_action("pull_request", inputs={"baseline-path": "baseline.json"})
+    assert result.returncode == 0, result.explain()
+    assert result.outputs["baseline-status"] == "file"
+    assert not fake.requests("api", path=r".*/actions/.*")
+    assert len(fake.comments_on(REPO, PR)) == 1

@@ -154,6 +154,36 @@ def test_server_errors_are_retried_then_succeed(fake, tmp_path):
     assert len(sleeps) == 1  # the download's own retry loop waited once (zero backoff here)
 
 
+def test_a_connection_reset_mid_download_is_retried(fake, tmp_path):
+    # Big enough that half of it is a real partial body, not an empty one.
+    artifact = fake.add_artifact(REPO, NAME, results_zip(steady_suite_dict(["x"], processes=200)))
+    fake.add_fault("GET", rf"/artifacts/{artifact.id}\.zip", None, cut_body=True, server="blob")
+    sleeps: list[float] = []
+    outcome = fetch(make_client(fake, retries=2, sleeps=sleeps), tmp_path)
+    assert outcome.status == "found", outcome.reason
+    assert outcome.suite.names() == ("x",)
+    assert len(fake.requests("blob")) == 2 and len(sleeps) == 1
+
+
+def test_a_reset_on_every_attempt_is_a_clear_network_error(fake, tmp_path):
+    artifact = fake.add_artifact(REPO, NAME, results_zip(steady_suite_dict(["x"], processes=200)))
+    fake.add_fault("GET", rf"/artifacts/{artifact.id}\.zip", None, cut_body=True, times=10,
+                   server="blob")
+    with pytest.raises(GitHubAPIError, match=rf"failed while downloading artifact {artifact.id}, "
+                                             "on every attempt.*ChunkedEncodingError"):
+        fetch(make_client(fake, retries=1), tmp_path)
+    assert len(fake.requests("blob")) == 2
+
+
+def test_an_empty_redirect_location_is_retried(fake, tmp_path):
+    artifact = fake.add_artifact(REPO, NAME, good_zip("x"))
+    fake.add_fault("GET", rf"/repos/{REPO}/actions/artifacts/{artifact.id}/zip", 302, "Found",
+                   headers={"Location": ""})
+    outcome = fetch(make_client(fake, retries=1), tmp_path)
+    assert outcome.status == "found", outcome.reason
+    assert len(fake.requests("api", "GET", rf"/repos/{REPO}/actions/artifacts/\d+/zip")) == 2
+
+
 def test_rate_limit_is_retried(fake, tmp_path):
     fake.add_artifact(REPO, NAME, good_zip("x"))
     fake.add_fault("GET", rf"/repos/{REPO}/actions/artifacts", 403,

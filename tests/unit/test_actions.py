@@ -7,8 +7,9 @@ import re
 
 import pytest
 
-from perfaction.actions import (WorkflowCommands, append_summary, escape_data, escape_property,
-                                format_command, format_output, write_outputs)
+from perfaction.actions import (WorkflowCommands, append_summary, defuse, escape_data,
+                                escape_property, format_command, format_output, is_credential,
+                                without_credentials, write_outputs)
 
 
 def parse_output_file(text: str) -> dict[str, str]:
@@ -106,7 +107,7 @@ def test_workflow_commands_on_a_stream():
     commands.notice("fyi")
     assert stream.getvalue().splitlines() == [
         "::add-mask::ghs_secret", "::add-mask::second", "::group::Benchmarks", "running",
-        " ::set-output name=x::y", "::warning title=Note::slow", "::endgroup::", "::error::bad",
+        "| ::set-output name=x::y", "::warning title=Note::slow", "::endgroup::", "::error::bad",
         "::notice::fyi"]
 
 
@@ -116,3 +117,47 @@ def test_group_ends_even_when_the_body_raises():
         with WorkflowCommands(stream).group("g"):
             raise RuntimeError("boom")
     assert stream.getvalue().endswith("::endgroup::\n")
+
+
+def looks_like_a_command(line: str) -> bool:
+    """What the runner acts on: '::' after leading whitespace, or '##[' anywhere in the line."""
+    return line.lstrip().startswith("::") or "##[" in line
+
+
+@pytest.mark.parametrize("text", [
+    "::error::pwned",
+    "   ::add-mask::x",                  # the runner trims leading whitespace first
+    "\t::stop-commands::tok",
+    "\u200b::warning::zero-width space in front",
+    "ok\r::set-output name=a::b",        # a bare CR is a line break to the runner
+    "ok\n\n  ::group::g",
+    "text ##[error]old form, anywhere in the line",
+])
+def test_defuse_leaves_no_line_the_runner_would_take_for_a_command(text):
+    shown = defuse(text)
+    assert not any(looks_like_a_command(line) for line in shown.split("\n"))
+    assert "\r" not in shown
+
+
+def test_defuse_keeps_ordinary_text_as_it_is():
+    assert defuse("round 1/3  parse (12 s left)\nsecond line") == \
+        "round 1/3  parse (12 s left)\nsecond line"
+    assert defuse("a::b") == "a::b"
+
+
+def test_log_lines_are_defused_even_with_leading_blanks():
+    stream = io.StringIO()
+    WorkflowCommands(stream).log("worker said:\n  ::error::not from us\n##[warning]x")
+    assert not any(looks_like_a_command(line) for line in stream.getvalue().splitlines())
+    assert "worker said:" in stream.getvalue() and "not from us" in stream.getvalue()
+
+
+def test_credentials_are_the_token_input_github_token_and_the_runners_own():
+    for name in ("INPUT_TOKEN", "GITHUB_TOKEN", "GH_TOKEN", "ACTIONS_RUNTIME_TOKEN",
+                 "ACTIONS_ID_TOKEN_REQUEST_TOKEN", "ACTIONS_ID_TOKEN_REQUEST_URL", "input_token"):
+        assert is_credential(name), name
+    for name in ("PATH", "HOME", "GITHUB_SHA", "ACTIONS_RUNTIME_URL", "NPM_TOKEN",
+                 "INPUT_BENCHMARK", "PYTHONPATH"):
+        assert not is_credential(name), name
+    env = {"PATH": "/bin", "INPUT_TOKEN": "t", "ACTIONS_RUNTIME_TOKEN": "r", "GITHUB_SHA": "s"}
+    assert without_credentials(env) == {"PATH": "/bin", "GITHUB_SHA": "s"}

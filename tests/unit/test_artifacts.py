@@ -146,3 +146,27 @@ def test_suite_from_zip_validates_with_the_results_model(tmp_path):
     zip_path = write_zip(tmp_path / "a.zip", {"perf-results.json": '{"format_version": 1, "benchmarks": 3}'})
     with pytest.raises(ResultsFormatError, match="benchmarks"):
         suite_from_zip(zip_path, tmp_path / "x", results_name="perf-results.json")
+
+
+def test_results_and_history_artifacts_open_through_the_same_checks(tmp_path):
+    from perfaction.artifacts import history_from_zip
+    from perfaction.history import History
+    history = History().to_dict()
+    zip_path = write_zip(tmp_path / "h.zip", {"perf-history.json": json.dumps(history)})
+    assert len(history_from_zip(zip_path, tmp_path / "h", file_name="perf-history.json",
+                                max_entries=10)) == 0
+    two = write_zip(tmp_path / "two.zip", {"a.json": "{}", "b.json": "{}"})
+    for open_zip, kind in ((lambda d: suite_from_zip(two, d, results_name="perf-results.json"),
+                            "results"),
+                           (lambda d: history_from_zip(two, d, file_name="perf-history.json",
+                                                       max_entries=10), "history")):
+        with pytest.raises(UnsafeArtifactError, match=f"one {kind} file named .*a.json, b.json"):
+            open_zip(tmp_path / kind)
+
+
+def test_a_refused_results_file_is_named_as_in_the_artifact_not_by_its_scratch_path(tmp_path):
+    zip_path = write_zip(tmp_path / "a.zip", {"out/perf-results.json": "{not json"})
+    scratch = tmp_path / "scratch-folder"
+    with pytest.raises(ResultsFormatError) as caught:
+        suite_from_zip(zip_path, scratch, results_name="perf-results.json")
+    assert "out/perf-results.json" in str(caught.value) and str(scratch) not in str(caught.value)

@@ -58,3 +58,24 @@ def test_make_progress_picks_by_stream():
     assert isinstance(make_progress(io.StringIO()), PlainProgress)
     quiet = make_progress(io.StringIO(), quiet=True)
     assert type(quiet) is Progress
+
+
+def command_lines(text: str) -> list[str]:
+    """Lines a workflow runner would act on: '::' after leading blanks, or '##[' anywhere."""
+    return [line for line in text.splitlines() if line.lstrip().startswith("::") or "##[" in line]
+
+
+def test_failure_text_from_the_project_cannot_become_a_workflow_command():
+    hostile = ("benchmark 'x': the worker process exited with code 1; its last output: "
+               "Traceback\n::error title=x::fake failure\n  ::add-mask::ghs_x\n##[warning]old form")
+    out = io.StringIO()
+    progress = PlainProgress(out, clock=Clock())
+    progress.failure(hostile)
+    progress.status("discovering\n::stop-commands::abc")
+    assert command_lines(out.getvalue()) == []
+    assert "fake failure" in out.getvalue() and "Traceback" in out.getvalue()
+
+    live = TTY()
+    LiveProgress(live, width=lambda: 200).failure(hostile)
+    LiveProgress(live, width=lambda: 200).status("x\n::error::y")
+    assert command_lines(live.getvalue().replace("\r", "\n")) == []
