@@ -11,7 +11,9 @@ A detection counts as true when its commit range, widened by +-TOLERANCE
 points, covers a true change (one detection per step and fingerprint group;
 any number inside a drift). Two more tables replay nights one by one: how
 many nights a step takes to be detected, and how many issues the nightly
-planner opens on series without any change. Run:
+planner opens on series without any change. A further scenario is a
+regression fixed 5, 10 or 20 nights later (a plateau): both the regression
+and its fix should be found, and the fix soon after it lands. Run:
 
     python benchmarks/changepoint_quality.py [--seed 1] [--series 100]
 
@@ -83,6 +85,15 @@ def drift(rng, length, cv, total=0.10) -> Truth:
     level[start + span:] = 1 + total
     return Truth(level * noise(rng, length, cv), [RUNNER_A] * length,
                  [(start, start + span - 1, "drift 10%")])
+
+
+def plateau(rng, length, cv, size, span) -> Truth:
+    """A regression of ``size`` that is fixed ``span`` nights later, back to the old level."""
+    start = int(rng.integers(20, length - span - 20))
+    level = np.ones(length)
+    level[start:start + span] *= 1 + size
+    return Truth(level * noise(rng, length, cv), [RUNNER_A] * length,
+                 [(start, start, "regression"), (start + span, start + span, "fix")])
 
 
 def hardware(rng, length, cv, with_step: bool) -> Truth:
@@ -210,6 +221,67 @@ def quality_table(seed: int, series: int, length: int, tolerance: int,
     return lines
 
 
+def plateau_table(seed: int, series: int, length: int, tolerance: int,
+                  settings: DetectionSettings) -> list[str]:
+    """Regressions fixed a few nights later: are both the regression and its fix found?"""
+    lines = ["| CV | regression | nights before the fix | series | regression found "
+             "| fix found | precision | false alarms / 1000 points | CPU ms / series |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for cv in (0.02, 0.05):
+        for size in (0.05, 0.10, 0.20):
+            for span in (5, 10, 20):
+                rng = np.random.default_rng([seed, 13, int(cv * 1000), int(size * 1000), span])
+                score = Score()
+                for _ in range(series):
+                    truth = plateau(rng, length, cv, size, span)
+                    start = time.process_time()
+                    found = detections(truth, settings, grouped=True)
+                    score.add(truth, found, tolerance, time.process_time() - start)
+                lines.append(_plateau_row(cv, size, span, score))
+    return lines
+
+
+def _plateau_row(cv: float, size: float, span: int, score: Score) -> str:
+    (up, total), (fixed, _) = score.events["regression"], score.events["fix"]
+    detected = score.true_detections + score.false_detections
+    precision = f"{score.true_detections / detected:.1%}" if detected else "-"
+    return (f"| {cv:.0%} | +{size:.0%} | {span} | {score.series} | {up / total:.0%} | "
+            f"{fixed / total:.0%} | {precision} | "
+            f"{1000 * score.false_detections / score.points:.2f} | "
+            f"{1000 * score.seconds / score.series:.1f} |")
+
+
+def fix_delay_table(seed: int, series: int, settings: DetectionSettings,
+                    tolerance: int) -> list[str]:
+    """Nights after a fix until both the regression and the fix are reported.
+
+    60 stable nights, 10 regressed ones, then the fix; the series grows one
+    night at a time, as the nightly run sees it. Until the fix is found, an
+    issue about the regression cannot be closed as recovered.
+    """
+    lines = ["| CV | regression, 10 nights | both found within 30 nights "
+             "| median nights after the fix | 90th percentile |", "|---|---|---|---|---|"]
+    at, span, horizon = 60, 10, 30
+    for cv in (0.02, 0.05):
+        for size in (0.05, 0.10, 0.20):
+            rng = np.random.default_rng([seed, 17, int(cv * 1000), int(size * 1000)])
+            delays = []
+            for _ in range(series):
+                values = noise(rng, at + span + horizon, cv)
+                values[at:at + span] *= 1 + size
+                delays.append(_first_detection(values, (at, at + span), horizon, settings,
+                                               tolerance, offset=at + span))
+            lines.append(_delay_row(f"| {cv:.0%} | +{size:.0%} |", delays, series))
+    return lines
+
+
+def _delay_row(prefix: str, delays: list, series: int) -> str:
+    seen = sorted(d for d in delays if d is not None)
+    median = f"{np.median(seen):.0f}" if seen else "-"
+    p90 = f"{seen[int(0.9 * (len(seen) - 1))]}" if seen else "-"
+    return f"{prefix} {len(seen) / series:.0%} | {median} | {p90} |"
+
+
 def delay_table(seed: int, series: int, settings: DetectionSettings, tolerance: int) -> list[str]:
     """Nights after a step until it is reported, growing the series one night at a time."""
     lines = ["| CV | step | detected within 30 nights | median nights to detection "
@@ -222,12 +294,9 @@ def delay_table(seed: int, series: int, settings: DetectionSettings, tolerance: 
             for _ in range(series):
                 values = noise(rng, at + horizon, cv)
                 values[at:] *= 1 + size
-                delays.append(_first_detection(values, at, horizon, settings, tolerance))
-            seen = sorted(d for d in delays if d is not None)
-            share = len(seen) / series
-            median = f"{np.median(seen):.0f}" if seen else "-"
-            p90 = f"{seen[int(0.9 * (len(seen) - 1))]}" if seen else "-"
-            lines.append(f"| {cv:.0%} | +{size:.0%} | {share:.0%} | {median} | {p90} |")
+                delays.append(_first_detection(values, (at,), horizon, settings, tolerance,
+                                               offset=at))
+            lines.append(_delay_row(f"| {cv:.0%} | +{size:.0%} |", delays, series))
     return lines
 
 
@@ -266,10 +335,12 @@ def nightly_table(seed: int, series: int, settings: DetectionSettings) -> list[s
     return lines
 
 
-def _first_detection(values, at, horizon, settings, tolerance) -> int | None:
+def _first_detection(values, changes, horizon, settings, tolerance, offset) -> int | None:
+    """Nights after ``offset`` until every one of ``changes`` is covered by a detection."""
     for nights in range(settings.min_size, horizon + 1):
-        found = find_splits(values[:at + nights], settings)
-        if any(s.earliest - tolerance <= at <= s.latest + tolerance for s in found):
+        found = find_splits(values[:offset + nights], settings)
+        if all(any(s.earliest - tolerance <= at <= s.latest + tolerance for s in found)
+               for at in changes):
             return nights
     return None
 
@@ -284,7 +355,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--min-magnitude", type=float, default=DetectionSettings.min_magnitude)
     parser.add_argument("--window", type=int, default=DetectionSettings.window)
     parser.add_argument("--min-size", type=int, default=DetectionSettings.min_size)
-    parser.add_argument("--no-delay", action="store_true", help="skip the detection-delay table")
+    parser.add_argument("--no-delay", action="store_true", help="skip the detection-delay tables")
+    parser.add_argument("--no-plateau", action="store_true",
+                        help="skip the regression-then-fix table")
     parser.add_argument("--no-nightly", action="store_true",
                         help="skip the night-by-night false-issue table (the slowest)")
     args = parser.parse_args(argv)
@@ -292,10 +365,17 @@ def main(argv: list[str] | None = None) -> int:
     print(f"settings: {settings}; seed {args.seed}, {args.series} series of {args.length} "
           f"points per row, tolerance +-{args.tolerance}\n")
     print("\n".join(quality_table(args.seed, args.series, args.length, args.tolerance, settings)))
+    if not args.no_plateau:
+        print()
+        print("\n".join(plateau_table(args.seed, args.series, args.length, args.tolerance,
+                                      settings)))
     if not args.no_delay:
         print()
         print("\n".join(delay_table(args.seed, max(20, args.series // 2), settings,
                                     args.tolerance)))
+        print()
+        print("\n".join(fix_delay_table(args.seed, max(20, args.series // 2), settings,
+                                        args.tolerance)))
     if not args.no_nightly:
         print()
         print("\n".join(nightly_table(args.seed, max(10, args.series // 4), settings)))

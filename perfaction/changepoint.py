@@ -15,11 +15,22 @@ cheaper E-Divisive (MongoDB, ICPE 2020), written here from the description:
    is multiplied by the number of positions the search chose from
    (Bonferroni): the best of many splits always looks significant, and every
    night offers a new one at the tail. The split is kept when that adjusted
-   p <= ``alpha`` and the recursion continues on both halves.
+   p is at most 3/4 of ``alpha``, and the recursion continues on both halves.
+   Otherwise the segment is searched for a plateau: a change and its
+   reversal, such as a regression fixed some nights later, which no single
+   split sees (whichever side the fix falls on, the good nights dilute the
+   bad ones). The best interval is tested against the points either side,
+   its p-value multiplied by the number of intervals searched, against the
+   last 1/4 of ``alpha``: a segment without any change is still split with
+   probability <= ``alpha``. Bad spells of correlated noise look like
+   plateaus, so this test widens its variance when the residuals are
+   autocorrelated. A plateau found is split at both edges, and the recursion
+   continues on its three parts.
 3. Pruning: each kept change is re-tested against its neighbours (the window
    now ends at the adjacent change points); the weakest one failing
    ``alpha`` or the minimum relative magnitude is removed, and the rest are
-   re-tested, until every change passes both.
+   re-tested, until every change passes both. A plateau edge that fails
+   (a fix seen for only a few nights) still bounds its partner's window.
 4. Location: the commit range reported is a profile-likelihood interval
    around the split (``_location_range``), so a small step blurred by noise
    names every commit that may have caused it, not one guess.
@@ -125,12 +136,13 @@ def find_splits(values: Sequence[float],
     scored = np.log(x) if np.all(x > 0) else x
     prefix = _distance_prefix(scored)
     tester = _Tester(x, settings)
-    found = _segment(prefix, tester, settings)
-    kept = _prune(sorted(found), tester, settings, len(x))
+    found, partners = _segment(prefix, tester, settings)
+    kept, bounds = _prune(sorted(found), partners, tester, len(x))
     splits = []
-    for lo, index, hi in _with_bounds(kept, len(x)):
-        earliest, latest = _location_range(scored, lo, index, hi, settings.window)
-        splits.append(replace(tester.split(lo, index, hi), earliest=earliest, latest=latest))
+    for lo, index, hi in _with_bounds(bounds, len(x)):
+        if index in kept:
+            earliest, latest = _location_range(scored, lo, index, hi, settings.window)
+            splits.append(replace(tester.split(lo, index, hi), earliest=earliest, latest=latest))
     return tuple(splits)
 
 
@@ -190,6 +202,16 @@ def _best_split(prefix: np.ndarray, lo: int, hi: int, settings: DetectionSetting
     return int(tau[int(np.argmax(energy))])
 
 
+# Part of alpha spent on the plateau search; the single split keeps the rest
+# (weighted Bonferroni). A quarter: steps that stay are the common case, and a
+# plateau clear enough to matter is found with a quarter about as often as with
+# half (docs/nightly.md).
+_PLATEAU_SHARE = 0.25
+# A plateau is compared with up to this many windows of points on each side:
+# a short one reaches significance only against many reference points.
+_PLATEAU_REACH = 2
+
+
 class _Tester:
     """Windowed two-sample tests, cached: pruning asks about the same splits again."""
 
@@ -210,23 +232,23 @@ class _Tester:
         right = self.values[index:min(hi, index + w)]
         before, after = float(np.median(left)), float(np.median(right))
         change = after / before - 1 if before != 0 else None
-        both = np.concatenate([left, right])
-        if np.ptp(both) == 0:
-            p_value = 1.0   # all equal: no test can tell the sides apart
-        else:
-            # The normal approximation overstates p far in the tail, exactly where
-            # the threshold lies; the exact distribution is as fast at these sizes
-            # but wrong with ties (deterministic metrics repeat values).
-            exact = len(both) <= 200 and len(np.unique(both)) == len(both)
-            # Imported here: scipy costs ~1 s of start-up that a PR run never needs.
-            from scipy.stats import mannwhitneyu
-            p_value = float(mannwhitneyu(left, right, alternative="two-sided",
-                                         method="exact" if exact else "asymptotic").pvalue)
-            p_value = 1.0 if math.isnan(p_value) else p_value
         # The split was the best of every position of [lo, hi): pay for that search
         # (Bonferroni), or each night's new tail would be a fresh chance of a false alarm.
         candidates = max(1, hi - lo - 2 * self.settings.min_size + 1)
-        return Split(index, index, index, before, after, change, min(1.0, p_value * candidates))
+        p_value = min(1.0, _rank_test(left, right) * candidates)
+        return Split(index, index, index, before, after, change, p_value)
+
+    def plateau(self, lo: int, start: int, end: int, hi: int, searched: int) -> float:
+        """Adjusted p-value of "[start, end) differs from the points around it"."""
+        reach = _PLATEAU_REACH * self.settings.window
+        first, last = max(lo, start - reach), min(hi, end + reach)
+        inside = self.values[start:end]
+        around = np.concatenate([self.values[first:start], self.values[end:last]])
+        level, baseline = float(np.median(inside)), float(np.median(around))
+        if baseline != 0 and abs(level / baseline - 1) < self.settings.min_magnitude:
+            return 1.0   # too small to report: spare the test
+        inflation = _variance_inflation(self.values[first:last], start - first, end - first)
+        return min(1.0, _rank_test(inside, around, inflation) * searched)
 
     def passes(self, split: Split) -> bool:
         if split.p_value > self.settings.alpha:
@@ -236,19 +258,140 @@ class _Tester:
         return abs(split.change) >= self.settings.min_magnitude
 
 
-def _segment(prefix: np.ndarray, tester: _Tester, settings: DetectionSettings) -> list[int]:
-    """Divisive segmentation: split while the best split of a segment is significant."""
+def _rank_test(left: np.ndarray, right: np.ndarray, inflation: float = 1.0) -> float:
+    """Two-sided Mann-Whitney U p-value, unadjusted.
+
+    ``inflation`` > 1 widens the statistic's null variance for correlated
+    points (see ``_variance_inflation``); the normal approximation is then used.
+    """
+    both = np.concatenate([left, right])
+    if np.ptp(both) == 0:
+        return 1.0   # all equal: no test can tell the sides apart
+    # The normal approximation overstates p far in the tail, exactly where the
+    # threshold lies; the exact distribution is as fast at these sizes but wrong
+    # with ties (deterministic metrics repeat values).
+    exact = inflation == 1 and len(both) <= 200 and len(np.unique(both)) == len(both)
+    # Imported here: scipy costs ~1 s of start-up that a PR run never needs.
+    from scipy.stats import mannwhitneyu, norm
+    p_value = float(mannwhitneyu(left, right, alternative="two-sided",
+                                 method="exact" if exact else "asymptotic").pvalue)
+    if math.isnan(p_value):
+        return 1.0
+    if inflation > 1:
+        p_value = float(2 * norm.sf(norm.isf(p_value / 2) / math.sqrt(inflation)))
+    return p_value
+
+
+def _variance_inflation(y: np.ndarray, start: int, end: int) -> float:
+    """How much lag-1 autocorrelation widens a rank sum's variance, 1 if none.
+
+    Residuals from two levels (medians of y[start:end] and of the rest),
+    clipped at 3 robust standard deviations so outliers do not decide. A
+    correlation below 2 / sqrt(n) is what independent noise shows 98% of the
+    time and counts as none; above it, AR(1) noise of coefficient rho widens
+    the variance of a sum by (1 + rho) / (1 - rho).
+    """
+    inside = np.zeros(len(y), dtype=bool)
+    inside[start:end] = True
+    residuals = y - np.where(inside, np.median(y[inside]), np.median(y[~inside]))
+    sigma = 1.4826 * np.median(np.abs(residuals))
+    if sigma == 0:
+        return 1.0
+    residuals = np.clip(residuals, -3 * sigma, 3 * sigma)
+    rho = float(np.dot(residuals[1:], residuals[:-1]) / np.dot(residuals, residuals))
+    if rho <= 2 / math.sqrt(len(y)):
+        return 1.0
+    return (1 + rho) / (1 - rho) if rho < 1 else math.inf
+
+
+def _segment(prefix: np.ndarray, tester: _Tester,
+             settings: DetectionSettings) -> tuple[list[int], dict[int, int]]:
+    """Divisive segmentation: split while a segment holds a significant change.
+
+    A segment is first searched for one split; when that is not significant,
+    for a plateau: a change and its reversal (a regression later fixed), which
+    a single split dilutes with the points after the reversal. The two
+    searches share ``alpha`` (weighted Bonferroni), so a segment without any
+    change still raises a false alarm with probability at most ``alpha``.
+    Returns the changes found and, for plateaus, each edge's partner edge.
+    """
     found: list[int] = []
+    partners: dict[int, int] = {}
     pending = [(0, len(prefix) - 1)]
     while pending:
         lo, hi = pending.pop()
         if hi - lo < 2 * settings.min_size:
             continue
         index = _best_split(prefix, lo, hi, settings)
-        if tester.split(lo, index, hi).p_value <= settings.alpha:
+        if tester.split(lo, index, hi).p_value <= settings.alpha * (1 - _PLATEAU_SHARE):
             found.append(index)
             pending += [(lo, index), (index, hi)]
-    return found
+            continue
+        plateau = _best_plateau(prefix, lo, hi, settings)
+        if plateau is None:
+            continue
+        start, end, searched = plateau
+        if tester.plateau(lo, start, end, hi, searched) <= settings.alpha * _PLATEAU_SHARE:
+            found += [start, end]
+            partners.update({start: end, end: start})
+            pending += [(lo, start), (start, end), (end, hi)]
+    return found, partners
+
+
+def _best_plateau(prefix: np.ndarray, lo: int, hi: int,
+                  settings: DetectionSettings) -> tuple[int, int, int] | None:
+    """The interval [start, end) of [lo, hi) most unlike the points around it.
+
+    Returns (start, end, number of intervals searched), or None when no
+    interval could be significant. Scored, like splits, by the energy
+    statistic, here of the interval against the points either side.
+    """
+    lengths = _plateau_lengths(lo, hi, settings)
+    if len(lengths) == 0:
+        return None
+    m, reach = settings.min_size, _PLATEAU_REACH * settings.window
+    starts = np.arange(lo + m, hi - m - lengths[0] + 1)
+    start, end = np.broadcast_arrays(starts[:, None], starts[:, None] + lengths)
+    keep = end <= hi - m
+    start, end = start[keep], end[keep]
+    left, right = np.maximum(lo, start - reach), np.minimum(hi, end + reach)
+    inside = (end - start).astype(float)
+    around = (start - left + right - end).astype(float)
+    between = _block(prefix, start, end, left, start) + _block(prefix, start, end, end, right)
+    within_inside = _block(prefix, start, end, start, end)
+    within_around = (_block(prefix, left, start, left, start)
+                     + _block(prefix, end, right, end, right)
+                     + 2 * _block(prefix, left, start, end, right))
+    energy = inside * around / (inside + around) * (
+        2 * between / (inside * around) - within_inside / (inside * (inside - 1))
+        - within_around / (around * (around - 1)))
+    best = int(np.argmax(energy))
+    return int(start[best]), int(end[best]), len(start)
+
+
+def _plateau_lengths(lo: int, hi: int, settings: DetectionSettings) -> np.ndarray:
+    """Plateau lengths worth searching in [lo, hi), from the sizes alone.
+
+    At most ``window``: a longer plateau fills a single split's window on its
+    side, so the single split sees it undiluted. And only lengths whose most
+    extreme possible outcome (every point beyond all points around) would be
+    significant after paying for the intervals searched: three nights against
+    two hundred never can, and searching them would only cost the others.
+    """
+    m = settings.min_size
+    lengths = np.arange(m, min(settings.window, hi - lo - 2 * m) + 1)
+    around = np.minimum(2 * _PLATEAU_REACH * settings.window, hi - lo - lengths)
+    log_best = np.array([math.log(2) - math.lgamma(n + k + 1) + math.lgamma(n + 1)
+                         + math.lgamma(k + 1) for k, n in zip(lengths, around)])
+    starts = hi - lo - 2 * m - lengths + 1
+    keep = np.ones(len(lengths), dtype=bool)
+    while keep.any():
+        affordable = keep & (log_best + math.log(starts[keep].sum())
+                             <= math.log(settings.alpha * _PLATEAU_SHARE))
+        if (affordable == keep).all():
+            break
+        keep = affordable
+    return lengths[keep]
 
 
 def _with_bounds(indices: Sequence[int], length: int) -> list[tuple[int, int, int]]:
@@ -256,17 +399,27 @@ def _with_bounds(indices: Sequence[int], length: int) -> list[tuple[int, int, in
     return [(bounds[i - 1], bounds[i], bounds[i + 1]) for i in range(1, len(bounds) - 1)]
 
 
-def _prune(indices: list[int], tester: _Tester, settings: DetectionSettings,
-           length: int) -> list[int]:
-    """Drop the weakest failing change and re-test the rest, until all pass."""
-    while indices:
-        tested = [tester.split(lo, i, hi) for lo, i, hi in _with_bounds(indices, length)]
+def _prune(indices: list[int], partners: dict[int, int], tester: _Tester,
+           length: int) -> tuple[set[int], list[int]]:
+    """Drop the weakest failing change and re-test the rest, until all pass.
+
+    Returns the changes kept and the boundaries their tests end at: those
+    changes plus the dropped edges of plateaus whose other edge is kept. A fix
+    seen for a few nights cannot pass its own test yet (a handful of points
+    after it), but it is still where the regression's level ends: testing the
+    regression against the nights after the fix as well would dilute it.
+    """
+    kept = set(indices)
+    while kept:
+        bounds = sorted(kept | {i for i in indices if partners.get(i) in kept})
+        tested = [tester.split(lo, i, hi) for lo, i, hi in _with_bounds(bounds, length)
+                  if i in kept]
         failing = [s for s in tested if not tester.passes(s)]
         if not failing:
-            break
+            return kept, bounds
         weakest = max(failing, key=lambda s: (s.p_value, -abs(s.change or 0.0)))
-        indices = [i for i in indices if i != weakest.index]
-    return indices
+        kept.discard(weakest.index)
+    return kept, []
 
 
 # ---------------------------------------------------------------------------
