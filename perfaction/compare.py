@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Any, Iterator, NamedTuple
 
 from . import stats
 from .errors import ConfigError
-from .model import LOWER_IS_BETTER, Benchmark, Environment, Metric, Suite
+from .model import (LATENCY_P50, LATENCY_P95, LATENCY_P99, LOWER_IS_BETTER, PEAK_MEMORY,
+                    RETAINED_MEMORY, Benchmark, Environment, Metric, Suite)
 
 if TYPE_CHECKING:  # policy imports Threshold from here
     from .policy import MetricPolicy, Policy
@@ -126,7 +127,10 @@ class Comparison:
 #   the threshold AND, where set, the change of the medians above the floor.
 # UNCHANGED: otherwise, when within the floor, or the interval lies inside
 #   +-threshold, or the estimate does and a threshold-sized change was detectable.
-# INCONCLUSIVE: the rest; the reason states the smallest detectable change.
+# INCONCLUSIVE: the rest; the reason states the smallest detectable change and
+#   what would add samples of that metric (memory: not always the time budget).
+# p-values from the normal approximation (ties: memory) are never taken below
+#   1/C(m+n, m), the smallest an exact permutation test of those sizes can give.
 # ---------------------------------------------------------------------------
 
 MODES = ("baseline", "same-runner")
@@ -151,6 +155,7 @@ class _Samples(NamedTuple):
     policy: "MetricPolicy"
     base_values: tuple[float, ...]
     head_values: tuple[float, ...]
+    processes: tuple[int, int]       # processes the benchmark ran in (base, head)
 
 
 class _Pending(NamedTuple):
@@ -164,14 +169,26 @@ class _Pending(NamedTuple):
     base: Summary
     head: Summary
     result: stats.SampleComparison
+    processes: tuple[int, int]
+    p_floor: float                   # asymptotic tests: the smallest exact p of these sizes
 
+    # With ties (memory) scipy's normal approximation can undercut any exact
+    # permutation p-value: 0.002 for 5 equal values against 5 others, not 1/252.
     @property
     def p_worse(self) -> float:
-        return self.result.p_greater if self.direction == LOWER_IS_BETTER else self.result.p_less
+        raw = self.result.p_greater if self.direction == LOWER_IS_BETTER else self.result.p_less
+        return max(raw, self.p_floor)
 
     @property
     def p_better(self) -> float:
-        return self.result.p_less if self.direction == LOWER_IS_BETTER else self.result.p_greater
+        raw = self.result.p_less if self.direction == LOWER_IS_BETTER else self.result.p_greater
+        return max(raw, self.p_floor)
+
+    @property
+    def partial(self) -> bool:
+        """Measured in only some of the benchmark's processes (memory, latency passes)."""
+        return (self.result.n_base < self.processes[0]
+                or self.result.n_head < self.processes[1])
 
 
 def compare_suites(base: Suite | None, head: Suite, policy: "Policy", *,
@@ -276,10 +293,17 @@ def _run_tests(slots: list[Delta | _Samples], confidence: float) -> list[Delta |
     results = stats.compare_many([(s.base_values, s.head_values) for _, s in waiting],
                                  confidence=confidence)
     out: list[Delta | _Pending] = list(slots)  # type: ignore[arg-type]
+    floors: dict[tuple[int, int], float] = {}
     for (i, s), result in zip(waiting, results):
+        sizes = (result.n_base, result.n_head)
+        if sizes not in floors:
+            floors[sizes] = stats.min_attainable_p(*sizes)
+        # exact p-values respect the floor already (and are left bit-for-bit as scipy gives them)
+        floor = floors[sizes] if result.method == "asymptotic" else 0.0
         out[i] = _Pending(s.benchmark, s.metric, s.unit, s.direction, s.policy,
                           _tested_summary(s.base_values, result.base_cv),
-                          _tested_summary(s.head_values, result.head_cv), result)
+                          _tested_summary(s.head_values, result.head_cv), result,
+                          s.processes, floor)
     return out
 
 
@@ -293,6 +317,7 @@ def _benchmark_slots(base: Benchmark | None, head: Benchmark, policy: "Policy",
                "not in the baseline" if base is None else f"failed in the baseline: {base.error}")
         return _single_side(head, policy, Verdict.NEW, why, side="head")
     out: list[Delta | _Samples] = []
+    processes = (_processes(base), _processes(head))
     for name, metric in head.metrics.items():
         rule = policy.resolve(head.name, name)
         if rule.ignored:
@@ -302,13 +327,18 @@ def _benchmark_slots(base: Benchmark | None, head: Benchmark, policy: "Policy",
             out.append(_delta(head.name, name, metric, rule, Verdict.NEW, head=_summary(metric),
                               reason="metric not in the baseline"))
         else:
-            out.append(_metric_slot(base, head, name, base_metric, metric, rule))
+            out.append(_metric_slot(base, head, name, base_metric, metric, rule, processes))
     for name, metric in base.metrics.items():
         rule = policy.resolve(head.name, name)
         if name not in head.metrics and not rule.ignored:
             out.append(_delta(head.name, name, metric, rule, Verdict.REMOVED,
                               base=_summary(metric), reason="metric not measured in this run"))
     return out
+
+
+def _processes(bench: Benchmark) -> int:
+    """Worker processes a benchmark was measured in: its most-sampled metric's count."""
+    return max((len(m.samples) for m in bench.metrics.values()), default=0)
 
 
 def _single_side(bench: Benchmark, policy: "Policy", verdict: Verdict, reason: str, *,
@@ -330,7 +360,8 @@ def _delta(bench: str, name: str, metric: Metric, rule: "MetricPolicy", verdict:
 
 
 def _metric_slot(base: Benchmark, head: Benchmark, name: str, base_metric: Metric,
-                 head_metric: Metric, rule: "MetricPolicy") -> Delta | _Samples:
+                 head_metric: Metric, rule: "MetricPolicy",
+                 processes: tuple[int, int]) -> Delta | _Samples:
     problem = None
     if dict(base.params) != dict(head.params):
         problem = f"parameters differ (base {dict(base.params)}, head {dict(head.params)})"
@@ -342,7 +373,7 @@ def _metric_slot(base: Benchmark, head: Benchmark, name: str, base_metric: Metri
     if problem or not (base_metric.has_samples and head_metric.has_samples):
         return _untested(head.name, name, base_metric, head_metric, rule, problem)
     return _Samples(head.name, name, head_metric.unit, head_metric.direction, rule,
-                    base_metric.per_process(), head_metric.per_process())
+                    base_metric.per_process(), head_metric.per_process(), processes)
 
 
 def _untested(bench: str, name: str, base_metric: Metric, head_metric: Metric,
@@ -437,13 +468,13 @@ def _detectable(result: stats.SampleComparison, alpha: float, power: float) -> f
 
 def _inconclusive_reason(p: _Pending, change_text: str, beyond_threshold: bool, p_adj: float,
                          family: int, detectable: float | None, policy: "Policy", mode: str) -> str:
-    advice = ("raise the time budget" if mode == "same-runner" else
-              "raise the time budget or use same-runner mode")
-    if stats.min_attainable_p(p.result.n_base, p.result.n_head) > policy.alpha / family:
+    too_few = stats.min_attainable_p(p.result.n_base, p.result.n_head) > policy.alpha / family
+    advice = _more_samples_advice(p, mode, too_few)
+    if too_few:
         need = stats.min_processes_per_side(policy.alpha / family)
         return (f"too few processes (base {p.result.n_base}, head {p.result.n_head}) for any test "
                 f"to pass alpha {policy.alpha:g} over {_tests(family)}; at least {need} per side "
-                "are needed: raise the time budget or the process count")
+                f"are needed: {advice}")
     seen = (f"the run could only have detected changes above {_pct(detectable, sign=False)}"
             if detectable is not None else "the run's noise is unknown")
     threshold = _limit(p.policy.threshold)
@@ -452,6 +483,33 @@ def _inconclusive_reason(p: _Pending, change_text: str, beyond_threshold: bool, 
                 f"Holm correction over {_tests(family)} (adjusted p {p_adj:.2g} > "
                 f"{policy.alpha:g}); {seen}: {advice}")
     return f"{change_text} is within ±{threshold}, but {seen}: {advice}"
+
+
+_MEMORY_METRICS = (PEAK_MEMORY, RETAINED_MEMORY)
+_LATENCY_METRICS = (LATENCY_P50, LATENCY_P95, LATENCY_P99)
+
+
+def _more_samples_advice(p: _Pending, mode: str, too_few: bool) -> str:
+    """What would give this metric more samples; right per metric, not only for time.
+
+    Memory and latency come from passes that run in the first processes of a
+    benchmark only; once a run has that many, a larger time budget adds
+    processes but no samples of them.
+    """
+    if p.partial:
+        (nb, nh), (pb, ph) = (p.result.n_base, p.result.n_head), p.processes
+        knob = ("measure memory in more processes (the runner's memory_processes)"
+                if p.metric in _MEMORY_METRICS else
+                "run the latency pass in more processes (the runner's detail_processes)"
+                if p.metric in _LATENCY_METRICS else "measure it in more processes")
+        return (f"{p.metric} was measured in only {nb} of {pb} processes (base) and {nh} of "
+                f"{ph} (head), so a larger time budget adds no samples of it; {knob}, "
+                "or make fewer metrics gate")
+    if too_few:
+        return "raise the time budget or the process count"
+    if p.metric in _MEMORY_METRICS or mode == "same-runner":
+        return "raise the time budget"      # memory hardly depends on the machine
+    return "raise the time budget or use same-runner mode"
 
 
 def _change_text(p: _Pending) -> str:

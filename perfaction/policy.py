@@ -61,6 +61,8 @@ class MetricPolicy:
 # also needs an absolute change above a floor (allocator and interning noise).
 # Latency percentiles, CPU time and utilisation are shown, not gating: p99
 # needs hundreds of samples and mostly measures the neighbours on shared runners.
+# The harness sizes its memory pass for these defaults (harness/schedule.py:
+# alpha and three gating metrics per benchmark; a unit test keeps them in step).
 DEFAULTS: dict[str, MetricPolicy] = {
     "time": MetricPolicy(0.05, gating=True),
     "cpu_time": MetricPolicy(0.05),

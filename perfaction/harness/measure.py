@@ -31,6 +31,14 @@ Clock = Callable[[], float]
 
 LATENCY_MIN_CALL = 10e-6   # per-call timing below this measures the timer, not the code
 MAX_LOOPS = 10 ** 9
+# CPU seconds of traced calls in each memory round, whatever --min-value-time
+# says. A bounded structure still settling (a dict resizing its table between
+# two sizes) moves the traced total by kilobytes at odd moments; divided by
+# the calls of a 2 ms round that read as ~13 B per call, divided by the
+# thousands of calls of a 20 ms round it settles in the first, uncounted round.
+MEMORY_ROUND_TIME = 0.02
+MEMORY_WALL_FACTOR = 10    # a round also ends after this many round_times of wall time
+MEMORY_TIME_CAP = 1.0      # wall seconds the memory pass may take before it stops at 3 rounds
 
 
 class TracingWhileTimingError(RuntimeError):
@@ -145,9 +153,11 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
 
 
-def memory_pass(func: Callable[[], Any], *, rounds: int = 5, round_time: float = 0.02,
-                max_calls_per_round: int = 1_000_000, time_cap: float = 1.0,
-                peak_calls: int = 3, clock: Clock = time.process_time) -> MemoryResult:
+def memory_pass(func: Callable[[], Any], *, rounds: int = 5,
+                round_time: float = MEMORY_ROUND_TIME, max_calls_per_round: int = 1_000_000,
+                time_cap: float = MEMORY_TIME_CAP, peak_calls: int = 3,
+                clock: Clock = time.process_time,
+                wall_clock: Clock = time.perf_counter) -> MemoryResult:
     """Peak memory of single calls and retained growth per call, under tracemalloc.
 
     Leak signal: memory still held after ``gc.collect()`` is read after each
@@ -158,9 +168,13 @@ def memory_pass(func: Callable[[], Any], *, rounds: int = 5, round_time: float =
     thousands of calls of the timing pass that ran first, so it reads as ~0;
     growth that continues round after round reads as a leak.
 
-    Rounds are sized by CPU time, not wall time, so a busy machine taking the
-    core away cannot shrink them to a handful of calls, where one stray
-    allocation would read as bytes per call.
+    Rounds are sized by CPU time (``clock``), not wall time, so a busy machine
+    taking the core away cannot shrink them to a handful of calls, where one
+    stray allocation would read as bytes per call; and they last
+    ``round_time`` however short the timed values are, for the same reason.
+    A call that waits rather than computes (sleep, I/O) uses almost no CPU, so
+    a round also ends after ``MEMORY_WALL_FACTOR`` x ``round_time`` of wall
+    time, and ``time_cap`` (wall seconds) stops the pass after 3 rounds.
     """
     if tracemalloc.is_tracing():
         raise RuntimeError("memory_pass needs tracemalloc off at the start")
@@ -171,24 +185,15 @@ def memory_pass(func: Callable[[], Any], *, rounds: int = 5, round_time: float =
     peaks = array.array("q", [0] * peak_calls)
     tracemalloc.start()
     try:
-        pass_start = clock()
-        for index in range(peak_calls):
-            gc.collect()
-            before = tracemalloc.get_traced_memory()[0]
-            tracemalloc.reset_peak()
-            func()
-            peaks[index] = tracemalloc.get_traced_memory()[1] - before
-            if clock() - pass_start > time_cap / 2:
-                break
+        deadline = wall_clock() + time_cap
+        _peaks(func, peaks, wall_clock, deadline - time_cap / 2)
         gc.collect()
         marks[0] = tracemalloc.get_traced_memory()[0]
-        calls = _first_round(func, round_time, max_calls_per_round, clock)
+        calls = _first_round(func, round_time, max_calls_per_round, clock, wall_clock)
         gc.collect()
         marks[1] = tracemalloc.get_traced_memory()[0]
         done = 1
-        while done < rounds:
-            if done >= 3 and clock() - pass_start > time_cap:
-                break
+        while done < rounds and not (done >= 3 and wall_clock() > deadline):
             for _ in itertools.repeat(None, calls):
                 func()
             gc.collect()
@@ -204,13 +209,29 @@ def memory_pass(func: Callable[[], Any], *, rounds: int = 5, round_time: float =
                         calls_per_round=calls, round_growth=growth)
 
 
-def _first_round(func: Callable[[], Any], round_time: float, max_calls: int, clock: Clock) -> int:
-    """Call until ``round_time`` has passed; later rounds repeat the same count."""
+def _peaks(func: Callable[[], Any], peaks: "array.array[int]", wall_clock: Clock,
+           stop: float) -> None:
+    """Traced memory above the starting level during single calls, into ``peaks``."""
+    for index in range(len(peaks)):
+        gc.collect()
+        before = tracemalloc.get_traced_memory()[0]
+        tracemalloc.reset_peak()
+        func()
+        peaks[index] = tracemalloc.get_traced_memory()[1] - before
+        if wall_clock() > stop:
+            break
+
+
+def _first_round(func: Callable[[], Any], round_time: float, max_calls: int, clock: Clock,
+                 wall_clock: Clock) -> int:
+    """Call for ``round_time`` of CPU time (or a few times that of wall time); later
+    rounds repeat the same count."""
     calls = 0
     stop = clock() + round_time
+    wall_stop = wall_clock() + MEMORY_WALL_FACTOR * round_time
     while calls < max_calls:
         func()
         calls += 1
-        if clock() >= stop:
+        if clock() >= stop or wall_clock() >= wall_stop:
             break
     return calls

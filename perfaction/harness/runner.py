@@ -27,7 +27,7 @@ from ..errors import BenchmarkDiscoveryError, ConfigError
 from . import schedule
 from .discovery import Spec
 from .launcher import Launcher, SubprocessLauncher, WorkerOutcome
-from .measure import LATENCY_MIN_CALL
+from .measure import LATENCY_MIN_CALL, MEMORY_ROUND_TIME
 from .progress import Progress
 from .environment import utc_timestamp
 
@@ -55,11 +55,16 @@ class RunOptions:
     max_processes: int = 40
     seed: int | None = None            # order of workers within rounds
     detail_processes: int = 5          # first processes per benchmark that also run the
-                                       # latency and memory passes (report-only, stable)
+                                       # latency pass (report-only)
+    memory_processes: int | None = None  # first processes per benchmark (and side) that run
+                                       # the memory pass; None: enough for the gate
+                                       # (schedule.memory_processes)
+    memory_round_time: float = MEMORY_ROUND_TIME  # CPU seconds per memory round
 
     def __post_init__(self) -> None:
         _positive("time_budget", self.time_budget)
         _positive("min_value_time", self.min_value_time)
+        _positive("memory_round_time", self.memory_round_time)
         if self.timeout is not None:
             _positive("timeout", self.timeout)
         for name in ("values_per_process", "min_processes", "max_processes", "detail_processes"):
@@ -68,9 +73,10 @@ class RunOptions:
                 raise ConfigError(f"{name} must be a positive integer, got {value!r}")
         if not isinstance(self.warmup_values, int) or self.warmup_values < 0:
             raise ConfigError(f"warmup_values must be 0 or more, got {self.warmup_values!r}")
-        if self.processes is not None and (not isinstance(self.processes, int)
-                                           or self.processes < 1):
-            raise ConfigError(f"processes must be a positive integer, got {self.processes!r}")
+        for name in ("processes", "memory_processes"):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, int) or value < 1):
+                raise ConfigError(f"{name} must be a positive integer, got {value!r}")
         if self.min_processes > self.max_processes:
             raise ConfigError(f"min_processes ({self.min_processes}) exceeds max_processes "
                               f"({self.max_processes})")
@@ -109,6 +115,8 @@ class RunStats:
     timed: float              # seconds inside kept timed values
     worker_startup: float = 0.0   # interpreter start-up, perfaction import, result hand-over
     user_imports: float = 0.0     # importing the benchmark module in the workers
+    memory_pass: float = 0.0      # seconds inside memory passes, all workers
+    memory_processes: int = 0     # first processes per benchmark and side with a memory pass
 
 
 @dataclass(frozen=True)
@@ -166,6 +174,8 @@ class _Engine:
         self.timed = 0.0
         self.startup = 0.0
         self.imports = 0.0
+        self.memory_time = 0.0
+        self.memory_processes = 0
         self.notes: list[str] = []
 
     # -- phases ------------------------------------------------------------
@@ -178,6 +188,8 @@ class _Engine:
         names = list(dict.fromkeys(u.spec.name for u in units))
         self.timeout = self.options.timeout or schedule.default_timeout(
             self.options.time_budget, len(names))
+        self.memory_processes = self.options.memory_processes or schedule.memory_processes(
+            len(names), at_least=self.options.detail_processes)
         self.progress.start(benchmarks=len(names), budget=self.options.time_budget)
         self._calibrate(units)
         calibrated = self.clock()
@@ -190,7 +202,8 @@ class _Engine:
                          calibration=calibrated - discovered, rounds=rounds,
                          worker_processes=self.workers, worker_wall=self.worker_wall,
                          timed=self.timed, worker_startup=self.startup,
-                         user_imports=self.imports)
+                         user_imports=self.imports, memory_pass=self.memory_time,
+                         memory_processes=self.memory_processes if self.options.memory else 0)
         return RunResult(suites, stats, tuple(self.notes))
 
     def _discover(self) -> tuple[list[list[Spec]], list[dict[str, Any]], float]:
@@ -269,24 +282,26 @@ class _Engine:
             for unit in schedule.round_order(active, self.rng, key=lambda u: u.spec.name):
                 self.progress.step(round_index=done, rounds=planned, benchmark=self._label(unit),
                                    time_left=options.time_budget - (self.clock() - start))
-                self._measure(unit, detailed=done <= options.detail_processes)
+                self._measure(unit, done)
             durations.append(self.clock() - round_start)
             active = [u for u in active if u.error is None]
             planned = schedule.plan_rounds(
                 remaining=options.time_budget - (self.clock() - start),
-                # recent rounds: later ones skip the latency and memory passes
+                # recent rounds: later ones skip the latency and then the memory pass
                 round_seconds=statistics.fmean(durations[-3:]), done=done,
                 min_processes=options.min_processes, max_processes=options.max_processes,
                 fixed=options.processes)
         return done
 
-    def _measure(self, unit: _Unit, *, detailed: bool) -> None:
+    def _measure(self, unit: _Unit, round_index: int) -> None:
         options = self.options
         outcome = self._launch(self.sides[unit.side], {
             "mode": "measure", "spec": unit.spec.to_json(), "loops": unit.loops,
             "min_value_time": options.min_value_time, "values": options.values_per_process,
-            "warmup_values": options.warmup_values, "latency": unit.latency and detailed,
-            "memory": options.memory and detailed}, self._timeout(unit))
+            "warmup_values": options.warmup_values,
+            "latency": unit.latency and round_index <= options.detail_processes,
+            "memory": options.memory and round_index <= self.memory_processes,
+            "memory_round_time": options.memory_round_time}, self._timeout(unit))
         if not outcome.ok:
             self._fail(unit, outcome)
             return
@@ -305,6 +320,7 @@ class _Engine:
         if timings:
             self.startup += max(0.0, outcome.wall - float(timings.get("total", 0.0)))
             self.imports += float(timings.get("import", 0.0))
+            self.memory_time += float(timings.get("memory", 0.0))
         return outcome
 
     def _timeout(self, unit: _Unit) -> float:
@@ -322,8 +338,10 @@ class _Engine:
     def _process_estimate(self, unit: _Unit, startup: float) -> float:
         value = max(self.options.min_value_time, (unit.loops or 1) * (unit.per_call or 0.0))
         values = self.options.warmup_values + self.options.values_per_process
-        # latency and memory passes each last a few value-times
-        return startup + values * value + 3 * self.options.min_value_time
+        latency = self.options.min_value_time if unit.latency else 0.0
+        # the memory pass: about six rounds (tracemalloc start-up and the peak calls included)
+        memory = 6 * self.options.memory_round_time if self.options.memory else 0.0
+        return startup + values * value + latency + memory
 
     def _suite(self, side_index: int, specs: list[Spec], environment: dict[str, Any],
                units: list[_Unit], rounds: int) -> model.Suite:

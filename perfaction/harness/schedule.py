@@ -25,6 +25,16 @@ METRIC_KINDS: dict[str, tuple[str, str]] = {
 
 MIN_DEFAULT_TIMEOUT = 10.0
 
+# The gate's defaults (perfaction.policy: DEFAULT_ALPHA and the metrics that
+# gate by default: time, peak_memory, retained_memory). Repeated here because
+# the runner must not import the statistics stack; a unit test keeps them equal.
+GATE_ALPHA = 0.01
+GATING_METRICS_PER_BENCHMARK = 3
+# Processes beyond the bare minimum: each step multiplies the smallest
+# attainable p-value by ~1/4, so two steps leave room for a 16x stricter
+# policy (more gating metrics, a smaller alpha) or one overlapping process.
+MEMORY_MARGIN = 2
+
 
 def matches_filter(name: str, pattern: str | None) -> bool:
     """A glob when the pattern has ``*`` or ``?`` (``[`` is literal), else a substring."""
@@ -60,6 +70,38 @@ def plan_rounds(*, remaining: float, round_seconds: float, done: int, min_proces
     else:
         affordable = done + max(0, math.floor(remaining / round_seconds))
     return max(min_processes, min(max_processes, affordable), done)
+
+
+def min_processes_for_gate(alpha: float, tests: int) -> int:
+    """Fewest processes per side for which any rank test can pass Holm over ``tests`` tests.
+
+    With n processes a side, an exact rank test cannot give a one-sided
+    p-value below 1 / C(2n, n), and Holm's first step needs alpha / tests.
+    Same result as ``perfaction.stats.min_processes_per_side(alpha / tests)``.
+    """
+    if not 0 < alpha < 1 or tests < 1:
+        raise ValueError(f"need 0 < alpha < 1 and tests >= 1, got {alpha!r}, {tests!r}")
+    level = alpha / tests
+    n = 1
+    while 1.0 / math.comb(2 * n, n) > level:
+        n += 1
+    return n
+
+
+def memory_processes(benchmarks: int, *, at_least: int = 1, alpha: float = GATE_ALPHA,
+                     gating_per_benchmark: int = GATING_METRICS_PER_BENCHMARK,
+                     margin: int = MEMORY_MARGIN) -> int:
+    """How many processes per benchmark (and side) run the memory pass.
+
+    Memory values barely vary between processes, so a few suffice to estimate
+    them, but the gate needs enough of them for a rank test to be able to
+    pass Holm's correction over every gating test of the run: with 5 a side
+    the smallest p-value, 1/252, cannot beat 0.01 / 3. More rounds add
+    memory samples only up to this count, so it is sized for the whole run
+    (docs/statistics.md, "Memory").
+    """
+    tests = max(1, benchmarks) * gating_per_benchmark
+    return max(at_least, min_processes_for_gate(alpha, tests) + margin)
 
 
 def round_order(units: Sequence[T], rng: random.Random,

@@ -44,7 +44,8 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
             func = discovery.build_callable(module, spec)
             result = {"ok": True, **_measure_job(job, spec.name, func)}
         _check_isolation(root, [Path(p) for p in job.get("forbid_paths", [])])
-        result["timings"] = {"import": imported - started, "total": time.perf_counter() - started}
+        result["timings"] = {**result.get("timings", {}), "import": imported - started,
+                             "total": time.perf_counter() - started}
         return result
     except discovery.DiscoveryFailure as exc:
         return {"ok": False, "phase": "import", "error": str(exc)}
@@ -71,12 +72,19 @@ def _measure_job(job: dict[str, Any], name: str, func: Callable[[], Any]) -> dic
         latencies = _guarded(name, lambda: measure.latency_pass(func, min_value_time))
         for q in (50, 95, 99):
             metrics[f"latency_p{q}"] = [measure.percentile(latencies, q)]
+    timings = {}
     if job.get("memory", True):
+        # Rounds of their own length, not a share of min_value_time: short
+        # timed values must not make the leak signal noisy (measure.py).
+        round_time = float(job.get("memory_round_time", measure.MEMORY_ROUND_TIME))
+        started = time.perf_counter()
         memory = _guarded(name, lambda: measure.memory_pass(
-            func, round_time=min_value_time * 0.4, time_cap=max(0.5, 10 * min_value_time)))
+            func, round_time=round_time,
+            time_cap=max(measure.MEMORY_TIME_CAP, 10 * round_time)))
+        timings["memory"] = time.perf_counter() - started
         metrics["peak_memory"] = [float(memory.peak)]
         metrics["retained_memory"] = [memory.retained_per_call]
-    return {"metrics": metrics}
+    return {"metrics": metrics, "timings": timings}
 
 
 def _guarded(name: str, action: Callable[[], Any]) -> Any:

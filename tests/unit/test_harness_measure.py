@@ -1,5 +1,6 @@
 """Measuring inside one process: calibration, values, latency, memory."""
 
+import math
 import tracemalloc
 
 import pytest
@@ -144,3 +145,38 @@ def test_memory_pass_needs_tracing_off_and_two_rounds():
             measure.memory_pass(lambda: None)
     finally:
         tracemalloc.stop()
+
+
+def test_memory_rounds_last_their_own_time_whatever_the_value_time():
+    # A fake CPU clock advancing ~1 ms per call: a round must hold
+    # MEMORY_ROUND_TIME of calls, not a share of a (possibly tiny) min_value_time,
+    # so that a bounded structure settling inside a round cannot read as a leak.
+    now = [0.0]
+
+    def clock():
+        return now[0]
+
+    step = 2 ** -10                      # exact in binary: no rounding at the boundary
+
+    def call():
+        now[0] += step
+
+    result = measure.memory_pass(call, clock=clock)
+    assert result.calls_per_round == math.ceil(measure.MEMORY_ROUND_TIME / step)
+    assert len(result.round_growth) == 5
+    assert result.retained_per_call == 0
+
+
+def test_memory_rounds_of_a_waiting_call_are_bounded_by_wall_time():
+    # A call that sleeps uses no CPU time: sized by CPU time alone, its rounds
+    # would never end. The wall clock bounds them.
+    wall = [0.0]
+    step = 2 ** -10
+
+    def call():
+        wall[0] += step
+
+    result = measure.memory_pass(call, clock=lambda: 0.0, wall_clock=lambda: wall[0])
+    limit = measure.MEMORY_WALL_FACTOR * measure.MEMORY_ROUND_TIME
+    assert result.calls_per_round == math.ceil(limit / step)
+    assert len(result.round_growth) >= 3

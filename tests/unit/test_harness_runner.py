@@ -5,8 +5,10 @@ from pathlib import Path
 
 import pytest
 
+from perfaction import stats
 from perfaction.errors import BenchmarkDiscoveryError, ConfigError
 from perfaction.harness.launcher import WorkerOutcome
+from perfaction.harness.measure import MEMORY_ROUND_TIME
 from perfaction.harness.runner import RunOptions, Side, execute, run_suite
 
 ENVIRONMENT = {"cpu_model": "Test CPU", "logical_cores": 2, "os": "Linux 6", "machine": "x86_64",
@@ -51,7 +53,9 @@ class FakeLauncher:
         if job["mode"] == "calibrate":
             return WorkerOutcome(True, {"loops": max(1, int(0.05 / per_call)),
                                         "seconds_per_call": per_call}, wall=self.cost)
-        metrics = {"time": [per_call] * job["values"], "peak_memory": [100.0]}
+        metrics = {"time": [per_call] * job["values"]}
+        if job["memory"]:
+            metrics["peak_memory"] = [100.0]
         if job["latency"]:
             metrics["latency_p99"] = [per_call * 2]
         return WorkerOutcome(True, {"metrics": metrics}, wall=self.cost)
@@ -135,12 +139,52 @@ def test_loops_from_calibration_are_reused_and_latency_only_for_slow_calls():
 def test_latency_and_memory_passes_run_in_the_first_processes_only():
     clock = FakeClock()
     launcher = FakeLauncher(clock, ["slow"], per_call={"slow": 1e-3})
-    suite = run_suite("bench.py", options(processes=6, detail_processes=2), launcher=launcher,
-                      clock=clock)
+    suite = run_suite("bench.py", options(processes=6, detail_processes=2, memory_processes=4),
+                      launcher=launcher, clock=clock)
     flags = [(j["latency"], j["memory"]) for j in launcher.measure_jobs()]
-    assert flags == [(True, True)] * 2 + [(False, False)] * 4
+    assert flags == [(True, True)] * 2 + [(False, True)] * 2 + [(False, False)] * 2
     assert len(suite.get("slow").metrics["time"].samples) == 6
     assert len(suite.get("slow").metrics["latency_p99"].samples) == 2
+    assert len(suite.get("slow").metrics["peak_memory"].samples) == 4
+
+
+@pytest.mark.parametrize("count", [1, 7, 40])
+def test_memory_is_measured_in_enough_processes_for_the_gate_by_default(count):
+    # With 5 processes a side no rank test can pass Holm at 0.01 over 3 tests;
+    # by default the memory pass runs in as many processes as the gate needs
+    # for every default-gating test of the run, plus two.
+    clock = FakeClock()
+    names = [f"b{i}" for i in range(count)]
+    launcher = FakeLauncher(clock, names)
+    suite = run_suite("bench.py", options(processes=20, time_budget=1e6), launcher=launcher,
+                      clock=clock)
+    memory = len(suite.get("b0").metrics["peak_memory"].samples)
+    needed = stats.min_processes_per_side(0.01 / (3 * count))
+    assert memory == needed + 2
+    assert stats.min_attainable_p(memory, memory) < 0.01 / (3 * count) / 10
+    assert len(suite.get("b0").metrics["time"].samples) == 20
+    assert {j["memory_round_time"] for j in launcher.measure_jobs()} == {MEMORY_ROUND_TIME}
+
+
+def test_a_short_run_measures_memory_in_every_process():
+    clock = FakeClock()
+    launcher = FakeLauncher(clock, ["a", "b"])
+    suite = run_suite("bench.py", options(processes=4), launcher=launcher, clock=clock)
+    assert all(j["memory"] for j in launcher.measure_jobs())
+    assert len(suite.get("a").metrics["peak_memory"].samples) == 4
+
+
+def test_two_sides_size_the_memory_pass_by_benchmarks_not_by_sides():
+    clock = FakeClock()
+    base, head = Path("/base"), Path("/head")
+    launcher = FakeLauncher(clock, [], trees={base: ["a", "b"], head: ["a", "b"]})
+    sides = [Side("base", base, "python", forbid=(head,)),
+             Side("head", head, "python", forbid=(base,))]
+    result = execute("bench.py", options(processes=12), sides=sides, launcher=launcher,
+                     clock=clock, mode="same-runner")
+    expected = stats.min_processes_per_side(0.01 / 6) + 2          # 2 benchmarks x 3 tests
+    for suite in result.suites:
+        assert len(suite.get("a").metrics["peak_memory"].samples) == expected
 
 
 def test_latency_can_be_switched_off_for_the_whole_run():
@@ -230,3 +274,7 @@ def test_invalid_options_are_config_errors():
         RunOptions(min_processes=5, max_processes=2)
     with pytest.raises(ConfigError, match="processes"):
         RunOptions(processes=0)
+    with pytest.raises(ConfigError, match="memory_processes"):
+        RunOptions(memory_processes=0)
+    with pytest.raises(ConfigError, match="memory_round_time"):
+        RunOptions(memory_round_time=0)

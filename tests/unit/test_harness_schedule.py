@@ -75,3 +75,34 @@ def test_failure_text_names_the_benchmark_and_the_fix_for_timeouts():
     assert schedule.format_failure("x", "crash", "exited") == "benchmark 'x': exited"
     text = schedule.format_failure("x", "timeout", "timed out after 2 s")
     assert "'x'" in text and "--timeout" in text
+
+
+# ---------------------------------------------------------------------------
+# How many processes run the memory pass
+# ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("tests", [1, 2, 3, 10, 21, 30, 100, 300, 3000])
+def test_processes_for_the_gate_agree_with_the_statistics(tests):
+    from perfaction import stats
+    expected = stats.min_processes_per_side(0.01 / tests)
+    assert schedule.min_processes_for_gate(0.01, tests) == expected
+
+
+def test_the_runner_sizes_memory_for_the_policy_defaults():
+    # schedule repeats two defaults of the policy (it must not import the
+    # statistics stack); they must not drift apart
+    from perfaction import policy
+    assert schedule.GATE_ALPHA == policy.DEFAULT_ALPHA
+    gating = [name for name in schedule.METRIC_KINDS if policy.DEFAULTS[name].gating]
+    assert len(gating) == schedule.GATING_METRICS_PER_BENCHMARK
+
+
+def test_memory_processes_cover_the_gate_with_a_margin():
+    # 7 benchmarks (the example suite): 21 gating tests need 7 a side; 2 more
+    assert schedule.memory_processes(7) == 9
+    assert schedule.memory_processes(1) == 8          # 3 tests need 6
+    assert schedule.memory_processes(100) == 11       # 300 tests need 9
+    assert schedule.memory_processes(1, at_least=12) == 12
+    assert schedule.memory_processes(0) == schedule.memory_processes(1)
+    with pytest.raises(ValueError):
+        schedule.min_processes_for_gate(0.0, 3)
