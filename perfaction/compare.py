@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import TYPE_CHECKING, Any, Iterator, NamedTuple
 
-from . import stats
+from . import paired, stats
 from .errors import ConfigError
 from .model import (LATENCY_P50, LATENCY_P95, LATENCY_P99, LOWER_IS_BETTER, PEAK_MEMORY,
                     RETAINED_MEMORY, Benchmark, Environment, Metric, Suite)
@@ -85,6 +85,9 @@ class EnvironmentMismatch:
 
 METHOD = ("one-sided Mann-Whitney U test on per-process values; change and interval: "
           "Hodges-Lehmann")
+METHOD_SAME_RUNNER = ("one-sided Wilcoxon signed-rank test on per-round pairs of base and head "
+                      "processes (Mann-Whitney U for metrics measured in only some processes); "
+                      "change and interval: Hodges-Lehmann")
 
 
 @dataclass(frozen=True)
@@ -168,7 +171,7 @@ class _Pending(NamedTuple):
     policy: "MetricPolicy"
     base: Summary
     head: Summary
-    result: stats.SampleComparison
+    result: stats.SampleComparison | paired.PairedComparison
     processes: tuple[int, int]
     p_floor: float                   # asymptotic tests: the smallest exact p of these sizes
 
@@ -246,7 +249,8 @@ def _compare(base: Suite | None, head: Suite, policy: "Policy", mode: str) -> Co
         notes.append(f"ignored by policy: {', '.join(ignored)}")
     mismatches, env_notes = _environment_checks(base, head, mode)
     notes.extend(env_notes)
-    deltas, gating_tests = _decide_all(_run_tests(slots, policy.confidence), policy, mode)
+    deltas, gating_tests = _decide_all(_run_tests(slots, policy.confidence, mode, policy.alpha),
+                                       policy, mode)
     return Comparison(
         deltas=deltas,
         base_environment=base.environment if base is not None else None,
@@ -259,6 +263,7 @@ def _compare(base: Suite | None, head: Suite, policy: "Policy", mode: str) -> Co
         notes=tuple(notes),
         confidence=policy.confidence,
         gating_tests=gating_tests,
+        method=METHOD_SAME_RUNNER if mode == "same-runner" else METHOD,
     )
 
 
@@ -287,19 +292,43 @@ def _tested_summary(values: tuple[float, ...], cv: float) -> Summary:
     return Summary(center=center, n=len(values), spread=None if math.isnan(cv) else cv)
 
 
-def _run_tests(slots: list[Delta | _Samples], confidence: float) -> list[Delta | _Pending]:
-    """Every waiting test of the run in one ``stats.compare_many`` call."""
+def _run_tests(slots: list[Delta | _Samples], confidence: float, mode: str,
+               alpha: float) -> list[Delta | _Pending]:
+    """Every waiting test of the run, batched once per design.
+
+    Same-runner runs start base and head process i in the same round, next to
+    each other: the per-round ratio cancels the load both shared, so those
+    metrics get the paired test (``paired.compare_paired_many``). Everything
+    else gets Mann-Whitney (``stats.compare_many``).
+    """
     waiting = [(i, s) for i, s in enumerate(slots) if isinstance(s, _Samples)]
-    results = stats.compare_many([(s.base_values, s.head_values) for _, s in waiting],
-                                 confidence=confidence)
+    # Pairs only for metrics of every process (not the memory or latency passes
+    # of some, whose rounds need not line up), and only where 2**-n can pass
+    # the strictest Holm step: the signed-rank test needs more pairs than
+    # Mann-Whitney needs processes (9 against 6 for 3 tests).
+    need = paired.min_pairs(alpha / max(1, len(waiting)))
+    by_round = [mode == "same-runner" and len(s.base_values) == len(s.head_values) >= need
+                and (len(s.base_values), len(s.head_values)) == s.processes
+                for _, s in waiting]
+    samples = [(s.base_values, s.head_values) for _, s in waiting]
+    unpaired = iter(stats.compare_many([v for v, p in zip(samples, by_round) if not p],
+                                       confidence=confidence))
+    pairs = iter(paired.compare_paired_many([v for v, p in zip(samples, by_round) if p],
+                                            confidence=confidence))
     out: list[Delta | _Pending] = list(slots)  # type: ignore[arg-type]
     floors: dict[tuple[int, int], float] = {}
-    for (i, s), result in zip(waiting, results):
-        sizes = (result.n_base, result.n_head)
-        if sizes not in floors:
-            floors[sizes] = stats.min_attainable_p(*sizes)
+    for (i, s), is_paired in zip(waiting, by_round):
+        result = next(pairs) if is_paired else next(unpaired)
         # exact p-values respect the floor already (and are left bit-for-bit as scipy gives them)
-        floor = floors[sizes] if result.method == "asymptotic" else 0.0
+        if result.method != "asymptotic":
+            floor = 0.0
+        elif is_paired:
+            floor = result.p_floor
+        else:
+            sizes = (result.n_base, result.n_head)
+            if sizes not in floors:
+                floors[sizes] = stats.min_attainable_p(*sizes)
+            floor = floors[sizes]
         out[i] = _Pending(s.benchmark, s.metric, s.unit, s.direction, s.policy,
                           _tested_summary(s.base_values, result.base_cv),
                           _tested_summary(s.head_values, result.head_cv), result,
@@ -455,10 +484,14 @@ def _decide(p: _Pending, adjusted: tuple[float, float, int], q: tuple[float, flo
                  gating=rule.gating, reason=reason)
 
 
-def _detectable(result: stats.SampleComparison, alpha: float, power: float) -> float | None:
+def _detectable(result: stats.SampleComparison | paired.PairedComparison, alpha: float,
+                power: float) -> float | None:
     """Smallest relative change the run could have detected (Bonferroni level: Holm's first step)."""
-    shift = stats.detectable_shift(result.spread, result.n_base, result.n_head,
-                                   alpha=alpha, power=power)
+    if isinstance(result, paired.PairedComparison):
+        shift = result.detectable_shift(alpha, power)
+    else:
+        shift = stats.detectable_shift(result.spread, result.n_base, result.n_head,
+                                       alpha=alpha, power=power)
     if math.isinf(shift):
         return None
     if result.estimate.scale == stats.LOG:
@@ -468,10 +501,14 @@ def _detectable(result: stats.SampleComparison, alpha: float, power: float) -> f
 
 def _inconclusive_reason(p: _Pending, change_text: str, beyond_threshold: bool, p_adj: float,
                          family: int, detectable: float | None, policy: "Policy", mode: str) -> str:
-    too_few = stats.min_attainable_p(p.result.n_base, p.result.n_head) > policy.alpha / family
+    by_round = isinstance(p.result, paired.PairedComparison)
+    smallest_p = (p.result.p_floor if by_round
+                  else stats.min_attainable_p(p.result.n_base, p.result.n_head))
+    too_few = smallest_p > policy.alpha / family
     advice = _more_samples_advice(p, mode, too_few)
     if too_few:
-        need = stats.min_processes_per_side(policy.alpha / family)
+        need = (paired.min_pairs(policy.alpha / family) if by_round
+                else stats.min_processes_per_side(policy.alpha / family))
         return (f"too few processes (base {p.result.n_base}, head {p.result.n_head}) for any test "
                 f"to pass alpha {policy.alpha:g} over {_tests(family)}; at least {need} per side "
                 f"are needed: {advice}")

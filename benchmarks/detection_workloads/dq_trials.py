@@ -176,9 +176,15 @@ def to_suite(per_bench: Mapping[str, Samples], mode: str) -> model.Suite:
 
 
 def perfaction_deltas(trial: Trial, policy: Policy) -> dict[str, Delta]:
-    """perfaction's Delta for the (gating) time metric of every benchmark."""
+    """perfaction's unpaired (Mann-Whitney) Delta for the time metric of every benchmark.
+
+    compare_suites pairs same-runner processes by round; this column keeps the
+    unpaired rule on every trial so the tables show what pairing adds (the
+    paired column is ``add_paired_outcome``'s). The unpaired test and the
+    verdict rule do not depend on the mode otherwise.
+    """
     comparison = compare_suites(to_suite(trial.base, trial.mode), to_suite(trial.head, trial.mode),
-                                policy, mode=trial.mode)
+                                policy, mode="baseline")
     return {d.benchmark: d for d in comparison.deltas if d.metric == model.TIME}
 
 
