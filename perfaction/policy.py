@@ -28,7 +28,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Iterable, Sequence
 
-from .compare import Threshold
+from .comparison import Threshold
 from .errors import ConfigError
 
 KIB = 1024
