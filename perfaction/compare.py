@@ -432,7 +432,7 @@ def _more_samples_advice(p: _Pending, mode: str, too_few: bool) -> str:
     """
     if p.partial:
         (nb, nh), (pb, ph) = (p.result.n_base, p.result.n_head), p.processes
-        knob = ("measure memory in more processes (the runner's memory_processes)"
+        knob = ("measure memory in more processes (--memory-processes)"
                 if p.metric in _MEMORY_METRICS else
                 "run the latency pass in more processes (the runner's detail_processes)"
                 if p.metric in _LATENCY_METRICS else "measure it in more processes")

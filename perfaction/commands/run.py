@@ -53,6 +53,9 @@ def add_measurement_options(parser: argparse.ArgumentParser) -> None:
                         help="seconds each timed value lasts at least (default 0.05)")
     parser.add_argument("--processes", type=int, metavar="N",
                         help="fixed number of processes per benchmark, ignoring the budget")
+    parser.add_argument("--memory-processes", type=int, metavar="N",
+                        help="processes per benchmark that also run the untimed memory pass "
+                             "(default: enough for the memory gate to be able to pass)")
     parser.add_argument("--no-latency", action="store_true",
                         help="skip the per-call latency percentiles")
     parser.add_argument("--seed", type=int, help="seed for the order of workers in each round")
@@ -64,7 +67,8 @@ def options_from_args(args: argparse.Namespace, **extra: Any) -> Any:
 
     return RunOptions(time_budget=args.time_budget, filter=args.filter, timeout=args.timeout,
                       min_value_time=args.min_value_time, processes=args.processes,
-                      latency=not args.no_latency, seed=args.seed, **extra)
+                      latency=not args.no_latency, seed=args.seed,
+                      memory_processes=args.memory_processes, **extra)
 
 
 def _handle(args: argparse.Namespace) -> int:

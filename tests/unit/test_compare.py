@@ -232,7 +232,7 @@ def test_memory_from_too_few_processes_says_the_budget_would_not_help():
     assert delta.verdict is Verdict.INCONCLUSIVE
     assert "at least 7 per side" in delta.reason
     assert "measured in only 5 of 20 processes" in delta.reason
-    assert "adds no samples" in delta.reason and "memory_processes" in delta.reason
+    assert "adds no samples" in delta.reason and "--memory-processes" in delta.reason
     assert "raise the time budget" not in delta.reason
 
 
