@@ -27,8 +27,8 @@ base median. Then:
   given power at the given alpha, from the robust spread of the d_i.
 
 No alpha is applied here: p-values are raw, and the caller corrects across
-the run (Holm in compare). Pure numpy + scipy; nothing here imports the rest
-of perfaction. Result objects carry the same field names as
+the run (Holm in compare). Pure numpy + scipy; from the rest of perfaction
+only ``stats`` (the shared estimate type and its relative-change helper). Result objects carry the same field names as
 ``stats.SampleComparison`` so compare can use either.
 
 Too few pairs: an exact signed-rank test of n pairs cannot give p below
@@ -48,32 +48,12 @@ from typing import Sequence
 
 import numpy as np
 
-LOG = "log"
-LINEAR = "linear"
+from .stats import _MAD_TO_SD, LINEAR, LOG, ShiftEstimate, shift_estimate
 
-_MAD_TO_SD = 1.482602218505602
 _SCIPY_EXACT_LIMIT = 50          # scipy.stats.wilcoxon's 'auto' switches to the normal
                                  # approximation above 50 pairs
 _EXACT_NULL_LIMIT = 400          # exact null distribution of T+ for the interval up to here
 _CHUNK_VALUES = 1 << 18          # Walsh averages per intermediate array (2 MiB of floats)
-
-
-@dataclass(frozen=True)
-class PairedEstimate:
-    """Hodges-Lehmann shift of the paired differences, with its signed-rank interval.
-
-    Same fields as ``stats.ShiftEstimate``: ``shift`` and ``shift_interval`` on
-    the analysis ``scale``; ``change`` and ``interval`` relative to base (+0.05 =
-    head 5 % larger; None on the linear scale when the base median is 0).
-    ``interval`` is None when too few pairs reach ``confidence``.
-    """
-
-    shift: float
-    shift_interval: tuple[float, float] | None
-    change: float | None
-    interval: tuple[float, float] | None
-    confidence: float
-    scale: str
 
 
 @dataclass(frozen=True)
@@ -85,7 +65,7 @@ class PairedComparison:
     ``n_base == n_head == n_pairs``. ``method`` is "exact" or "asymptotic".
     """
 
-    estimate: PairedEstimate
+    estimate: ShiftEstimate
     p_greater: float        # one-sided: head larger than base
     p_less: float           # one-sided: head smaller than base
     method: str
@@ -280,7 +260,7 @@ def signed_rank(base: Sequence[float], head: Sequence[float], *,
 
 
 def hodges_lehmann_paired(base: Sequence[float], head: Sequence[float], *,
-                          confidence: float = 0.95) -> PairedEstimate:
+                          confidence: float = 0.95) -> ShiftEstimate:
     """Median of the Walsh averages of the paired differences, with its rank interval."""
     return compare_paired(base, head, confidence=confidence).estimate
 
@@ -335,27 +315,11 @@ def _compare_block(x: np.ndarray, y: np.ndarray, scale: str,
     out = []
     for i in range(x.shape[0]):
         bounds = None if k < 1 else (float(low[i]), float(high[i]))
-        estimate = _estimate(float(shift[i]), bounds, scale, float(base_median[i]), confidence)
+        estimate = shift_estimate(float(shift[i]), bounds, scale, float(base_median[i]), confidence)
         out.append(PairedComparison(estimate, float(p_greater[i]), float(p_less[i]), methods[i],
                                     float(spread[i]), n, n, float(base_median[i]),
                                     float(base_cv[i]), float(head_cv[i]), n))
     return out
-
-
-def _estimate(shift: float, bounds: tuple[float, float] | None, scale: str,
-              base_median: float, confidence: float) -> PairedEstimate:
-    change = _relative(shift, scale, base_median)
-    interval = None
-    if bounds is not None and change is not None:
-        interval = (_relative(bounds[0], scale, base_median),
-                    _relative(bounds[1], scale, base_median))
-    return PairedEstimate(shift, bounds, change, interval, confidence, scale)
-
-
-def _relative(shift: float, scale: str, base_median: float) -> float | None:
-    if scale == LOG:
-        return math.expm1(shift)
-    return shift / abs(base_median) if base_median != 0 else None
 
 
 # ---------------------------------------------------------------------------

@@ -249,7 +249,7 @@ def hodges_lehmann(base: Sequence[float], head: Sequence[float], *,
     k = _lower_rank(x.size, y.size, (1.0 - confidence) / 2.0)
     shift, bounds = _shift_rows(x[None, :], y[None, :], k)
     shift_interval = None if bounds is None else (float(bounds[0][0]), float(bounds[1][0]))
-    return _estimate(float(shift[0]), shift_interval, scale, base_median, confidence)
+    return shift_estimate(float(shift[0]), shift_interval, scale, base_median, confidence)
 
 
 def _check_confidence(confidence: float) -> None:
@@ -281,8 +281,9 @@ def _shift_rows(x: np.ndarray, y: np.ndarray, k: int):
     return shift, ((low, high) if k >= 1 else None)
 
 
-def _estimate(shift: float, shift_interval: tuple[float, float] | None, scale: str,
-              base_median: float, confidence: float) -> ShiftEstimate:
+def shift_estimate(shift: float, shift_interval: tuple[float, float] | None, scale: str,
+                   base_median: float, confidence: float) -> ShiftEstimate:
+    """A shift on the analysis scale and its interval, with the same as relative changes."""
     change = _relative(shift, scale, base_median)
     interval = None
     if shift_interval is not None and change is not None:
@@ -365,7 +366,7 @@ def _compare_block(x: np.ndarray, y: np.ndarray, scale: str,
     shifts, bounds = _shift_rows(lx, ly, k)
     intervals = (list(zip(bounds[0].tolist(), bounds[1].tolist())) if bounds is not None
                  else [None] * x.shape[0])
-    return [SampleComparison(_estimate(shift, interval, scale, median, confidence),
+    return [SampleComparison(shift_estimate(shift, interval, scale, median, confidence),
                              greater, less, method, sd, m, n, median, cv_base, cv_head)
             for shift, interval, median, greater, less, method, sd, cv_base, cv_head
             in zip(shifts.tolist(), intervals, base_median, p_greater, p_less, methods,
