@@ -48,7 +48,8 @@ from typing import Sequence
 
 import numpy as np
 
-from .stats import _MAD_TO_SD, LINEAR, LOG, ShiftEstimate, shift_estimate
+from .stats import (LINEAR, LOG, ShiftEstimate, robust_cv_rows, robust_sd_rows,
+                    shift_estimate)
 
 _SCIPY_EXACT_LIMIT = 50          # scipy.stats.wilcoxon's 'auto' switches to the normal
                                  # approximation above 50 pairs
@@ -188,29 +189,6 @@ def _middle(ordered: np.ndarray) -> np.ndarray:
     return ordered[:, mid] if ordered.shape[1] % 2 else (ordered[:, mid - 1] + ordered[:, mid]) / 2
 
 
-def _robust_sd_rows(a: np.ndarray) -> np.ndarray:
-    if a.shape[1] < 2:
-        return np.full(a.shape[0], math.nan)
-    center = np.median(a, axis=1, keepdims=True)
-    return _MAD_TO_SD * np.median(np.abs(a - center), axis=1)
-
-
-def _robust_cv_rows(a: np.ndarray) -> np.ndarray:
-    """Each row's robust CV as perfaction.stats.robust_cv computes it."""
-    out = np.full(a.shape[0], math.nan)
-    if a.shape[1] < 2:
-        return out
-    positive = np.all(a > 0, axis=1)
-    if positive.any():
-        out[positive] = _robust_sd_rows(np.log(a[positive]))
-    rest = ~positive
-    if rest.any():
-        center = np.abs(np.median(a[rest], axis=1))
-        with np.errstate(divide="ignore", invalid="ignore"):
-            out[rest] = np.where(center != 0, _robust_sd_rows(a[rest]) / center, math.nan)
-    return out
-
-
 # ---------------------------------------------------------------------------
 # Tests and estimates
 # ---------------------------------------------------------------------------
@@ -309,9 +287,9 @@ def _compare_block(x: np.ndarray, y: np.ndarray, scale: str,
     methods, p_greater, p_less = signed_rank_pvalues(d)
     k = _lower_rank(n, (1.0 - confidence) / 2.0)
     shift, low, high = _walsh_rows(d, k)
-    spread = _robust_sd_rows(d)
+    spread = robust_sd_rows(d)
     base_median = np.median(x, axis=1)
-    base_cv, head_cv = _robust_cv_rows(x), _robust_cv_rows(y)
+    base_cv, head_cv = robust_cv_rows(x), robust_cv_rows(y)
     out = []
     for i in range(x.shape[0]):
         bounds = None if k < 1 else (float(low[i]), float(high[i]))

@@ -355,12 +355,12 @@ def _compare_block(x: np.ndarray, y: np.ndarray, scale: str,
     methods, p_greater, p_less = _rank_tests(x, y)       # on raw values: log could merge
     if scale == LOG:                                     # two close values into a tie
         lx, ly = np.log(x), np.log(y)
-        base_cv, head_cv = _robust_sd_rows(lx), _robust_sd_rows(ly)
+        base_cv, head_cv = robust_sd_rows(lx), robust_sd_rows(ly)
         sd_x, sd_y = base_cv, head_cv
     else:
         lx, ly = x, y
-        base_cv, head_cv = _robust_cv_rows(x), _robust_cv_rows(y)
-        sd_x, sd_y = _robust_sd_rows(x), _robust_sd_rows(y)
+        base_cv, head_cv = robust_cv_rows(x), robust_cv_rows(y)
+        sd_x, sd_y = robust_sd_rows(x), robust_sd_rows(y)
     spread = _pooled_rows(sd_x, m, sd_y, n).tolist()
     k = _lower_rank(m, n, (1.0 - confidence) / 2.0)
     shifts, bounds = _shift_rows(lx, ly, k)
@@ -421,7 +421,7 @@ def _middle(ordered: np.ndarray) -> np.ndarray:
     return ordered[:, mid] if ordered.shape[1] % 2 else (ordered[:, mid - 1] + ordered[:, mid]) / 2
 
 
-def _robust_sd_rows(a: np.ndarray) -> np.ndarray:
+def robust_sd_rows(a: np.ndarray) -> np.ndarray:
     """``robust_sd`` of each row."""
     if a.shape[1] < 2:
         return np.full(a.shape[0], math.nan)
@@ -429,19 +429,19 @@ def _robust_sd_rows(a: np.ndarray) -> np.ndarray:
     return _MAD_TO_SD * _median_rows(np.abs(a - center))
 
 
-def _robust_cv_rows(a: np.ndarray) -> np.ndarray:
+def robust_cv_rows(a: np.ndarray) -> np.ndarray:
     """``robust_cv`` of each row: log values where a row is all positive, else MAD / |median|."""
     out = np.full(a.shape[0], math.nan)
     if a.shape[1] < 2:
         return out
     positive = np.all(a > 0, axis=1)
     if positive.any():
-        out[positive] = _robust_sd_rows(np.log(a[positive]))
+        out[positive] = robust_sd_rows(np.log(a[positive]))
     rest = ~positive
     if rest.any():
         center = np.abs(_median_rows(a[rest]))
         with np.errstate(divide="ignore", invalid="ignore"):
-            out[rest] = np.where(center != 0, _robust_sd_rows(a[rest]) / center, math.nan)
+            out[rest] = np.where(center != 0, robust_sd_rows(a[rest]) / center, math.nan)
     return out
 
 
