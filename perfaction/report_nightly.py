@@ -21,6 +21,7 @@ from . import units
 from .changepoint import REGRESSION, ChangePoint
 from .nightly import NightlyOutcome, Trend
 from .report import DEFAULT_TEMPLATES_DIR, NAME_LIMIT, clean_text, make_environment
+from .report_view import Chart
 
 SUMMARY_CHARTS = 50          # trend charts in the job summary
 ISSUE_CHARTS_POINTS = 30     # points in an issue's chart
@@ -43,16 +44,6 @@ class NightlyContext:
     def __post_init__(self) -> None:
         object.__setattr__(self, "notes", tuple(str(n) for n in self.notes))
         object.__setattr__(self, "issues", dict(self.issues))
-
-
-@dataclass(frozen=True)
-class ChartView:
-    benchmark: str
-    metric: str
-    symbol: str
-    labels: tuple[str, ...]
-    values: tuple[Markup, ...]
-    runner: str | None           # set when the chart is not of tonight's runner
 
 
 # ---------------------------------------------------------------------------
@@ -96,10 +87,10 @@ def _date(value: str | None) -> str | None:
     return units.format_timestamp(value) if value else None
 
 
-def _chart(trend: Trend, tonight: str | None) -> ChartView:
+def _chart(trend: Trend, tonight: str | None) -> Chart:
     values = [p.value for p in trend.points]
     scale = units.scale_for(clean_text(trend.unit, 20), values[-1] if values else None)
-    return ChartView(trend.benchmark, trend.metric, clean_text(scale.symbol, 20),
+    return Chart(trend.benchmark, trend.metric, clean_text(scale.symbol, 20),
                      tuple(p.label for p in trend.points),
                      tuple(Markup(f"{v / scale.factor:.{scale.decimals}f}") for v in values),
                      trend.fingerprint_id if trend.fingerprint_id != tonight else None)
@@ -191,13 +182,13 @@ def render_nightly_summary(outcome: NightlyOutcome, trends: Sequence[Trend], *,
 # Issues
 # ---------------------------------------------------------------------------
 
-def _issue_chart(fields: Mapping[str, Any]) -> ChartView | None:
+def _issue_chart(fields: Mapping[str, Any]) -> Chart | None:
     pairs = [(str(label), float(value)) for label, value in fields.get("trend") or ()]
     pairs = pairs[-ISSUE_CHARTS_POINTS:]
     if len(pairs) < 2:
         return None
     scale = units.scale_for(clean_text(fields.get("unit", ""), 20), pairs[-1][1])
-    return ChartView(str(fields["benchmark"]), str(fields["metric"]), clean_text(scale.symbol, 20),
+    return Chart(str(fields["benchmark"]), str(fields["metric"]), clean_text(scale.symbol, 20),
                      tuple(label for label, _ in pairs),
                      tuple(Markup(f"{v / scale.factor:.{scale.decimals}f}") for _, v in pairs), None)
 

@@ -100,6 +100,7 @@ class Chart:
     symbol: str
     labels: tuple[str, ...]
     values: tuple[Markup, ...]
+    runner: str | None = None    # nightly: set when the chart is not of tonight's runner
 
 
 @dataclass(frozen=True)
