@@ -20,22 +20,23 @@ def _git(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
                           check=False)
 
 
-def head_commit(repo: Path) -> str | None:
-    """The commit checked out in ``repo``, or None when it is not a git tree."""
+def _answer(repo: Path, *args: str) -> str | None:
+    """git's one-line answer, or None when git is missing, fails or says nothing."""
     try:
-        done = _git(repo, "rev-parse", "--verify", "-q", "HEAD")
+        done = _git(repo, *args)
     except PerfActionError:
         return None
-    return done.stdout.strip() or None if done.returncode == 0 else None
+    return (done.stdout.strip() or None) if done.returncode == 0 else None
+
+
+def head_commit(repo: Path) -> str | None:
+    """The commit checked out in ``repo``, or None when it is not a git tree."""
+    return _answer(repo, "rev-parse", "--verify", "-q", "HEAD")
 
 
 def current_ref(repo: Path) -> str | None:
     """The branch checked out in ``repo`` (``main``), or None when detached or not git."""
-    try:
-        done = _git(repo, "symbolic-ref", "-q", "--short", "HEAD")
-    except PerfActionError:
-        return None
-    return done.stdout.strip() or None if done.returncode == 0 else None
+    return _answer(repo, "symbolic-ref", "-q", "--short", "HEAD")
 
 
 def resolve_commit(repo: Path, ref: str) -> str:
