@@ -101,7 +101,9 @@ def main() -> int:
     from perfaction.config import Config, load_event
     from perfaction.errors import PerfActionError
     from perfaction.github import GitHubClient
+    from perfaction.signals import terminate_as_interrupt
 
+    terminate_as_interrupt()   # a cancelled job stops its workers and exits 2
     commands = WorkflowCommands(sys.stdout)
     if problem:
         commands.warning(problem, title="perfaction")
@@ -120,6 +122,10 @@ def main() -> int:
     except PerfActionError as exc:
         commands.error(str(exc), title="perfaction")
         return exc.exit_code
+    except KeyboardInterrupt as exc:
+        commands.error(f"cancelled{f' ({exc})' if str(exc) else ''}: worker processes were "
+                       "stopped; results measured so far were not compared", title="perfaction")
+        return 2
     except Exception as exc:  # a bug: show it whole, and still exit 2 rather than 1
         traceback.print_exc()
         commands.error(f"internal error: {type(exc).__name__}: {exc}; please report it with the log above",

@@ -15,6 +15,7 @@ from importlib import import_module
 
 from . import __version__
 from .errors import PerfActionError
+from .signals import terminate_as_interrupt
 
 COMMANDS = ("run", "compare", "ab", "report")
 
@@ -35,13 +36,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    terminate_as_interrupt()
     try:
         return int(args.handler(args))
     except PerfActionError as exc:
         print(f"perfaction {args.command}: error: {exc}", file=sys.stderr)
         return exc.exit_code
-    except KeyboardInterrupt:
-        print(f"perfaction {args.command}: interrupted", file=sys.stderr)
+    except KeyboardInterrupt as exc:
+        how = f" ({exc})" if str(exc) else ""
+        print(f"perfaction {args.command}: interrupted{how}; worker processes were stopped",
+              file=sys.stderr)
         return 2
     except Exception:  # a bug: show it whole, and exit 2 (error), never 1 (regression)
         traceback.print_exc()

@@ -56,7 +56,10 @@ def _handle(args: argparse.Namespace) -> int:
     from ..errors import BenchmarkDiscoveryError
     from ..harness import ab, gitinfo
     from ..harness.progress import make_progress
+    from .compare import load_policy
 
+    # Before measuring: a typo in --thresholds must not cost the whole run.
+    policy = load_policy(args)
     head_dir = Path.cwd().resolve()
     options = options_from_args(args, cwd=head_dir, commit_sha=gitinfo.head_commit(head_dir),
                                 ref=gitinfo.current_ref(head_dir))
@@ -82,7 +85,7 @@ def _handle(args: argparse.Namespace) -> int:
     print(f"results written to {args.base_output} (base) and {args.output} (head)")
     for note in result.notes:
         print(f"perfaction ab: warning: {note}", file=sys.stderr)
-    return _compare_and_report(args, base, head)
+    return _compare_and_report(args, policy, base, head)
 
 
 def _base_from_ref(stack: ExitStack, head_dir: Path, ref: str) -> Path:
@@ -98,11 +101,10 @@ def _base_from_ref(stack: ExitStack, head_dir: Path, ref: str) -> Path:
     return tree / head_dir.relative_to(top)
 
 
-def _compare_and_report(args: argparse.Namespace, base: Any, head: Any) -> int:
+def _compare_and_report(args: argparse.Namespace, policy: Any, base: Any, head: Any) -> int:
     from .. import compare, model, report
-    from .compare import load_policy
 
-    comparison = compare.compare_suites(base, head, load_policy(args), mode="same-runner")
+    comparison = compare.compare_suites(base, head, policy, mode="same-runner")
     if args.json:
         model.write_json_atomic(compare.comparison_to_dict(comparison), args.json)
     context = report.ReportContext(mode="same-runner", baseline=report.BaselineInfo(

@@ -214,3 +214,19 @@ def test_worktree_is_removed_even_when_the_run_fails(repo):
             assert (tree / "mylib" / "__init__.py").read_text().find("'base'") > 0
             raise RuntimeError("stop")
     assert not tree.exists()
+
+
+def test_a_bad_threshold_spec_fails_before_anything_is_measured(tmp_path, monkeypatch, capsys):
+    record = tmp_path / "record.txt"
+    base, head = tmp_path / "base", tmp_path / "head"
+    write_project(base, record, "base", 1)
+    write_project(head, record, "head", 1)
+    monkeypatch.chdir(head)
+    code = main(["ab", "benchmarks/bench_lib.py", "--base-dir", str(base), "-o",
+                 str(tmp_path / "h.json"), "--base-output", str(tmp_path / "b.json"),
+                 "--thresholds", "time:five%", *FAST])
+    assert code == 2
+    assert "five" in capsys.readouterr().err
+    # Nothing ran: no set-up recorded a call, no results file was started.
+    assert not record.exists()
+    assert not (tmp_path / "h.json").exists() and not (tmp_path / "b.json").exists()

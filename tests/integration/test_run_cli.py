@@ -104,3 +104,39 @@ def test_dotted_module_name_and_real_exit_code(tmp_path):
                            "-o", str(out), *FAST], cwd=tmp_path, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert json.loads(out.read_text())["benchmarks"][0]["name"] == "tiny"
+
+
+def test_sigterm_stops_the_worker_and_exits_2(tmp_path):
+    """A cancelled job (SIGTERM) must not leave a benchmark process running."""
+    import signal
+    import time
+
+    import psutil
+
+    pids = tmp_path / "pids.txt"
+    module = tmp_path / "bench_stuck.py"
+    module.write_text(
+        "import os, time\n"
+        "from perfaction import benchmark\n\n"
+        "@benchmark\n"
+        "def stuck():\n"
+        f"    with open({str(pids)!r}, 'a') as f:\n"
+        "        f.write(f'{os.getpid()}\\n')\n"
+        "    time.sleep(120)\n"
+        "    return lambda: None\n")
+    cli = subprocess.Popen([sys.executable, "-m", "perfaction.cli", "run", str(module), "-o",
+                            str(tmp_path / "out.json"), "--timeout", "300", "-q"],
+                           cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not (pids.exists() and pids.read_text().strip()) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        worker = int(pids.read_text().split()[0])
+        assert psutil.pid_exists(worker)
+        cli.send_signal(signal.SIGTERM)
+        _, err = cli.communicate(timeout=60)
+    finally:
+        cli.kill()
+    assert cli.returncode == 2
+    assert "interrupted (received signal SIGTERM)" in err
+    assert not psutil.pid_exists(worker) or psutil.Process(worker).status() == psutil.STATUS_ZOMBIE
