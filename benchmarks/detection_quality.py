@@ -62,7 +62,13 @@ from perfaction.stats import robust_cv  # noqa: E402
 
 TARGET = "dq_suite.py"
 LEVELS = (0.02, 0.05, 0.10, 0.20)
-ZERO_SIDES = ("z0", "z1", "z2", "z3")
+ZERO_SIDES = 4   # default count of zero-slowdown trees: two A/A pairs per chunk of rounds
+
+
+def zero_side_names(count: int) -> tuple[str, ...]:
+    if count < 2 or count % 2:
+        raise SystemExit(f"--zero-sides must be an even number >= 2, got {count}")
+    return tuple(f"z{i}" for i in range(count))
 FORMAT = 1
 
 
@@ -236,11 +242,11 @@ def pool_run(index: int, trees: dict[str, Path], rounds: int, seed: int) -> dict
 
 
 def pool_rounds(trials: int, runs: int, n_same: int, n_baseline: int, *,
-                max_rounds: int) -> int:
+                max_rounds: int, zero_sides: tuple[str, ...]) -> int:
     """Rounds per pool run: enough chunks for ``trials`` same-runner A/A trials (two per
-    chunk of ``n_same`` rounds) over ``runs`` runs, and at least one baseline chunk;
+    chunk of ``n_same`` rounds per pair of zero sides) over ``runs`` runs, and at least one baseline chunk;
     fewer (whole chunks) when that exceeds ``max_rounds``."""
-    chunks_per_run = math.ceil(math.ceil(trials / len(dq_trials.zero_pairs(ZERO_SIDES))) / runs)
+    chunks_per_run = math.ceil(math.ceil(trials / len(dq_trials.zero_pairs(zero_sides))) / runs)
     wanted = max(n_baseline, chunks_per_run * n_same)
     if wanted <= max_rounds:
         return wanted
@@ -255,7 +261,8 @@ def measure(args: argparse.Namespace, save: Callable[[dict[str, Any]], None]) ->
         "format": FORMAT, "command": " ".join(["python", "benchmarks/detection_quality.py",
                                                 *sys.argv[1:]]),
         "started": environment.utc_timestamp(), "environment": environment.gather(),
-        "load_at_start": load(), "levels": list(LEVELS), "zero_sides": list(ZERO_SIDES),
+        "load_at_start": load(), "levels": list(LEVELS),
+        "zero_sides": list(zero_side_names(args.zero_sides)),
         "level_sides": {f"{lv:g}": level_side(lv) for lv in LEVELS},
         "settings": {"trials": args.trials, "runs": args.runs, "seed": args.seed,
                      "time_budget": args.time_budget, "small_budget": args.small_budget}}
@@ -275,13 +282,14 @@ def measure(args: argparse.Namespace, save: Callable[[dict[str, Any]], None]) ->
         data["pool"] = []
         save(data)
         main = {s["mode"]: s for s in data["sizing"] if s["budget"] == args.time_budget}
-        pool_trees = {side: make_tree(parent, side, 0.0) for side in ZERO_SIDES}
+        pool_trees = {side: make_tree(parent, side, 0.0) for side in data["zero_sides"]}
         pool_trees.update({level_side(lv): make_tree(parent, level_side(lv), lv) for lv in LEVELS})
         per_round = len(pool_trees) * len(dq_suite.FACTORIES) * max(
             s["seconds_per_process"] for s in main.values())
         rounds = pool_rounds(args.trials, args.runs, main[dq_trials.SAME_RUNNER]["n"],
                              main[dq_trials.BASELINE]["n"],
-                             max_rounds=int(args.max_minutes * 60 / args.runs / per_round))
+                             max_rounds=int(args.max_minutes * 60 / args.runs / per_round),
+                             zero_sides=tuple(data["zero_sides"]))
         log(f"pool: {args.runs} runs x {rounds} rounds x {len(pool_trees)} sides x "
             f"{len(dq_suite.FACTORIES)} benchmarks, ~{rounds * per_round * args.runs / 60:.0f} min")
         for i in range(args.runs):
@@ -366,6 +374,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="a smaller budget reported too; 0 to skip")
     parser.add_argument("--max-minutes", type=float, default=32.0,
                         help="cap on the pool's estimated duration (fewer rounds per run)")
+    parser.add_argument("--zero-sides", type=int, default=ZERO_SIDES,
+                        help="zero-slowdown trees in the pool (even); each pair gives one A/A "
+                             "trial per chunk of rounds, so more pairs buy A/A trials for less "
+                             "time than more rounds (default 4)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--knob-repeats", type=int, default=40)
     parser.add_argument("--noise-check", action="store_true",
