@@ -103,7 +103,6 @@ def main() -> int:
     from perfaction.github import GitHubClient
     from perfaction.signals import terminate_as_interrupt
 
-    terminate_as_interrupt()   # a cancelled job stops its workers and exits 2
     commands = WorkflowCommands(sys.stdout)
     if problem:
         commands.warning(problem, title="perfaction")
@@ -117,8 +116,9 @@ def main() -> int:
         if config.token:
             github = GitHubClient(api_url=config.github.api_url, token=config.token,
                                   repository=config.github.repository, settings=config.api)
-        return app.run(config, github=github, runner=app.HarnessRunner(sys.stdout),
-                       clock=lambda: datetime.now(timezone.utc), stdout=sys.stdout)
+        with terminate_as_interrupt():   # a cancelled job stops its workers and exits 2
+            return app.run(config, github=github, runner=app.HarnessRunner(sys.stdout),
+                           clock=lambda: datetime.now(timezone.utc), stdout=sys.stdout)
     except PerfActionError as exc:
         commands.error(str(exc), title="perfaction")
         return exc.exit_code

@@ -63,13 +63,13 @@ from perfaction.stats import robust_cv  # noqa: E402
 TARGET = "dq_suite.py"
 LEVELS = (0.02, 0.05, 0.10, 0.20)
 ZERO_SIDES = 4   # default count of zero-slowdown trees: two A/A pairs per chunk of rounds
+FORMAT = 1
 
 
 def zero_side_names(count: int) -> tuple[str, ...]:
     if count < 2 or count % 2:
         raise SystemExit(f"--zero-sides must be an even number >= 2, got {count}")
     return tuple(f"z{i}" for i in range(count))
-FORMAT = 1
 
 
 def level_side(level: float) -> str:
@@ -243,9 +243,9 @@ def pool_run(index: int, trees: dict[str, Path], rounds: int, seed: int) -> dict
 
 def pool_rounds(trials: int, runs: int, n_same: int, n_baseline: int, *,
                 max_rounds: int, zero_sides: tuple[str, ...]) -> int:
-    """Rounds per pool run: enough chunks for ``trials`` same-runner A/A trials (two per
-    chunk of ``n_same`` rounds per pair of zero sides) over ``runs`` runs, and at least one baseline chunk;
-    fewer (whole chunks) when that exceeds ``max_rounds``."""
+    """Rounds per pool run: enough chunks for ``trials`` same-runner A/A trials (one per
+    pair of zero sides per chunk of ``n_same`` rounds) over ``runs`` runs, and at least
+    one baseline chunk; fewer (whole chunks) when that exceeds ``max_rounds``."""
     chunks_per_run = math.ceil(math.ceil(trials / len(dq_trials.zero_pairs(zero_sides))) / runs)
     wanted = max(n_baseline, chunks_per_run * n_same)
     if wanted <= max_rounds:

@@ -36,9 +36,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    terminate_as_interrupt()
     try:
-        return int(args.handler(args))
+        with terminate_as_interrupt():
+            return int(args.handler(args))
     except PerfActionError as exc:
         print(f"perfaction {args.command}: error: {exc}", file=sys.stderr)
         return exc.exit_code

@@ -12,13 +12,28 @@ process 1, the entrypoint ignores SIGTERM unless it installs a handler.
 from __future__ import annotations
 
 import signal
+import threading
+from contextlib import contextmanager
 from types import FrameType
+from typing import Iterator
 
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt(f"received signal {signal.Signals(signum).name}")
 
 
-def terminate_as_interrupt() -> None:
-    """Install the handler (main thread only, as every signal handler in Python)."""
-    signal.signal(signal.SIGTERM, _interrupt)
+@contextmanager
+def terminate_as_interrupt() -> Iterator[None]:
+    """SIGTERM raises KeyboardInterrupt inside the block; the previous handler after it.
+
+    Python lets only the main thread install handlers; called from another
+    thread (an embedding application), the block runs unchanged.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
