@@ -160,6 +160,7 @@ class GitHubClient:
         self._sleep = sleep
         self._limits = limits
         self._login: str | None = None
+        self._login_assumed = False   # an installation token: login guessed, not read
 
     def _repo(self) -> Any:
         return self._github.get_repo(self.repository)
@@ -170,14 +171,15 @@ class GitHubClient:
         """Whose comments are ours: the token's user, or github-actions[bot] for GITHUB_TOKEN."""
         if self._login is None and self._token.startswith("ghs_"):
             # An installation token (GITHUB_TOKEN is one): GET /user would answer 403.
-            self._login = DEFAULT_BOT_LOGIN
+            self._login, self._login_assumed = DEFAULT_BOT_LOGIN, True
         if self._login is None:
             try:
                 self._login = self._github.get_user().login
             except GithubException as exc:
                 if exc.status != 403:
                     raise _api_error(exc, "finding the token's user (GET /user)") from exc
-                self._login = DEFAULT_BOT_LOGIN  # an installation token may not read /user
+                # an installation token may not read /user
+                self._login, self._login_assumed = DEFAULT_BOT_LOGIN, True
             except requests.RequestException as exc:
                 raise _network_error(exc, "finding the token's user", self.api_url) from exc
         return self._login
@@ -423,12 +425,25 @@ class GitHubClient:
             raise _network_error(exc, what, self.api_url) from exc
 
     def _find_comment(self, issue: Any, marker: str) -> Any | None:
+        """Our earlier comment: the marker AND our login.
+
+        An installation token cannot tell whose it is: it is GITHUB_TOKEN
+        (github-actions[bot]) or a custom GitHub App's (``<app>[bot]``). Then a
+        bot account's comment with the marker counts too, else an App's token
+        would add a new comment every run. People cannot be bots, so a human
+        quoting the marker is still left alone.
+        """
         login = self.login().lower()
+        bots = None
         for comment in issue.get_comments():   # PyGithub follows every Link rel="next"
+            if marker not in (comment.body or ""):
+                continue
             author = comment.user.login.lower() if comment.user else ""
-            if author == login and marker in (comment.body or ""):
+            if author == login:
                 return comment
-        return None
+            if self._login_assumed and bots is None and comment.user and comment.user.type == "Bot":
+                bots = comment
+        return bots
 
     @staticmethod
     def _write(issue: Any, ours: Any | None, text: str) -> CommentOutcome:

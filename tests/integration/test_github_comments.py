@@ -145,3 +145,24 @@ def test_api_down_is_an_error_naming_the_step(fake):
 def test_a_body_without_the_marker_is_a_programming_error(fake):
     with pytest.raises(ValueError, match="marker"):
         make_client(fake).upsert_comment(PR, "no marker here", marker=MARKER)
+
+
+def test_a_custom_github_apps_token_edits_its_own_comment_instead_of_adding_one(fake):
+    app = "perf-gate-app[bot]"
+    fake.add_token("ghs_customapp0123456789", app, installation=True)
+    client = make_client(fake, token="ghs_customapp0123456789")
+    first = client.upsert_comment(PR, body("one"), marker=MARKER)
+    second = make_client(fake, token="ghs_customapp0123456789").upsert_comment(
+        PR, body("two"), marker=MARKER)
+    assert (first.status, second.status) == ("created", "updated")
+    assert [(c.author, c.body) for c in fake.comments_on(REPO, PR)] == [(app, body("two"))]
+
+
+def test_with_an_installation_token_a_person_quoting_the_marker_is_still_left_alone(fake):
+    quoted = fake.add_comment(REPO, PR, body("pasted by a human"), author=USER)
+    app = "perf-gate-app[bot]"
+    fake.add_token("ghs_customapp0123456789", app, installation=True)
+    outcome = make_client(fake, token="ghs_customapp0123456789").upsert_comment(
+        PR, body("report"), marker=MARKER)
+    assert outcome.status == "created"
+    assert fake.state.comments[quoted.id].body == body("pasted by a human")
