@@ -77,6 +77,16 @@ def repo(tmp_path):
     return root, record
 
 
+@pytest.fixture
+def trees(tmp_path):
+    """Two plain directories, base and head, with the same project; and the set-up record."""
+    record = tmp_path / "record.txt"
+    base, head = tmp_path / "base", tmp_path / "head"
+    write_project(base, record, "base", 1)
+    write_project(head, record, "head", 1)
+    return base, head, record
+
+
 def test_ab_with_a_base_ref_measures_each_tree_with_its_own_code(repo, monkeypatch, capsys):
     root, record = repo
     monkeypatch.chdir(root)
@@ -104,11 +114,8 @@ def test_ab_with_a_base_ref_measures_each_tree_with_its_own_code(repo, monkeypat
     assert len(listed.strip().splitlines()) == 1
 
 
-def test_pythonpath_pointing_at_the_other_tree_cannot_shadow(tmp_path):
-    record = tmp_path / "record.txt"
-    base, head = tmp_path / "base", tmp_path / "head"
-    write_project(base, record, "base", 1)
-    write_project(head, record, "head", 1)
+def test_pythonpath_pointing_at_the_other_tree_cannot_shadow(trees, tmp_path):
+    base, head, record = trees
     shadow = tmp_path / "installed"
     write_project(shadow, record, "installed", 1)
     # An "installed" copy on PYTHONPATH, as a careless environment might have.
@@ -134,11 +141,8 @@ def test_a_base_without_the_benchmark_module_makes_every_benchmark_new(tmp_path)
                             "new (there is nothing to compare it with)",)
 
 
-def test_a_base_that_has_the_module_but_cannot_import_it_is_an_error(tmp_path):
-    record = tmp_path / "record.txt"
-    base, head = tmp_path / "base", tmp_path / "head"
-    write_project(base, record, "base", 1)
-    write_project(head, record, "head", 1)
+def test_a_base_that_has_the_module_but_cannot_import_it_is_an_error(trees):
+    base, head, _ = trees
     bench = base / "benchmarks" / "bench_lib.py"
     bench.write_text("import no_such_dependency_of_the_base\n" + bench.read_text())
     options = RunOptions(time_budget=1.0, min_value_time=0.005, processes=2, min_processes=2)
@@ -149,12 +153,9 @@ def test_a_base_that_has_the_module_but_cannot_import_it_is_an_error(tmp_path):
     assert caught.value.side == "base"
 
 
-def test_the_ab_command_names_a_broken_base_and_writes_no_head_results(tmp_path, monkeypatch,
-                                                                        capsys):
-    record = tmp_path / "record.txt"
-    base, head = tmp_path / "base", tmp_path / "head"
-    write_project(base, record, "base", 1)
-    write_project(head, record, "head", 1)
+def test_the_ab_command_names_a_broken_base_and_writes_no_head_results(trees, tmp_path,
+                                                                        monkeypatch, capsys):
+    base, head, _ = trees
     bench = base / "benchmarks" / "bench_lib.py"
     bench.write_text("raise ImportError('base needs an older mylib')\n" + bench.read_text())
     monkeypatch.chdir(head)
@@ -177,11 +178,8 @@ def test_has_target_looks_where_the_worker_imports_from(tmp_path):
     assert not has_target(tmp_path, "benchmarks/bench_lib.py")
 
 
-def test_base_dir_and_output_files(tmp_path, monkeypatch):
-    record = tmp_path / "record.txt"
-    base, head = tmp_path / "base", tmp_path / "head"
-    write_project(base, record, "base", 1)
-    write_project(head, record, "head", 1)
+def test_base_dir_and_output_files(trees, tmp_path, monkeypatch):
+    base, head, _ = trees
     monkeypatch.chdir(head)
     code = main(["ab", "benchmarks/bench_lib.py", "--base-dir", str(base), "-o",
                  str(tmp_path / "h.json"), "--base-output", str(tmp_path / "b.json"),
@@ -216,11 +214,9 @@ def test_worktree_is_removed_even_when_the_run_fails(repo):
     assert not tree.exists()
 
 
-def test_a_bad_threshold_spec_fails_before_anything_is_measured(tmp_path, monkeypatch, capsys):
-    record = tmp_path / "record.txt"
-    base, head = tmp_path / "base", tmp_path / "head"
-    write_project(base, record, "base", 1)
-    write_project(head, record, "head", 1)
+def test_a_bad_threshold_spec_fails_before_anything_is_measured(trees, tmp_path, monkeypatch,
+                                                                 capsys):
+    base, head, record = trees
     monkeypatch.chdir(head)
     code = main(["ab", "benchmarks/bench_lib.py", "--base-dir", str(base), "-o",
                  str(tmp_path / "h.json"), "--base-output", str(tmp_path / "b.json"),
