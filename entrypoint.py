@@ -101,7 +101,7 @@ def main() -> int:
     from perfaction.config import Config, load_event
     from perfaction.errors import PerfActionError
     from perfaction.github import GitHubClient
-    from perfaction.signals import terminate_as_interrupt
+    from perfaction.signals import interruption, terminate_as_interrupt
 
     commands = WorkflowCommands(sys.stdout)
     if problem:
@@ -123,7 +123,7 @@ def main() -> int:
         commands.error(str(exc), title="perfaction")
         return exc.exit_code
     except KeyboardInterrupt as exc:
-        commands.error(f"cancelled{f' ({exc})' if str(exc) else ''}: worker processes were "
+        commands.error(f"cancelled{interruption(exc)}: worker processes were "
                        "stopped; results measured so far were not compared", title="perfaction")
         return 2
     except Exception as exc:  # a bug: show it whole, and still exit 2 rather than 1

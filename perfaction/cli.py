@@ -15,7 +15,7 @@ from importlib import import_module
 
 from . import __version__
 from .errors import PerfActionError
-from .signals import terminate_as_interrupt
+from .signals import interruption, terminate_as_interrupt
 
 COMMANDS = ("run", "compare", "ab", "report")
 
@@ -43,9 +43,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"perfaction {args.command}: error: {exc}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt as exc:
-        how = f" ({exc})" if str(exc) else ""
-        print(f"perfaction {args.command}: interrupted{how}; worker processes were stopped",
-              file=sys.stderr)
+        print(f"perfaction {args.command}: interrupted{interruption(exc)}; worker processes "
+              "were stopped", file=sys.stderr)
         return 2
     except Exception:  # a bug: show it whole, and exit 2 (error), never 1 (regression)
         traceback.print_exc()

@@ -18,6 +18,11 @@ from types import FrameType
 from typing import Iterator
 
 
+def interruption(exc: KeyboardInterrupt) -> str:
+    """What to add to "interrupted": the signal's name in brackets, or nothing for Ctrl-C."""
+    return f" ({exc})" if str(exc) else ""
+
+
 def _interrupt(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt(f"received signal {signal.Signals(signum).name}")
 
