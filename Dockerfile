@@ -46,14 +46,18 @@ print('\n'.join(p['project']['dependencies']))" > /tmp/requirements.txt \
  && printf '%s\n' 'import sys; sys.dont_write_bytecode = True' \
         > "$(python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/zz-no-bytecode.pth"
 
-# The code. An editable install keeps the source tree, so the package finds
-# templates/ beside it. The build backend comes from the wheels Debian ships
-# with python3-venv: no download, and setuptools stays out of the image.
-COPY README.md entrypoint.py ./
-COPY templates/ ./templates/
-COPY perfaction/ ./perfaction/
-RUN pip install --no-cache-dir --no-deps --no-index --find-links /usr/share/python-wheels -e . \
- && python -m compileall -q perfaction entrypoint.py
+# The code, as the wheel a user gets from `pip install`: built from the source
+# tree with the build backend Debian ships among python3-venv's wheels (no
+# download, and setuptools stays out of the image), installed like any
+# package, and the tree removed. The templates are package data inside it.
+COPY README.md pyproject.toml ./src/
+COPY perfaction/ ./src/perfaction/
+COPY entrypoint.py ./
+RUN pip wheel --no-cache-dir --no-deps --no-index --find-links /usr/share/python-wheels \
+        --wheel-dir /tmp/wheel ./src \
+ && pip install --no-cache-dir --no-deps /tmp/wheel/perfaction-*.whl \
+ && rm -rf /tmp/wheel ./src \
+ && python -m compileall -q entrypoint.py
 
 # After the installs, which precompile everything the image ships.
 ENV PYTHONUNBUFFERED=1 \

@@ -22,7 +22,7 @@ from __future__ import annotations
 import os
 import sys
 import traceback
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 # Names the restarted process finds the pipe under; never a credential itself.
 TOKEN_FD_VARIABLE = "PERFACTION_TOKEN_FD"
@@ -39,7 +39,7 @@ def restart_without_credentials(environ: dict[str, str]) -> str | None:
     pipe whose read end the new process inherits, its number in
     ``PERFACTION_TOKEN_FD``.
     """
-    from perfaction.actions import is_credential, without_credentials
+    from perfaction.untrusted import is_credential, without_credentials
 
     if TOKEN_FD_VARIABLE in environ or not any(is_credential(name) for name in environ):
         return None
@@ -66,14 +66,14 @@ def restart_without_credentials(environ: dict[str, str]) -> str | None:
     raise AssertionError("unreachable: execve returns only by raising")
 
 
-def take_token(environ: "os._Environ[str] | dict[str, str]") -> str | None:
+def take_token(environ: os._Environ[str] | dict[str, str]) -> str | None:
     """The token input, removed from ``environ`` with every other credential variable.
 
     After a restart it comes from the inherited pipe, read and closed here,
     before any child process exists; without one (the restart was not
     possible) from the environment itself.
     """
-    from perfaction.actions import is_credential
+    from perfaction.untrusted import is_credential
 
     number = environ.pop(TOKEN_FD_VARIABLE, None)
     token = environ.get(TOKEN_VARIABLE)
@@ -96,11 +96,11 @@ def main() -> int:
     token = take_token(os.environ)   # from here on os.environ holds no credential
     # Workflow commands and progress must reach the log in order.
     sys.stdout.reconfigure(line_buffering=True)  # type: ignore[attr-defined]
-    from perfaction import app
-    from perfaction.actions import WorkflowCommands
-    from perfaction.config import Config, load_event
+    from perfaction.action import app
+    from perfaction.action.config import Config, load_event
     from perfaction.errors import PerfActionError
-    from perfaction.github import GitHubClient
+    from perfaction.github.client import GitHubClient
+    from perfaction.github.workflow import WorkflowCommands
     from perfaction.signals import interruption, terminate_as_interrupt
 
     commands = WorkflowCommands(sys.stdout)
@@ -118,7 +118,7 @@ def main() -> int:
                                   repository=config.github.repository, settings=config.api)
         with terminate_as_interrupt():   # a cancelled job stops its workers and exits 2
             return app.run(config, github=github, runner=app.HarnessRunner(sys.stdout),
-                           clock=lambda: datetime.now(timezone.utc), stdout=sys.stdout)
+                           clock=lambda: datetime.now(UTC), stdout=sys.stdout)
     except PerfActionError as exc:
         commands.error(str(exc), title="perfaction")
         return exc.exit_code

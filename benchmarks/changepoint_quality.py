@@ -30,9 +30,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from perfaction.changepoint import DetectionSettings, detect_history, find_splits
-from perfaction.history import Entry, History, MetricSummary
-from perfaction.nightly import IssueAction, NightlySettings, parse_marker, plan_nightly
+from perfaction.analysis.changepoint import DetectionSettings, detect_history, find_splits
+from perfaction.analysis.nightly import IssueAction, NightlySettings, parse_marker, plan_nightly
+from perfaction.results.history import Entry, History, MetricSummary
 
 RUNNER_A = {"cpu_model": "Runner CPU A", "logical_cores": 4}
 RUNNER_B = {"cpu_model": "Runner CPU B", "logical_cores": 4}

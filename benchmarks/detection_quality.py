@@ -40,9 +40,10 @@ import sys
 import tempfile
 import time
 import timeit
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE / "detection_workloads"))
@@ -51,14 +52,14 @@ import dq_render  # noqa: E402
 import dq_suite  # noqa: E402
 import dq_trials  # noqa: E402
 
-from perfaction import model  # noqa: E402
-from perfaction.compare import compare_suites  # noqa: E402
+from perfaction.analysis.compare import compare_suites  # noqa: E402
+from perfaction.analysis.policy import Policy  # noqa: E402
+from perfaction.analysis.stats import robust_cv  # noqa: E402
 from perfaction.harness import environment  # noqa: E402
 from perfaction.harness.ab import execute_ab  # noqa: E402
 from perfaction.harness.progress import Progress  # noqa: E402
 from perfaction.harness.runner import RunOptions, Side, execute  # noqa: E402
-from perfaction.policy import Policy  # noqa: E402
-from perfaction.stats import robust_cv  # noqa: E402
+from perfaction.results import model  # noqa: E402
 
 TARGET = "dq_suite.py"
 LEVELS = (0.02, 0.05, 0.10, 0.20)

@@ -43,6 +43,7 @@ def child(name: str, depth: int) -> None:
     """Runs in the measured process: print the mean of three timed values, seconds per call."""
     sys.path.insert(0, str(HERE))
     import harness_accuracy
+
     from perfaction.harness.measure import calibrate, time_values
 
     func = harness_accuracy.REFERENCES[name]

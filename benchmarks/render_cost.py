@@ -23,9 +23,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from perfaction import report  # noqa: E402
-from perfaction.compare import Comparison, Delta, Summary, Threshold, Verdict  # noqa: E402
-from perfaction.model import Benchmark, Environment, Metric, Suite  # noqa: E402
+from perfaction.analysis.comparison import Comparison, Delta, Summary, Threshold, Verdict  # noqa: E402
+from perfaction.report.context import BaselineInfo, ReportContext
+from perfaction.report.render import (
+    render_comment,
+    render_markdown_full,
+    render_reports,
+    render_summary,
+    render_terminal,
+)
+from perfaction.results.model import Benchmark, Environment, Metric, Suite  # noqa: E402
 
 METRICS = (("time", "s", 1.2e-4), ("peak_memory", "B", 2.0e6), ("cpu_time", "s", 1.1e-4))
 
@@ -101,28 +108,28 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     comparison = build_comparison(args.benchmarks, args.metrics)
-    context = report.ReportContext(
-        baseline=report.BaselineInfo(source="artifact", artifact_name="perf-baseline"),
+    context = ReportContext(
+        baseline=BaselineInfo(source="artifact", artifact_name="perf-baseline"),
         repository="octo/widgets", commit_sha="9f2c4e1b7a3d5f60812c9e4b7a1d3f5e6c8b0a21",
         full_report_path="perf-report.md")
     tasks = {
-        "comment": lambda: report.render_comment(comparison, context),
-        "summary": lambda: report.render_summary(comparison, context),
-        "full report (md)": lambda: report.render_markdown_full(comparison, context),
-        "terminal": lambda: report.render_terminal(comparison, context),
+        "comment": lambda: render_comment(comparison, context),
+        "summary": lambda: render_summary(comparison, context),
+        "full report (md)": lambda: render_markdown_full(comparison, context),
+        "terminal": lambda: render_terminal(comparison, context),
     }
     # What a run renders: all three Markdown reports, sharing one view and the rows.
-    tasks["all three (run)"] = lambda: report.render_reports(comparison, context)
+    tasks["all three (run)"] = lambda: render_reports(comparison, context)
     if not args.skip_compare:
-        from perfaction.compare import compare_suites
-        from perfaction.policy import Policy
+        from perfaction.analysis.compare import compare_suites
+        from perfaction.analysis.policy import Policy
         base, head = build_suites(args.benchmarks, args.metrics)
         policy = Policy.parse(None)
         tasks["compare_suites"] = lambda: compare_suites(base, head, policy)
-        tasks["compare + render"] = lambda: report.render_reports(
+        tasks["compare + render"] = lambda: render_reports(
             compare_suites(base, head, policy), context)
 
-    report.render_comment(comparison, context)  # templates compiled once, as in a real run
+    render_comment(comparison, context)  # templates compiled once, as in a real run
     print(f"{args.benchmarks:,} benchmarks x {args.metrics} metrics = {len(comparison.deltas):,} deltas; "
           f"Python {sys.version.split()[0]}")
     print(f"{'task':<20} {'wall':>8} {'cpu':>8} {'peak memory':>12} {'output':>16}")

@@ -17,8 +17,8 @@ import json
 import statistics
 import time
 import tracemalloc
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import Callable, Dict, List, Optional
 
 import numpy as np
 
@@ -53,7 +53,7 @@ class PerformanceBenchmark:
         tracemalloc.start()
         start_memory = tracemalloc.get_traced_memory()[0]
         cpu_start, wall_start = time.process_time(), time.perf_counter()
-        latencies: List[float] = []
+        latencies: list[float] = []
         for _ in range(self.benchmark_iterations):
             begin = time.perf_counter()
             func()
@@ -75,8 +75,8 @@ class TopOfBook:
     """The latest best bid and ask from a quote feed (bounded: one level a side)."""
 
     def __init__(self):
-        self.bid: Optional[float] = None
-        self.ask: Optional[float] = None
+        self.bid: float | None = None
+        self.ask: float | None = None
 
     def quote(self, side: str, price: float) -> None:
         if side == "buy":
@@ -84,7 +84,7 @@ class TopOfBook:
         else:
             self.ask = price
 
-    def mid(self) -> Optional[float]:
+    def mid(self) -> float | None:
         if self.bid is None or self.ask is None:
             return None
         return (self.bid + self.ask) / 2
@@ -131,7 +131,7 @@ def benchmark_trade_matching():
     return benchmark.run(match)
 
 
-def run_all_benchmarks() -> Dict[str, BenchmarkResult]:
+def run_all_benchmarks() -> dict[str, BenchmarkResult]:
     results = {}
     results["orderbook_updates"] = benchmark_orderbook_updates()
     results["var_calculation"] = benchmark_var_calculation()

@@ -3,6 +3,6 @@
 __version__ = "0.1.0"
 
 # The benchmark API (standard library only, so importing perfaction stays light).
-from .harness.api import benchmark  # noqa: E402
+from perfaction.harness.api import benchmark  # noqa: E402
 
 __all__ = ["__version__", "benchmark"]

@@ -21,9 +21,10 @@ import statistics
 import sys
 import time
 import tracemalloc
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator, List
+from typing import Any
 
 
 @dataclass
@@ -48,8 +49,8 @@ class BenchmarkResult:
     ops_per_second: float
 
     @classmethod
-    def from_measurements(cls, name: str, latencies: List[float], peak_memory: int,
-                          memory_leaked: int, cpu_percent: float) -> "BenchmarkResult":
+    def from_measurements(cls, name: str, latencies: list[float], peak_memory: int,
+                          memory_leaked: int, cpu_percent: float) -> BenchmarkResult:
         ordered = sorted(latencies)
         count = len(ordered)
         if count == 0:
@@ -66,7 +67,7 @@ class BenchmarkResult:
             ops_per_second=count / total if total > 0 else 0.0)
 
     @classmethod
-    def placeholder(cls, name: str) -> "BenchmarkResult":
+    def placeholder(cls, name: str) -> BenchmarkResult:
         """What ``run`` returns while the harness collects: zeros, never measured."""
         return cls(name=name, iterations=0, min_latency=0.0, max_latency=0.0,
                    mean_latency=0.0, median_latency=0.0, p95_latency=0.0, p99_latency=0.0,

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import math
 import statistics
-from typing import Any, Sequence
-
-from perfaction.stats import robust_cv
+from collections.abc import Sequence
+from typing import Any
 
 import dq_trials
+
+from perfaction.analysis.stats import robust_cv
 
 RULE_TITLES = (("perfaction", "perfaction"), ("perfaction_paired", "perfaction (paired)"),
                ("article_mean", "article: mean > 5 %"),

@@ -22,7 +22,8 @@ own value, the way a base and a head commit hold different code.
 from __future__ import annotations
 
 import random
-from typing import Callable, Sequence, TypeVar
+from collections.abc import Callable, Sequence
+from typing import TypeVar
 
 from perfaction import benchmark
 
@@ -86,7 +87,7 @@ def make_dict_group(slowdown: float = 0.0) -> Callable[[], int]:
 
 
 def make_numpy_norm(slowdown: float = 0.0) -> Callable[[], float]:
-    import numpy as np   # imported here so only this benchmark's processes pay for it
+    import numpy as np  # imported here so only this benchmark's processes pay for it
 
     rng = np.random.default_rng(1234)
     x = extended(rng.standard_normal(NUMPY_ITEMS).tolist(), slowdown)

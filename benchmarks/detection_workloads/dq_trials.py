@@ -28,15 +28,17 @@ from __future__ import annotations
 
 import math
 import statistics
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Iterable, Mapping, Sequence
 
 from scipy import stats as scipy_stats
 
-from perfaction import model, paired
-from perfaction.compare import Delta, Verdict, compare_suites
-from perfaction.policy import Policy
-from perfaction.stats import holm, pooled_sd, robust_cv
+from perfaction.analysis import paired
+from perfaction.analysis.compare import compare_suites
+from perfaction.analysis.comparison import Delta, Verdict
+from perfaction.analysis.policy import Policy
+from perfaction.analysis.stats import holm, pooled_sd, robust_cv
+from perfaction.results import model
 
 SAME_RUNNER = "same-runner"
 BASELINE = "baseline"

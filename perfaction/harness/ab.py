@@ -22,17 +22,17 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import Callable
 
-from .. import model
-from ..errors import PerfActionError
-from . import gitinfo
-from .discovery import is_path_target
-from .launcher import Launcher
-from .progress import Progress
-from .runner import RunOptions, RunResult, Side, execute
+from perfaction.errors import PerfActionError
+from perfaction.harness import gitinfo
+from perfaction.harness.discovery import is_path_target
+from perfaction.harness.launcher import Launcher
+from perfaction.harness.progress import Progress
+from perfaction.harness.runner import RunOptions, RunResult, Side, execute
+from perfaction.results import model
 
 MODE = "same-runner"
 

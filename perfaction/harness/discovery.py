@@ -12,13 +12,14 @@ import importlib.util
 import os
 import sys
 import traceback
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Callable
+from typing import Any
 
-from .. import compat
-from .api import definition_of
+from perfaction import compat
+from perfaction.harness.api import definition_of
 
 DECORATED = "decorated"
 LEGACY = "legacy"
@@ -53,7 +54,7 @@ class Spec:
         return asdict(self)
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> "Spec":
+    def from_json(cls, data: dict[str, Any]) -> Spec:
         return cls(**data)
 
 

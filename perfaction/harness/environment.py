@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import platform
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +37,7 @@ def parse_cpuinfo(text: str) -> str | None:
 
 def gather() -> dict[str, Any]:
     """Fields of model.Environment that describe this machine and interpreter."""
-    from .. import __version__
+    from perfaction import __version__
 
     return {
         "cpu_model": cpu_model(),
@@ -52,5 +52,5 @@ def gather() -> dict[str, Any]:
 
 def utc_timestamp(now: datetime | None = None) -> str:
     """ISO 8601 in UTC with a Z, to the second: ``2025-01-31T12:00:00Z``."""
-    now = now or datetime.now(timezone.utc)
-    return now.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    now = now or datetime.now(UTC)
+    return now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

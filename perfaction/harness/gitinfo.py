@@ -5,11 +5,11 @@ from __future__ import annotations
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
-from ..errors import PerfActionError
+from perfaction.errors import PerfActionError
 
 
 def _git(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:

@@ -24,8 +24,9 @@ import itertools
 import math
 import time
 import tracemalloc
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 Clock = Callable[[], float]
 
@@ -209,7 +210,7 @@ def memory_pass(func: Callable[[], Any], *, rounds: int = 5,
                         calls_per_round=calls, round_growth=growth)
 
 
-def _peaks(func: Callable[[], Any], peaks: "array.array[int]", wall_clock: Clock,
+def _peaks(func: Callable[[], Any], peaks: array.array[int], wall_clock: Clock,
            stop: float) -> None:
     """Traced memory above the starting level during single calls, into ``peaks``."""
     for index in range(len(peaks)):

@@ -16,9 +16,10 @@ from __future__ import annotations
 import shutil
 import sys
 import time
-from typing import Callable, TextIO
+from collections.abc import Callable
+from typing import TextIO
 
-from ..actions import defuse
+from perfaction.untrusted import defuse
 
 
 class Progress:

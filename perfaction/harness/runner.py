@@ -18,18 +18,19 @@ import random
 import statistics
 import sys
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
-from .. import model
-from ..errors import BenchmarkDiscoveryError, ConfigError
-from . import schedule
-from .discovery import Spec
-from .launcher import Launcher, SubprocessLauncher, WorkerOutcome
-from .measure import LATENCY_MIN_CALL, MEMORY_ROUND_TIME
-from .progress import Progress
-from .environment import utc_timestamp
+from perfaction.errors import BenchmarkDiscoveryError, ConfigError
+from perfaction.harness import schedule
+from perfaction.harness.discovery import Spec
+from perfaction.harness.environment import utc_timestamp
+from perfaction.harness.launcher import Launcher, SubprocessLauncher, WorkerOutcome
+from perfaction.harness.measure import LATENCY_MIN_CALL, MEMORY_ROUND_TIME
+from perfaction.harness.progress import Progress
+from perfaction.results import model
 
 DISCOVERY_TIMEOUT = 60.0
 

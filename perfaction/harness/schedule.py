@@ -5,9 +5,10 @@ from __future__ import annotations
 import fnmatch
 import math
 import random
-from typing import Any, Callable, Hashable, Mapping, Sequence, TypeVar
+from collections.abc import Callable, Hashable, Mapping, Sequence
+from typing import Any, TypeVar
 
-from .. import model
+from perfaction.results import model
 
 T = TypeVar("T")
 

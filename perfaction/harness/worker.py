@@ -22,10 +22,11 @@ import json
 import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
-from . import discovery, environment, measure
+from perfaction.harness import discovery, environment, measure
 
 
 def run_job(job: dict[str, Any]) -> dict[str, Any]:

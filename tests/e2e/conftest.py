@@ -18,8 +18,23 @@ from pathlib import Path
 
 import pytest
 
-from .support import (ACT_LOCAL_ACTION_IMAGE, BOT, HERE, IMAGE, PR_NUMBER, REPO, REPOSITORY,
-                      REPOSITORY_ID, TOKEN, FakeGitHub, note, run, summary_lines, tool, write_bench)
+from .support import (
+    ACT_LOCAL_ACTION_IMAGE,
+    BOT,
+    HERE,
+    IMAGE,
+    PR_NUMBER,
+    REPO,
+    REPOSITORY,
+    REPOSITORY_ID,
+    TOKEN,
+    FakeGitHub,
+    note,
+    run,
+    summary_lines,
+    tool,
+    write_bench,
+)
 
 ENGINE_HELP = (
     "Docker engine not reachable ({reason}). The docker and act tests need one: run "

@@ -14,8 +14,19 @@ import json
 
 import pytest
 
-from .support import (HERE, PR_NUMBER, REPOSITORY, REPOSITORY_ID, TOKEN, commit_all,
-                      copy_action_checkout, init_git_repo, run_act, seed_baseline, write_bench)
+from .support import (
+    HERE,
+    PR_NUMBER,
+    REPOSITORY,
+    REPOSITORY_ID,
+    TOKEN,
+    commit_all,
+    copy_action_checkout,
+    init_git_repo,
+    run_act,
+    seed_baseline,
+    write_bench,
+)
 
 pytestmark = [pytest.mark.docker, pytest.mark.act]
 

@@ -14,9 +14,19 @@ from pathlib import Path
 
 import pytest
 
-from .support import (BOT, PR_NUMBER, REPOSITORY, REPOSITORY_ID, TOKEN, describe_comparison,
-                      read_outputs, run,
-                      runner_inputs, seed_baseline, write_bench)
+from .support import (
+    BOT,
+    PR_NUMBER,
+    REPOSITORY,
+    REPOSITORY_ID,
+    TOKEN,
+    describe_comparison,
+    read_outputs,
+    run,
+    runner_inputs,
+    seed_baseline,
+    write_bench,
+)
 
 pytestmark = pytest.mark.docker
 

@@ -13,7 +13,7 @@ import os
 
 import pytest
 
-from perfaction.model import load_suite
+from perfaction.results.model import load_suite
 
 from .support import REPO, run, write_bench
 
@@ -58,15 +58,18 @@ def test_image_contract_for_docker_actions(docker_engine, action_image):
 
 
 def test_installed_package_finds_its_templates_and_has_no_compiler(docker_engine, action_image, tmp_path):
-    # report.py looks for templates/ beside the package, as in the source tree.
-    script = ("import json, pathlib, shutil, perfaction; "
-              "root = pathlib.Path(perfaction.__file__).parent.parent; "
-              "print(json.dumps({'templates': sorted(p.name for p in (root / 'templates').iterdir()), "
+    # The image installs the wheel: the templates come as package data, not from a source tree.
+    script = ("import json, shutil, importlib.resources as r, perfaction; "
+              "folder = r.files('perfaction.report') / 'templates'; "
+              "print(json.dumps({'templates': sorted(p.name for p in folder.iterdir()), "
+              "'site': perfaction.__file__, "
               "'compilers': [c for c in ('gcc', 'cc', 'g++', 'make') if shutil.which(c)]}))")
     proc = docker_run(docker_engine, action_image.tag, tmp_path, "-c", script, entrypoint="python")
     found = json.loads(proc.stdout)
-    expected = sorted(p.name for p in (REPO / "templates").iterdir() if p.name != "__pycache__")
+    expected = sorted(p.name for p in (REPO / "perfaction" / "report" / "templates").iterdir()
+                      if p.name != "__pycache__")
     assert expected and found["templates"] == expected
+    assert "/site-packages/perfaction/" in found["site"]   # installed, not an editable tree
     assert found["compilers"] == []
 
 

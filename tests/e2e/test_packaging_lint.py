@@ -10,7 +10,8 @@ workflows ask for the smallest permissions. No Docker engine needed.
 from __future__ import annotations
 
 import pytest
-from perfaction import config
+
+from perfaction.action import config
 
 from .support import HERE, REPO, load_yaml, run, tool
 

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Sequence
+from collections.abc import Sequence
 
 from perfaction.harness.environment import gather
-from perfaction.history import Entry, History, MetricSummary
-from perfaction.model import Environment
+from perfaction.results.history import Entry, History, MetricSummary
+from perfaction.results.model import Environment
 
 from .zips import zip_files
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any, Sequence
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from . import payloads
 from .server import FORBIDDEN_INTEGRATION
@@ -15,7 +16,7 @@ if TYPE_CHECKING:
 REPO = r"/repos/([^/]+/[^/]+)"
 
 
-def register(fake: "FakeGitHub") -> None:
+def register(fake: FakeGitHub) -> None:
     fake.add_route("api", "GET", r"/user", get_user)
     fake.add_route("api", "GET", REPO, get_repo)
     fake.add_route("api", "GET", REPO + r"/pulls/(\d+)", get_pull)
@@ -32,11 +33,11 @@ def register(fake: "FakeGitHub") -> None:
     fake.add_route("blob", "GET", r"/artifacts/(\d+)\.zip", get_blob)
 
 
-def _not_found(h: "_Handler") -> None:
+def _not_found(h: _Handler) -> None:
     h.send_json(404, payloads.error_json("Not Found", 404))
 
 
-def _page(h: "_Handler", items: Sequence[Any]) -> tuple[list[Any], dict[str, str]]:
+def _page(h: _Handler, items: Sequence[Any]) -> tuple[list[Any], dict[str, str]]:
     """Slice ``items`` by ?page and ?per_page (default 30, at most 100) and build the Link header."""
     try:
         per_page = min(max(int(h.query.get("per_page", 30)), 1), 100)
@@ -50,7 +51,7 @@ def _page(h: "_Handler", items: Sequence[Any]) -> tuple[list[Any], dict[str, str
     return chunk, h.fake.page_links(path, query, page, last)
 
 
-def get_user(h: "_Handler") -> None:
+def get_user(h: _Handler) -> None:
     token = h.fake.state.tokens.get(h.token() or "")
     if token is None:
         h.send_json(401, payloads.error_json("Bad credentials", 401))
@@ -64,7 +65,7 @@ def get_user(h: "_Handler") -> None:
         h.send_json(200, {**h.fake.user_json(token.login), **profile})
 
 
-def get_repo(h: "_Handler", full_name: str) -> None:
+def get_repo(h: _Handler, full_name: str) -> None:
     if h.caller() is None:
         return
     if full_name not in h.fake.state.repos:
@@ -72,7 +73,7 @@ def get_repo(h: "_Handler", full_name: str) -> None:
     h.send_json(200, h.fake.repo_json(full_name))
 
 
-def get_pull(h: "_Handler", full_name: str, number: str) -> None:
+def get_pull(h: _Handler, full_name: str, number: str) -> None:
     if h.caller() is None:
         return
     pull = h.fake.state.pulls.get((full_name, int(number)))
@@ -81,12 +82,12 @@ def get_pull(h: "_Handler", full_name: str, number: str) -> None:
     h.send_json(200, h.fake.pull_json(pull))
 
 
-def _exists(h: "_Handler", full_name: str, number: str) -> bool:
+def _exists(h: _Handler, full_name: str, number: str) -> bool:
     key = (full_name, int(number))
     return key in h.fake.state.pulls or key in h.fake.state.issues
 
 
-def list_comments(h: "_Handler", full_name: str, number: str) -> None:
+def list_comments(h: _Handler, full_name: str, number: str) -> None:
     if h.caller() is None:
         return
     if not _exists(h, full_name, number):
@@ -95,7 +96,7 @@ def list_comments(h: "_Handler", full_name: str, number: str) -> None:
     h.send_json(200, [h.fake.comment_json(c) for c in chunk], links)
 
 
-def _body_from(h: "_Handler") -> str | None:
+def _body_from(h: _Handler) -> str | None:
     """The request's "body" field, or None after answering 422 as GitHub does."""
     try:
         body = json.loads(h.body or b"{}").get("body")
@@ -114,7 +115,7 @@ def _body_from(h: "_Handler") -> str | None:
     return body
 
 
-def create_comment(h: "_Handler", full_name: str, number: str) -> None:
+def create_comment(h: _Handler, full_name: str, number: str) -> None:
     # A comment on a pull request needs `pull-requests: write`, on an issue `issues: write`.
     login = h.caller(write=True, issues=(full_name, int(number)) in h.fake.state.issues)
     if login is None:
@@ -131,7 +132,7 @@ def create_comment(h: "_Handler", full_name: str, number: str) -> None:
     h.send_json(201, h.fake.comment_json(comment), {"Location": h.fake.comment_json(comment)["url"]})
 
 
-def get_comment(h: "_Handler", full_name: str, comment_id: str) -> None:
+def get_comment(h: _Handler, full_name: str, comment_id: str) -> None:
     if h.caller() is None:
         return
     comment = h.fake.state.comments.get(int(comment_id))
@@ -140,7 +141,7 @@ def get_comment(h: "_Handler", full_name: str, comment_id: str) -> None:
     h.send_json(200, h.fake.comment_json(comment))
 
 
-def edit_comment(h: "_Handler", full_name: str, comment_id: str) -> None:
+def edit_comment(h: _Handler, full_name: str, comment_id: str) -> None:
     login = h.caller(write=True)
     if login is None:
         return
@@ -160,7 +161,7 @@ def edit_comment(h: "_Handler", full_name: str, comment_id: str) -> None:
     h.send_json(200, h.fake.comment_json(comment))
 
 
-def list_artifacts(h: "_Handler", full_name: str) -> None:
+def list_artifacts(h: _Handler, full_name: str) -> None:
     if h.caller() is None:
         return
     if full_name not in h.fake.state.repos:
@@ -171,7 +172,7 @@ def list_artifacts(h: "_Handler", full_name: str) -> None:
                       "artifacts": [h.fake.artifact_json(a) for a in chunk]}, links)
 
 
-def download_artifact(h: "_Handler", full_name: str, artifact_id: str) -> None:
+def download_artifact(h: _Handler, full_name: str, artifact_id: str) -> None:
     if h.caller() is None:
         return
     artifact = h.fake.state.artifacts.get(int(artifact_id))
@@ -183,7 +184,7 @@ def download_artifact(h: "_Handler", full_name: str, artifact_id: str) -> None:
     h.send_bytes(302, b"", "text/plain", {"Location": h.fake.sign_blob(artifact.id)})
 
 
-def get_blob(h: "_Handler", artifact_id: str) -> None:
+def get_blob(h: _Handler, artifact_id: str) -> None:
     if "Authorization" in h.headers:
         # The real blob store rejects a request that carries a GitHub token.
         h.send_bytes(403, b"<Error><Code>InvalidAuthenticationInfo</Code></Error>", "application/xml")
@@ -199,7 +200,7 @@ def get_blob(h: "_Handler", artifact_id: str) -> None:
 
 # -- issues -------------------------------------------------------------------
 
-def _pull_as_issue(h: "_Handler", pull: Any) -> dict[str, Any]:
+def _pull_as_issue(h: _Handler, pull: Any) -> dict[str, Any]:
     """A pull request as the issues endpoints list it: an issue with a pull_request key."""
     moment = payloads.EPOCH
     data = h.fake.issue_json(Issue(pull.repo, pull.number, pull.title, None, pull.author,
@@ -212,7 +213,7 @@ def _pull_as_issue(h: "_Handler", pull: Any) -> dict[str, Any]:
     return data
 
 
-def list_issues(h: "_Handler", full_name: str) -> None:
+def list_issues(h: _Handler, full_name: str) -> None:
     """Issues and pull requests, filtered by ?state (default open) and ?labels (all of them)."""
     if h.caller() is None:
         return
@@ -237,7 +238,7 @@ def list_issues(h: "_Handler", full_name: str) -> None:
     h.send_json(200, chunk, links)
 
 
-def _issue_fields(h: "_Handler", *, creating: bool) -> dict[str, Any] | None:
+def _issue_fields(h: _Handler, *, creating: bool) -> dict[str, Any] | None:
     """The request's fields, or None after answering 422 as GitHub does."""
     try:
         data = json.loads(h.body or b"{}")
@@ -265,14 +266,14 @@ def _issue_fields(h: "_Handler", *, creating: bool) -> dict[str, Any] | None:
     return data
 
 
-def _issues_enabled(h: "_Handler", full_name: str) -> bool:
+def _issues_enabled(h: _Handler, full_name: str) -> bool:
     if h.fake.state.repos[full_name].has_issues:
         return True
     h.send_json(410, payloads.error_json("Issues are disabled for this repo", 410))
     return False
 
 
-def create_issue(h: "_Handler", full_name: str) -> None:
+def create_issue(h: _Handler, full_name: str) -> None:
     login = h.caller(write=True, issues=True)
     if login is None:
         return
@@ -288,7 +289,7 @@ def create_issue(h: "_Handler", full_name: str) -> None:
     h.send_json(201, h.fake.issue_json(issue), {"Location": h.fake.issue_json(issue)["url"]})
 
 
-def get_issue(h: "_Handler", full_name: str, number: str) -> None:
+def get_issue(h: _Handler, full_name: str, number: str) -> None:
     if h.caller() is None:
         return
     issue = h.fake.state.issues.get((full_name, int(number)))
@@ -297,7 +298,7 @@ def get_issue(h: "_Handler", full_name: str, number: str) -> None:
     h.send_json(200, h.fake.issue_json(issue))
 
 
-def edit_issue(h: "_Handler", full_name: str, number: str) -> None:
+def edit_issue(h: _Handler, full_name: str, number: str) -> None:
     login = h.caller(write=True, issues=True)
     if login is None:
         return

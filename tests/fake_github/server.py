@@ -15,8 +15,9 @@ import json
 import re
 import secrets
 import threading
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from . import payloads
@@ -34,7 +35,7 @@ class _Server(ThreadingHTTPServer):
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
-    fake: "FakeGitHub"          # set on the per-server subclass
+    fake: FakeGitHub          # set on the per-server subclass
     server_kind = "api"
 
     def log_message(self, format: str, *args: Any) -> None:  # keep test output quiet
@@ -330,7 +331,7 @@ class FakeGitHub:
             server.shutdown()
             server.server_close()
 
-    def __enter__(self) -> "FakeGitHub":
+    def __enter__(self) -> FakeGitHub:
         return self
 
     def __exit__(self, *exc: object) -> None:

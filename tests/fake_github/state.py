@@ -11,7 +11,6 @@ import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-
 from .payloads import EPOCH
 
 COMMENT_BODY_LIMIT = 65536

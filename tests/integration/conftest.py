@@ -39,7 +39,7 @@ import shutil  # noqa: E402
 import subprocess  # noqa: E402
 from dataclasses import dataclass  # noqa: E402
 
-from perfaction.config import INPUTS, input_env_name  # noqa: E402
+from perfaction.action.config import INPUTS, input_env_name  # noqa: E402
 from tests.fake_github.seed import BOT_TOKEN, REPO, REPO_ID  # noqa: E402
 
 ENTRYPOINT = _ROOT / "entrypoint.py"

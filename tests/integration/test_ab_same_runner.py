@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from perfaction import model
-from perfaction.cli import main
+from perfaction.cli.main import main
 from perfaction.errors import PerfActionError
 from perfaction.harness.ab import base_worktree, run_ab
 from perfaction.harness.launcher import SubprocessLauncher
 from perfaction.harness.runner import RunOptions
+from perfaction.results import model
 
 pytestmark = pytest.mark.slow
 

@@ -7,8 +7,8 @@ import sys
 import numpy as np
 import pytest
 
-from perfaction import model
-from perfaction.model import Benchmark, Environment, Metric, Suite
+from perfaction.results import model
+from perfaction.results.model import Benchmark, Environment, Metric, Suite
 
 ENV = Environment(cpu_model="Test CPU", logical_cores=2, machine="x86_64",
                   python_implementation="CPython", python_version="3.11.7",

@@ -9,8 +9,13 @@ import json
 
 from tests.fake_github import zip_files
 from tests.fake_github.seed import PR, REPO
-from tests.fake_github.suites import (FAST_BASELINE, PROJECT_BENCHMARKS, SLOW_BASELINE, baseline_zip,
-                                      steady_suite_dict)
+from tests.fake_github.suites import (
+    FAST_BASELINE,
+    PROJECT_BENCHMARKS,
+    SLOW_BASELINE,
+    baseline_zip,
+    steady_suite_dict,
+)
 
 NAME = "perf-baseline"
 

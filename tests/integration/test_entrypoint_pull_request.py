@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 
-from perfaction.report import COMMENT_MARKER
+from perfaction.report.context import COMMENT_MARKER
 from tests.fake_github.seed import BOT, FORK_ID, FORK_PR, PR, READ_ONLY_TOKEN, REPO
 from tests.fake_github.suites import FAST_BASELINE, SLOW_BASELINE, baseline_zip
 

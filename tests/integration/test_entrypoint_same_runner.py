@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 
-from perfaction.report import COMMENT_MARKER
+from perfaction.report.context import COMMENT_MARKER
 from tests.fake_github.seed import PR, REPO
 
 

@@ -7,13 +7,12 @@ import re
 import socket
 
 import pytest
-from tests.fake_github.seed import BOT_TOKEN, FORK_ID, REPO, REPO_ID
 
-from perfaction.artifacts import ExtractionLimits
-from perfaction.config import ApiSettings
-from perfaction.github import GitHubAPIError, GitHubClient
-from tests.fake_github import (bomb_zip, results_zip, symlink_zip, understated_bomb_zip,
-                               zip_files)
+from perfaction.action.config import ApiSettings
+from perfaction.github.artifacts import ExtractionLimits
+from perfaction.github.client import GitHubAPIError, GitHubClient
+from tests.fake_github import bomb_zip, results_zip, symlink_zip, understated_bomb_zip, zip_files
+from tests.fake_github.seed import BOT_TOKEN, FORK_ID, REPO, REPO_ID
 from tests.fake_github.suites import steady_suite_dict
 
 NAME = "perf-baseline"

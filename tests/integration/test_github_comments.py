@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from perfaction.config import ApiSettings
-from perfaction.github import COMMENT_LIMIT, GitHubAPIError, GitHubClient
+from perfaction.action.config import ApiSettings
+from perfaction.github.client import COMMENT_LIMIT, GitHubAPIError, GitHubClient
 from tests.fake_github.seed import BOT, BOT_TOKEN, FORK_PR, PR, READ_ONLY_TOKEN, REPO, USER, USER_TOKEN
 
 MARKER = "<!-- perfaction-comment id=default -->"

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import requests
 
+# The API version PyGithub and the runner use when no X-GitHub-Api-Version is sent.
+from githubkit_schemas.v2022_11_28 import models  # test-only dependency
+
 from tests.fake_github import results_zip
 from tests.fake_github.seed import BOT_TOKEN, PR, REPO, USER_TOKEN
 from tests.fake_github.suites import steady_suite_dict
-
-# The API version PyGithub and the runner use when no X-GitHub-Api-Version is sent.
-from githubkit_schemas.v2022_11_28 import models  # test-only dependency
 
 
 def get(fake, path, token=BOT_TOKEN, **params):

@@ -10,10 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from perfaction.compare import Verdict, compare_suites, exit_code
+from perfaction.analysis.compare import compare_suites, exit_code
+from perfaction.analysis.comparison import Verdict
+from perfaction.analysis.policy import Policy
 from perfaction.harness.ab import run_ab
 from perfaction.harness.runner import RunOptions
-from perfaction.policy import Policy
 
 pytestmark = pytest.mark.slow
 

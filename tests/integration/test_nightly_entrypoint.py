@@ -11,8 +11,8 @@ import json
 
 import pytest
 
-from perfaction import nightly
-from perfaction.history import History
+from perfaction.analysis import nightly
+from perfaction.results.history import History
 from tests.fake_github import bomb_zip, zip_files
 from tests.fake_github.histories import HISTORY_FILE, commit, history_zip, stepped
 from tests.fake_github.seed import BOT, FORK_ID, PR, REPO

@@ -12,19 +12,19 @@ import io
 import json
 
 import pytest
-
 import requests
+from githubkit_schemas.v2022_11_28 import models  # test-only dependency
 
-from perfaction import actions, nightly, nightly_app
-from perfaction.artifacts import ExtractionLimits
-from perfaction.config import ApiSettings, Config
-from perfaction.github import GitHubAPIError, GitHubClient
-from perfaction.history import History
-from perfaction.model import Benchmark, Environment, Metric, Suite
+from perfaction.action.config import ApiSettings, Config
+from perfaction.action.nightly import PreviousHistory, load_previous, record, report_night
+from perfaction.analysis import changepoint, nightly
+from perfaction.github.artifacts import ExtractionLimits
+from perfaction.github.client import GitHubAPIError, GitHubClient
+from perfaction.github.workflow import WorkflowCommands
+from perfaction.results.history import History
+from perfaction.results.model import Benchmark, Environment, Metric, Suite
 from tests.fake_github.histories import HISTORY_FILE, commit, history_zip, stepped
 from tests.fake_github.seed import BOT, BOT_TOKEN, NO_ISSUES_TOKEN, PR, REPO, REPO_ID, USER
-
-from githubkit_schemas.v2022_11_28 import models  # test-only dependency
 
 LABEL = "performance-regression"
 NAME = "perf-history"
@@ -157,9 +157,9 @@ def test_an_oversized_history_artifact_is_refused_before_download(fake, tmp_path
 
 def night(fake, tmp_path, history, token=BOT_TOKEN):
     out = io.StringIO()
-    outcome = nightly_app.report_night(
+    outcome = report_night(
         config(tmp_path, **{"NIGHTLY-ISSUE": "true"}), client(fake, token), history,
-        nightly_app.PreviousHistory(history, "found"), None, actions.WorkflowCommands(out))
+        PreviousHistory(history, "found"), None, WorkflowCommands(out))
     return outcome, out.getvalue(), (tmp_path / "summary.md").read_text()
 
 
@@ -173,7 +173,7 @@ def test_without_issues_write_the_night_warns_and_still_reports(fake, tmp_path):
 
 def test_only_our_own_markers_count_and_a_closed_issue_stays_closed(fake, tmp_path):
     history = stepped(STEP)
-    plan = nightly.plan_nightly(history, nightly_app.changepoint.detect_history(history)).issues[0]
+    plan = nightly.plan_nightly(history, changepoint.detect_history(history)).issues[0]
     # Someone else planted the marker on a closed issue: it must not silence the regression.
     fake.add_issue(REPO, "not ours", f"text\n{plan.marker}", author=USER, labels=(LABEL,),
                    state="closed")
@@ -207,10 +207,10 @@ def test_a_corrupt_history_file_is_set_aside_and_tonight_starts_a_new_one(tmp_pa
     (tmp_path / "history.json").write_text("{broken")
     settings = config(tmp_path, **{"HISTORY-PATH": "history.json"})
     out = io.StringIO()
-    commands = actions.WorkflowCommands(out)
-    previous = nightly_app.load_previous(settings, None, commands)
+    commands = WorkflowCommands(out)
+    previous = load_previous(settings, None, commands)
     assert previous.status == "invalid" and "not valid JSON" in previous.reason
-    nightly_app.record(settings, previous, tonight_suite(), commands)
+    record(settings, previous, tonight_suite(), commands)
     assert [e.commit for e in History.load(tmp_path / "history.json").entries] == ["9" * 40]
     assert (tmp_path / "history.json.refused").read_text() == "{broken"
     assert "::warning title=History refused::" in out.getvalue()
@@ -220,9 +220,9 @@ def test_a_corrupt_history_file_is_set_aside_and_tonight_starts_a_new_one(tmp_pa
 def test_a_history_outgrowing_the_size_limit_drops_its_oldest_nights_not_tonight(tmp_path):
     settings = config(tmp_path)
     out = io.StringIO()
-    previous = nightly_app.PreviousHistory(stepped([(40, 1e-3)]), "found")
+    previous = PreviousHistory(stepped([(40, 1e-3)]), "found")
     size = len(json.dumps(previous.history.to_dict(), indent=1))
-    written = nightly_app.record(settings, previous, tonight_suite(), actions.WorkflowCommands(out),
+    written = record(settings, previous, tonight_suite(), WorkflowCommands(out),
                                  max_bytes=size // 2)
     assert written.entries[-1].commit == "9" * 40 and len(written) <= 21
     assert History.load(tmp_path / HISTORY_FILE).entries[-1].commit == "9" * 40

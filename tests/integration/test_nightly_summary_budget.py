@@ -8,14 +8,14 @@ in-process with a runner that hands back a large suite at once (no workers).
 from __future__ import annotations
 
 import io
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
-from perfaction import app
-from perfaction.actions import SUMMARY_LIMIT_BYTES
-from perfaction.config import Config
-from perfaction.history import History
-from perfaction.model import Benchmark, Environment, Metric, Suite
+from perfaction.action import app
+from perfaction.action.config import Config
+from perfaction.github.workflow import SUMMARY_LIMIT_BYTES
+from perfaction.results.history import History
+from perfaction.results.model import Benchmark, Environment, Metric, Suite
 from tests.fake_github.histories import local_fingerprint, night, wiggle
 
 BENCHMARKS = 8000   # about 160 bytes of summary each: well over 1 MiB together
@@ -73,7 +73,7 @@ def test_the_nightly_section_keeps_its_place_after_a_comparison_that_fills_the_s
     previous_history(tmp_path / "history.json")
     out = io.StringIO()
     code = app.run(config, github=None, runner=InstantRunner(large_suite()),
-                   clock=lambda: datetime(2024, 6, 1, tzinfo=timezone.utc), stdout=out)
+                   clock=lambda: datetime(2024, 6, 1, tzinfo=UTC), stdout=out)
     assert code == 0, out.getvalue()[-3000:]
     summary = (tmp_path / "summary.md").read_text(encoding="utf-8")
     assert len(summary.encode("utf-8")) <= SUMMARY_LIMIT_BYTES

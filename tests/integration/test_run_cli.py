@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from perfaction import model
-from perfaction.cli import main
+from perfaction.cli.main import main
+from perfaction.results import model
 
 pytestmark = pytest.mark.slow
 
@@ -124,7 +124,7 @@ def test_sigterm_stops_the_worker_and_exits_2(tmp_path):
         "        f.write(f'{os.getpid()}\\n')\n"
         "    time.sleep(120)\n"
         "    return lambda: None\n")
-    cli = subprocess.Popen([sys.executable, "-m", "perfaction.cli", "run", str(module), "-o",
+    cli = subprocess.Popen([sys.executable, "-m", "perfaction", "run", str(module), "-o",
                             str(tmp_path / "out.json"), "--timeout", "300", "-q"],
                            cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:

@@ -7,9 +7,16 @@ import re
 
 import pytest
 
-from perfaction.actions import (WorkflowCommands, append_summary, defuse, escape_data,
-                                escape_property, format_command, format_output, is_credential,
-                                without_credentials, write_outputs)
+from perfaction.github.workflow import (
+    WorkflowCommands,
+    append_summary,
+    escape_data,
+    escape_property,
+    format_command,
+    format_output,
+    write_outputs,
+)
+from perfaction.untrusted import defuse, is_credential, without_credentials
 
 
 def parse_output_file(text: str) -> dict[str, str]:

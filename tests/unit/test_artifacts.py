@@ -6,16 +6,24 @@ import io
 import json
 import stat
 import zipfile
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from perfaction.artifacts import (ArtifactInfo, ExtractionLimits, UnsafeArtifactError, artifact_from_json,
-                                  check_member_name, choose_baseline, safe_extract, suite_from_zip)
 from perfaction.errors import ResultsFormatError
+from perfaction.github.artifacts import (
+    ArtifactInfo,
+    ExtractionLimits,
+    UnsafeArtifactError,
+    artifact_from_json,
+    check_member_name,
+    choose_baseline,
+    safe_extract,
+    suite_from_zip,
+)
 
 REPO_ID, FORK_ID = 100, 200
-T0 = datetime(2024, 3, 1, tzinfo=timezone.utc)
+T0 = datetime(2024, 3, 1, tzinfo=UTC)
 
 
 def art(ident, *, hours=0, branch="main", head_repo=REPO_ID, expired=False, run=None, name="perf-baseline"):
@@ -73,7 +81,7 @@ def test_artifact_from_api_json():
         "created_at": "2024-03-01T10:00:00Z", "archive_download_url": "https://x/zip",
         "workflow_run": {"id": 5, "repository_id": 100, "head_repository_id": 100,
                          "head_branch": "main", "head_sha": "abc"}})
-    assert info.created_at == datetime(2024, 3, 1, 10, tzinfo=timezone.utc)
+    assert info.created_at == datetime(2024, 3, 1, 10, tzinfo=UTC)
     assert (info.run_id, info.head_repository_id, info.head_branch) == (5, 100, "main")
 
 
@@ -149,8 +157,8 @@ def test_suite_from_zip_validates_with_the_results_model(tmp_path):
 
 
 def test_results_and_history_artifacts_open_through_the_same_checks(tmp_path):
-    from perfaction.artifacts import history_from_zip
-    from perfaction.history import History
+    from perfaction.github.artifacts import history_from_zip
+    from perfaction.results.history import History
     history = History().to_dict()
     zip_path = write_zip(tmp_path / "h.zip", {"perf-history.json": json.dumps(history)})
     assert len(history_from_zip(zip_path, tmp_path / "h", file_name="perf-history.json",

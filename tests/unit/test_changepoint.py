@@ -5,10 +5,17 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from perfaction.changepoint import (IMPROVEMENT, REGRESSION, DetectionSettings, _variance_inflation,
-                                    detect_history, detect_series, find_splits)
-from perfaction.history import Entry, History, MetricSummary
-from perfaction.nightly import IssueAction, parse_marker, plan_nightly
+from perfaction.analysis.changepoint import (
+    IMPROVEMENT,
+    REGRESSION,
+    DetectionSettings,
+    _variance_inflation,
+    detect_history,
+    detect_series,
+    find_splits,
+)
+from perfaction.analysis.nightly import IssueAction, parse_marker, plan_nightly
+from perfaction.results.history import Entry, History, MetricSummary
 
 CPU_A = {"cpu_model": "CPU A", "logical_cores": 4}
 CPU_B = {"cpu_model": "CPU B", "logical_cores": 4}

@@ -9,12 +9,13 @@ import math
 import numpy as np
 import pytest
 
-from perfaction import comparison_json, stats
-from perfaction.compare import (Comparison, Verdict, compare_suites, comparison_from_dict,
-                                comparison_to_dict, exit_code)
+from perfaction.analysis import comparison_json, stats
+from perfaction.analysis.compare import compare_suites, exit_code
+from perfaction.analysis.comparison import Comparison, Verdict
+from perfaction.analysis.comparison_json import comparison_from_dict, comparison_to_dict
+from perfaction.analysis.policy import Policy
 from perfaction.errors import ConfigError, ResultsFormatError
-from perfaction.model import Benchmark, Environment, Metric, Suite, suite_from_dict
-from perfaction.policy import Policy
+from perfaction.results.model import Benchmark, Environment, Metric, Suite, suite_from_dict
 
 KIB = 1024
 ENV = Environment(cpu_model="Test CPU 3000", logical_cores=2, machine="x86_64",

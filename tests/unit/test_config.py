@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from perfaction.config import INPUTS, Config, input_env_name, load_event
+from perfaction.action.config import INPUTS, Config, input_env_name, load_event
 from perfaction.errors import ConfigError
 
 EVENTS = Path(__file__).resolve().parents[1] / "data" / "events"

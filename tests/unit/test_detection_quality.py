@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from perfaction.policy import Policy
+from perfaction.analysis.policy import Policy
 
 WORKLOADS = Path(__file__).resolve().parents[2] / "benchmarks" / "detection_workloads"
 
@@ -42,7 +42,7 @@ def _process(value: float, rng: random.Random) -> tuple[float, ...]:
 
 
 def _pool(index: int, rounds: int, level_factor: dict[str, float] | None = None,
-          shift: float = 1.0) -> "dq_trials.PoolRun":
+          shift: float = 1.0) -> dq_trials.PoolRun:
     """Every side and benchmark at 1 ms (times ``shift``); level sides slowed by their factor."""
     factors = {side: 1.0 for side in ZERO}
     factors.update(level_factor or {"s05": 1.05, "s50": 1.5})
@@ -205,7 +205,7 @@ def test_noise_table_names_both_clocks():
     assert "| alpha | 20 | 5.0% | 2.0% | 0.97 | unchanged | unchanged | 4.0% | 4.0% |" in text
 
 
-def _drifting_pool(rounds: int, seed: int) -> "dq_trials.PoolRun":
+def _drifting_pool(rounds: int, seed: int) -> dq_trials.PoolRun:
     """A pool where each round's load factor (CV ~30 %) hits every side of that round alike.
 
     The s05 side is 10 % slower here: clearly beyond the 5 % threshold.

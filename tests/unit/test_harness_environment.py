@@ -1,7 +1,7 @@
 """Environment fingerprint helpers."""
 
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from perfaction.harness import environment
 
@@ -22,5 +22,5 @@ def test_gather_fills_the_model_fields():
 
 
 def test_timestamp_is_iso_utc():
-    moment = datetime(2025, 1, 31, 12, 0, 5, 999, tzinfo=timezone.utc)
+    moment = datetime(2025, 1, 31, 12, 0, 5, 999, tzinfo=UTC)
     assert environment.utc_timestamp(moment) == "2025-01-31T12:00:05Z"

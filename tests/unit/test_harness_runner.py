@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from perfaction import stats
+from perfaction.analysis import stats
 from perfaction.errors import BenchmarkDiscoveryError, ConfigError
 from perfaction.harness.launcher import WorkerOutcome
 from perfaction.harness.measure import MEMORY_ROUND_TIME

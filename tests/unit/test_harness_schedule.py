@@ -4,8 +4,8 @@ import random
 
 import pytest
 
-from perfaction import model
 from perfaction.harness import schedule
+from perfaction.results import model
 
 
 @pytest.mark.parametrize("name, pattern, expected", [
@@ -83,7 +83,7 @@ def test_failure_text_names_the_benchmark_and_the_fix_for_timeouts():
 
 @pytest.mark.parametrize("tests", [1, 2, 3, 10, 21, 30, 100, 300, 3000])
 def test_processes_for_the_gate_agree_with_the_statistics(tests):
-    from perfaction import stats
+    from perfaction.analysis import stats
     expected = stats.min_processes_per_side(0.01 / tests)
     assert schedule.min_processes_for_gate(0.01, tests) == expected
 
@@ -91,7 +91,7 @@ def test_processes_for_the_gate_agree_with_the_statistics(tests):
 def test_the_runner_sizes_memory_for_the_policy_defaults():
     # schedule repeats two defaults of the policy (it must not import the
     # statistics stack); they must not drift apart
-    from perfaction import policy
+    from perfaction.analysis import policy
     assert schedule.GATE_ALPHA == policy.DEFAULT_ALPHA
     gating = [name for name in schedule.METRIC_KINDS if policy.DEFAULTS[name].gating]
     assert len(gating) == schedule.GATING_METRICS_PER_BENCHMARK

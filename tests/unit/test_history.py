@@ -6,11 +6,16 @@ import json
 
 import pytest
 
-from perfaction import history as history_module
 from perfaction.errors import ResultsFormatError
-from perfaction.history import (HISTORY_FORMAT_VERSION, Entry, History, MetricSummary,
-                                fingerprint_id)
-from perfaction.model import Benchmark, Environment, Metric, Suite
+from perfaction.results.history import (
+    _UPGRADES,
+    HISTORY_FORMAT_VERSION,
+    Entry,
+    History,
+    MetricSummary,
+    fingerprint_id,
+)
+from perfaction.results.model import Benchmark, Environment, Metric, Suite
 
 RUNNER = dict(cpu_model="CPU A", logical_cores=4, machine="x86_64",
               python_implementation="CPython", python_version="3.11.9")
@@ -190,7 +195,7 @@ def test_entry_validation():
 
 def test_every_older_version_has_an_upgrade():
     # Bumping HISTORY_FORMAT_VERSION without an upgrade would strand older files.
-    assert set(history_module._UPGRADES) == set(range(1, HISTORY_FORMAT_VERSION))
+    assert set(_UPGRADES) == set(range(1, HISTORY_FORMAT_VERSION))
 
 
 def test_loaded_history_longer_than_the_cap_is_trimmed_at_the_next_append(tmp_path):

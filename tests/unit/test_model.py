@@ -4,9 +4,9 @@ import json
 
 import pytest
 
-from perfaction import model
 from perfaction.errors import ResultsFormatError
-from perfaction.model import Benchmark, Environment, Metric, RunSettings, Suite
+from perfaction.results import model
+from perfaction.results.model import Benchmark, Environment, Metric, RunSettings, Suite
 
 
 def _suite() -> Suite:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from perfaction import nightly
-from perfaction.changepoint import detect_history
-from perfaction.history import Entry, History, MetricSummary
-from perfaction.nightly import IssueAction, KnownRegression, NightlySettings, plan_nightly
+from perfaction.analysis import nightly
+from perfaction.analysis.changepoint import detect_history
+from perfaction.analysis.nightly import IssueAction, KnownRegression, NightlySettings, plan_nightly
+from perfaction.results.history import Entry, History, MetricSummary
 
 CPU_A = {"cpu_model": "CPU A", "logical_cores": 4}
 CPU_B = {"cpu_model": "CPU B", "logical_cores": 4}

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 from scipy import stats as scipy_stats
 
-from perfaction import paired, stats
+from perfaction.analysis import paired, stats
+from perfaction.analysis.stats import LINEAR
 
 ALPHA_RUN = 0.01 / 3          # Holm's first step for a run of three gating tests
 
@@ -47,7 +48,7 @@ def test_ties_and_zeros_use_the_approximation_and_identical_sides_give_one():
     head = [100.0, 210.0, 310.0, 410.0, 510.0, 610.0, 710.0, 810.0]   # one zero, ties
     d = np.array(head) - np.array(base)
     result = paired.compare_paired([-1.0] + base[1:], [-1.0] + head[1:])   # linear scale
-    assert result.method == "asymptotic" and result.estimate.scale == paired.LINEAR
+    assert result.method == "asymptotic" and result.estimate.scale == LINEAR
     expected = scipy_stats.wilcoxon(d, alternative="greater", method="approx",
                                     correction=True).pvalue
     assert result.p_greater == pytest.approx(expected)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from perfaction.compare import Threshold
+from perfaction.analysis.comparison import Threshold
+from perfaction.analysis.policy import DEFAULT_ALPHA, MetricPolicy, Policy
 from perfaction.errors import ConfigError
-from perfaction.policy import DEFAULT_ALPHA, MetricPolicy, Policy
 
 KIB = 1024
 

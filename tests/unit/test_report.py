@@ -14,18 +14,25 @@ from pathlib import Path
 
 import jinja2
 import pytest
-
-from perfaction import report
-from perfaction.compare import Verdict
-from perfaction.report import BaselineInfo, ReportContext
-
 from test_report_cases import CASES, make_comparison, make_context, make_delta
 
+from perfaction.analysis.comparison import Verdict
+from perfaction.report.context import COMMENT_MARKER, BaselineInfo, ReportContext, comment_marker
+from perfaction.report.render import (
+    make_environment,
+    render_comment,
+    render_markdown_full,
+    render_reports,
+    render_summary,
+    render_terminal,
+)
+
 GOLDEN = Path(__file__).resolve().parents[1] / "data" / "golden"
+TEMPLATES = Path(__file__).resolve().parents[2] / "perfaction" / "report" / "templates"
 RENDERERS = {
-    "comment.md": report.render_comment,
-    "summary.md": report.render_summary,
-    "terminal.txt": report.render_terminal,
+    "comment.md": render_comment,
+    "summary.md": render_summary,
+    "terminal.txt": render_terminal,
 }
 
 
@@ -45,28 +52,28 @@ def test_output_matches_its_golden_file(case, renderer):
 
 def test_comment_starts_with_the_hidden_marker():
     comparison, context = CASES["regression"]()
-    assert report.render_comment(comparison, context).startswith(report.COMMENT_MARKER + "\n")
-    assert report.COMMENT_MARKER.startswith("<!--") and report.COMMENT_MARKER.endswith("-->")
+    assert render_comment(comparison, context).startswith(COMMENT_MARKER + "\n")
+    assert COMMENT_MARKER.startswith("<!--") and COMMENT_MARKER.endswith("-->")
 
 
 def test_comment_id_keys_the_marker_so_two_jobs_keep_separate_comments():
     comparison, _ = CASES["all_pass"]()
-    linux = report.render_comment(comparison, make_context(comment_id="linux-py311"))
-    mac = report.render_comment(comparison, make_context(comment_id="macos"))
+    linux = render_comment(comparison, make_context(comment_id="linux-py311"))
+    mac = render_comment(comparison, make_context(comment_id="macos"))
     assert linux.splitlines()[0] == "<!-- perf-regression-action:comment:linux-py311 -->"
-    assert report.comment_marker("macos") in mac and report.comment_marker("linux-py311") not in mac
-    assert report.comment_marker("default") == report.COMMENT_MARKER  # the action's default id
+    assert comment_marker("macos") in mac and comment_marker("linux-py311") not in mac
+    assert comment_marker("default") == COMMENT_MARKER  # the action's default id
 
 
 def test_summary_and_terminal_carry_no_marker():
     comparison, context = CASES["regression"]()
-    assert "<!--" not in report.render_summary(comparison, context)
-    assert "<!--" not in report.render_terminal(comparison, context)
+    assert "<!--" not in render_summary(comparison, context)
+    assert "<!--" not in render_terminal(comparison, context)
 
 
 def test_regressions_come_first_worst_first():
     comparison, context = CASES["regression"]()
-    table_rows = [line for line in report.render_comment(comparison, context).splitlines()
+    table_rows = [line for line in render_comment(comparison, context).splitlines()
                   if line.startswith("| 🔴") or line.startswith("| 🟠") or line.startswith("| ⚪")]
     icons = [row.split("|")[1].strip() for row in table_rows]
     assert icons == ["🔴", "🔴", "🔴", "🟠"] + ["⚪"] * 6
@@ -75,7 +82,7 @@ def test_regressions_come_first_worst_first():
 
 def test_unchanged_rows_are_folded():
     comparison, context = CASES["regression"]()
-    text = report.render_comment(comparison, context)
+    text = render_comment(comparison, context)
     folded = text[text.index("<details><summary>6 unchanged metrics</summary>"):]
     assert "`parse_small`" in folded[:folded.index("</details>")]
     assert "`parse_small`" not in text[:text.index("<details>")]
@@ -83,7 +90,7 @@ def test_unchanged_rows_are_folded():
 
 def test_change_is_shown_with_its_interval_and_the_baseline_unit():
     comparison, context = CASES["regression"]()
-    text = report.render_comment(comparison, context)
+    text = render_comment(comparison, context)
     assert "| 1.52 ms | 1.60 ms | **+5.5 % (+3.0 .. +8.0 %)** |" in text
     assert "Change (95 % CI)" in text
 
@@ -99,32 +106,32 @@ def test_headlines_state_the_outcome_with_counts():
     }
     for case, headline in expected.items():
         comparison, context = CASES[case]()
-        assert report.render_comment(comparison, context).splitlines()[1] == headline, case
+        assert render_comment(comparison, context).splitlines()[1] == headline, case
     comparison, context = CASES["regression"]()
     assert "Metrics: **3 regressed** · 1 worse, report-only · 6 unchanged." in \
-        report.render_comment(comparison, context)
+        render_comment(comparison, context)
 
 
 def test_no_baseline_is_said_plainly_and_never_shown_as_a_comparison():
     comparison, context = CASES["no_baseline"]()
-    for text in (report.render_comment(comparison, context), report.render_summary(comparison, context)):
+    for text in (render_comment(comparison, context), render_summary(comparison, context)):
         assert "No baseline yet: no baseline artifact yet on main. Nothing was compared" in text
         for word in ("Baseline |", "Change", "regressed", "regressions", "unchanged", "🔴", "⚪", "✅"):
             assert word not in text
         assert "| `parse_small` | time | 121 µs |" in text
-    assert "NO BASELINE YET" in report.render_terminal(comparison, context)
+    assert "NO BASELINE YET" in render_terminal(comparison, context)
 
 
 def test_expired_baseline_reason_is_shown():
     comparison, _ = CASES["no_baseline"]()
     baseline = BaselineInfo(source="none", reason="the newest baseline artifact (id 77) expired on 2024-03-01")
-    text = report.render_comment(comparison, make_context(baseline=baseline))
+    text = render_comment(comparison, make_context(baseline=baseline))
     assert "No baseline yet: the newest baseline artifact (id 77) expired on 2024-03-01." in text
 
 
 def test_baseline_provenance_names_artifact_run_commit_and_age():
     comparison, context = CASES["all_pass"]()
-    text = report.render_comment(comparison, context)
+    text = render_comment(comparison, context)
     assert ("Baseline: artifact `perf-baseline` (id 1296343) from "
             "[run 9876543210](https://github.com/octo/widgets/actions/runs/9876543210) on `main`, "
             "commit [`4b1d9e7`](https://github.com/octo/widgets/commit/4b1d9e7c2a6f8035e1d7c9b3a5f2e4d6c8a0b1c3), "
@@ -137,39 +144,39 @@ def test_baseline_provenance_names_artifact_run_commit_and_age():
 ])
 def test_other_baseline_sources(baseline, expected):
     comparison, _ = CASES["all_pass"]()
-    assert expected in report.render_comment(comparison, make_context(baseline=baseline, mode="same-runner"))
+    assert expected in render_comment(comparison, make_context(baseline=baseline, mode="same-runner"))
 
 
 def test_old_baseline_gets_a_note():
     comparison, _ = CASES["all_pass"]()
     baseline = BaselineInfo(source="artifact", artifact_name="perf-baseline", age=timedelta(days=45))
-    text = report.render_comment(comparison, make_context(baseline=baseline))
+    text = render_comment(comparison, make_context(baseline=baseline))
     assert "The baseline is 45 days old" in text
 
 
 def test_environment_mismatch_is_a_warning_near_the_top_with_a_fix():
     comparison, context = CASES["environment_mismatch"]()
-    text = report.render_comment(comparison, context)
+    text = render_comment(comparison, context)
     warning = text.index("> [!WARNING]")
     assert warning < text.index("<details>")
     assert "> - logical_cores: `2` → `4`" in text
     assert "Fix: use `mode: same-runner`" in text
-    terminal = report.render_terminal(comparison, context)
+    terminal = render_terminal(comparison, context)
     assert "WARNING: The baseline was measured on a different machine" in terminal
 
 
 def test_noise_warnings_name_a_concrete_fix():
     comparison, context = CASES["inconclusive"]()
-    text = report.render_comment(comparison, context)
+    text = render_comment(comparison, context)
     assert "Fix: raise `time-budget` so that more processes run, or use `mode: same-runner`" in text
     assert "`network_roundtrip` time ±18.0 %" in text
-    same_runner = report.render_comment(comparison, make_context(mode="same-runner"))
+    same_runner = render_comment(comparison, make_context(mode="same-runner"))
     assert "raise `time-budget`" in same_runner and "use `mode: same-runner`" not in same_runner
 
 
 def test_footer_states_the_rule_and_thresholds_in_plain_words():
     comparison, context = CASES["regression"]()
-    text = report.render_comment(comparison, context)
+    text = render_comment(comparison, context)
     assert ("at significance α = 0.01, Holm-corrected across the run's 9 gating tests, and by more "
             "than its threshold: time 5 %; peak_memory 10 % and at least 1 MiB; `orderbook_*` time "
             "8 %; latency_p99 10 % (report-only).") in text
@@ -178,24 +185,24 @@ def test_footer_states_the_rule_and_thresholds_in_plain_words():
 def test_footer_names_the_test_and_the_estimate_when_the_comparison_does():
     comparison, context = CASES["regression"]()
     assert f"(report-only). Method: {comparison.method}. Unchanged means" in \
-        report.render_comment(comparison, context)
+        render_comment(comparison, context)
     custom = dataclasses.replace(comparison, method="Welch | <b>t</b>")
-    assert "Method: Welch \\| &lt;b&gt;t&lt;/b&gt;." in report.render_comment(custom, context)
-    assert "Method: Welch | <b>t</b>." in report.render_terminal(custom, context)
+    assert "Method: Welch \\| &lt;b&gt;t&lt;/b&gt;." in render_comment(custom, context)
+    assert "Method: Welch | <b>t</b>." in render_terminal(custom, context)
     unnamed = dataclasses.replace(comparison, method="")
-    assert "Method:" not in report.render_comment(unnamed, context) + report.render_terminal(unnamed, context)
+    assert "Method:" not in render_comment(unnamed, context) + render_terminal(unnamed, context)
 
 
 def test_summary_adds_p_values_sample_counts_and_environments():
     comparison, context = CASES["regression"]()
-    text = report.render_summary(comparison, context)
+    text = render_summary(comparison, context)
     assert "| p (adj.) | n (base / head) |" in text
     assert "<details><summary>Environment</summary>" in text
 
 
 def test_trend_chart_where_history_exists():
     comparison, context = CASES["regression"]()
-    text = report.render_comment(comparison, context)
+    text = render_comment(comparison, context)
     chart = text[text.index("```mermaid"):]
     chart = chart[:chart.index("```\n", 3) + 3]
     assert chart.splitlines()[1:] == [
@@ -205,14 +212,14 @@ def test_trend_chart_where_history_exists():
         '    y-axis "time (µs)"',
         "    line [31.8, 32.2, 32.0, 34.9]",
         "```"]
-    no_history = report.render_comment(comparison, make_context())
+    no_history = render_comment(comparison, make_context())
     assert "mermaid" not in no_history
 
 
 def test_notes_from_the_comparison_and_the_context_are_listed_and_capped():
     comparison = make_comparison([make_delta("a")], notes=("from compare",))
     context = make_context(notes=tuple(f"note {i}" for i in range(30)))
-    text = report.render_comment(comparison, context)
+    text = render_comment(comparison, context)
     assert "- from compare" in text and "- note 18" in text and "- note 19" not in text
     assert "- … and 11 more notes." in text
 
@@ -222,13 +229,13 @@ def test_a_verdict_added_later_still_renders():
         value = "drifting"
     delta = make_delta("a")
     object.__setattr__(delta, "verdict", FutureVerdict("drifting"))
-    text = report.render_comment(make_comparison([delta]), make_context())
+    text = render_comment(make_comparison([delta]), make_context())
     assert "| • | `a` |" in text and "drifting" in text
 
 
 def test_every_template_refuses_a_raw_string(tmp_path):
     (tmp_path / "t.j2").write_text("{{ name }}")
-    env = report.make_environment(tmp_path)
+    env = make_environment(tmp_path)
     with pytest.raises(TypeError, match="without an escaping filter"):
         env.get_template("t.j2").render(name="a|b")
     assert env.from_string("{{ name|md }}").render(name="a|b") == "a\\|b"
@@ -237,15 +244,15 @@ def test_every_template_refuses_a_raw_string(tmp_path):
 def test_missing_variable_is_an_error_not_an_empty_string(tmp_path):
     (tmp_path / "t.j2").write_text("{{ missing|md }}")
     with pytest.raises(jinja2.UndefinedError):
-        report.make_environment(tmp_path).get_template("t.j2").render()
+        make_environment(tmp_path).get_template("t.j2").render()
 
 
 def test_templates_dir_can_be_overridden(tmp_path):
     for name in ("_words.j2", "_macros.md.j2", "base.md.j2", "summary.md.j2", "report.txt.j2"):
-        (tmp_path / name).write_text((report.DEFAULT_TEMPLATES_DIR / name).read_text())
+        (tmp_path / name).write_text((TEMPLATES / name).read_text())
     (tmp_path / "comment.md.j2").write_text('{% extends "base.md.j2" %}{% block marker %}CUSTOM\n{% endblock %}')
     comparison, context = CASES["all_pass"]()
-    assert report.render_comment(comparison, context, templates_dir=tmp_path).startswith("CUSTOM\n")
+    assert render_comment(comparison, context, templates_dir=tmp_path).startswith("CUSTOM\n")
 
 
 @pytest.mark.parametrize("kwargs, message", [
@@ -280,23 +287,23 @@ def test_history_is_copied_into_tuples():
 def test_verdicts_are_not_decided_here():
     # A delta marked UNCHANGED stays unchanged even with a huge change: compare decides.
     delta = make_delta("a", change=0.9, verdict=Verdict.UNCHANGED)
-    text = report.render_comment(make_comparison([delta]), make_context())
+    text = render_comment(make_comparison([delta]), make_context())
     assert "## ✅ Performance: no regression" in text and "| ⚪ | `a` |" in text
 
 
 @pytest.mark.parametrize("case", ["regression", "no_baseline", "new_removed_failed"])
 def test_render_reports_gives_what_the_single_renderers_give(case):
     comparison, context = CASES[case]()
-    reports = report.render_reports(comparison, context)
-    assert reports.comment == report.render_comment(comparison, context)
-    assert reports.summary == report.render_summary(comparison, context)
-    assert reports.full == report.render_markdown_full(comparison, context)
+    reports = render_reports(comparison, context)
+    assert reports.comment == render_comment(comparison, context)
+    assert reports.summary == render_summary(comparison, context)
+    assert reports.full == render_markdown_full(comparison, context)
 
 
 def test_render_reports_shares_rows_but_keeps_each_limit():
     from test_report_size import big_comparison
     comparison = big_comparison(400)
-    reports = report.render_reports(comparison, make_context(), max_chars=5_000, max_bytes=20_000)
+    reports = render_reports(comparison, make_context(), max_chars=5_000, max_bytes=20_000)
     assert len(reports.comment) <= 5_000 and len(reports.summary.encode()) <= 20_000
     assert "not shown" not in reports.full and reports.full.count("\n| ") > 800
 
@@ -304,6 +311,6 @@ def test_render_reports_shares_rows_but_keeps_each_limit():
 def test_an_empty_comparison_renders_in_every_format():
     comparison = make_comparison([])
     context = make_context()
-    assert "no regression" in report.render_comment(comparison, context)
-    assert "Metrics: none compared." in report.render_summary(comparison, context)
-    assert report.render_terminal(comparison, context).startswith("Performance: NO REGRESSION")
+    assert "no regression" in render_comment(comparison, context)
+    assert "Metrics: none compared." in render_summary(comparison, context)
+    assert render_terminal(comparison, context).startswith("Performance: NO REGRESSION")

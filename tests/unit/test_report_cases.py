@@ -10,10 +10,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from perfaction.compare import (Comparison, Delta, EnvironmentMismatch, Summary, Threshold,
-                                Verdict)
-from perfaction.model import Environment
-from perfaction.report import BaselineInfo, ReportContext
+from perfaction.analysis.comparison import Comparison, Delta, EnvironmentMismatch, Summary, Threshold, Verdict
+from perfaction.report.context import BaselineInfo, ReportContext
+from perfaction.results.model import Environment
 
 HEAD_SHA = "9f2c4e1b7a3d5f60812c9e4b7a1d3f5e6c8b0a21"
 BASE_SHA = "4b1d9e7c2a6f8035e1d7c9b3a5f2e4d6c8a0b1c3"

@@ -6,12 +6,11 @@ import json
 import random
 
 import pytest
-
-from perfaction import cli
-from perfaction.compare import comparison_to_dict
-from perfaction.model import Benchmark, Environment, Metric, Suite, dump_suite
-
 from test_report_cases import CASES
+
+from perfaction.analysis.comparison_json import comparison_to_dict
+from perfaction.cli.main import main
+from perfaction.results.model import Benchmark, Environment, Metric, Suite, dump_suite
 
 
 def suite(path, shift: float, *, seed: int, names=("parse", "serialize"), commit="a1b2c3d4e5f6"):
@@ -32,7 +31,7 @@ def results(tmp_path):
 
 
 def test_two_results_files_render_to_the_terminal(results, capsys):
-    assert cli.main(["report", *results]) == 0
+    assert main(["report", *results]) == 0
     out = capsys.readouterr().out
     assert out.startswith("Performance: ")
     assert "REGRESSED" in out and "parse" in out and "+25" in out
@@ -40,29 +39,29 @@ def test_two_results_files_render_to_the_terminal(results, capsys):
 
 
 def test_thresholds_change_the_verdict(results, capsys):
-    assert cli.main(["report", *results, "--thresholds", "time:50%"]) == 0
+    assert main(["report", *results, "--thresholds", "time:50%"]) == 0
     assert "REGRESSED" not in capsys.readouterr().out
 
 
 def test_markdown_to_a_file_by_suffix(results, tmp_path):
     out = tmp_path / "report.md"
-    assert cli.main(["report", *results, "-o", str(out)]) == 0
+    assert main(["report", *results, "-o", str(out)]) == 0
     text = out.read_text(encoding="utf-8")
     assert text.startswith("## ❌ Performance: 2 regressions")
     assert "| p (adj.) |" in text
 
 
 def test_comment_format_is_exactly_the_pr_comment(results, capsys):
-    assert cli.main(["report", *results, "--format", "comment"]) == 0
+    assert main(["report", *results, "--format", "comment"]) == 0
     assert capsys.readouterr().out.startswith("<!-- perf-regression-action:comment -->")
 
 
 def test_json_round_trips_through_the_comparison_form(results, tmp_path, capsys):
     out = tmp_path / "comparison.json"
-    assert cli.main(["report", *results, "-o", str(out)]) == 0
+    assert main(["report", *results, "-o", str(out)]) == 0
     data = json.loads(out.read_text())
     assert data["kind"] == "perfaction-comparison"
-    assert cli.main(["report", str(out), "--format", "md"]) == 0
+    assert main(["report", str(out), "--format", "md"]) == 0
     assert "## ❌ Performance: 2 regressions" in capsys.readouterr().out
 
 
@@ -70,7 +69,7 @@ def test_a_comparison_json_renders(tmp_path, capsys):
     comparison, _ = CASES["regression"]()
     path = tmp_path / "c.json"
     path.write_text(json.dumps(comparison_to_dict(comparison)))
-    assert cli.main(["report", str(path)]) == 0
+    assert main(["report", str(path)]) == 0
     out = capsys.readouterr().out
     assert "Performance: 3 REGRESSIONS" in out and "orderbook_updates" in out
 
@@ -81,22 +80,22 @@ def test_a_comparison_json_renders(tmp_path, capsys):
 ])
 def test_usage_errors_exit_2_with_a_fix(argv, message, capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    assert cli.main(["report", *argv]) == 2
+    assert main(["report", *argv]) == 2
     assert message in capsys.readouterr().err
 
 
 def test_one_results_file_is_refused_with_the_right_usage(results, capsys):
-    assert cli.main(["report", results[0]]) == 2
+    assert main(["report", results[0]]) == 2
     assert "this is a results file, not a comparison" in capsys.readouterr().err
 
 
 def test_bad_threshold_spec_is_an_error(results, capsys):
-    assert cli.main(["report", *results, "--thresholds", "time:lots"]) == 2
+    assert main(["report", *results, "--thresholds", "time:lots"]) == 2
     assert "time:lots" in capsys.readouterr().err
 
 
 def test_unreadable_json_is_an_error(tmp_path, capsys):
     path = tmp_path / "c.json"
     path.write_text("{not json")
-    assert cli.main(["report", str(path)]) == 2
+    assert main(["report", str(path)]) == 2
     assert "not valid JSON (line 1" in capsys.readouterr().err

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import pytest
 from markdown_it import MarkdownIt
-
-from perfaction import markdown, report
-from perfaction.compare import Delta, Summary, Verdict
-from perfaction.report import BaselineInfo, clean_text, md_code, md_text, mermaid_label
-
 from test_report_cases import make_comparison, make_context, make_delta
+
+from perfaction.analysis.comparison import Delta, Summary, Verdict
+from perfaction.report import markdown
+from perfaction.report.context import COMMENT_MARKER, BaselineInfo
+from perfaction.report.markdown import NAME_LIMIT, clean_text, link_url, md_code, md_text, mermaid_label
+from perfaction.report.render import make_environment, render_comment, render_summary, render_terminal
 
 HOSTILE = [
     "a|b <script>`x`</script>",
@@ -87,11 +88,11 @@ def all_children(tokens):
         yield from token.children or ()
 
 
-@pytest.mark.parametrize("render", [report.render_comment, report.render_summary])
+@pytest.mark.parametrize("render", [render_comment, render_summary])
 def test_tables_keep_their_shape_and_names_survive_literally(render):
     text = render(hostile_comparison(), hostile_context())
     found = tables(parse(text))
-    assert len(found) == 2 if render is report.render_comment else 3  # summary adds the environment
+    assert len(found) == 2 if render is render_comment else 3  # summary adds the environment
     main, unchanged = found[0], found[1]
     for table in (main, unchanged):
         assert len({len(row) for row in table}) == 1, "a row has a different number of cells"
@@ -100,12 +101,12 @@ def test_tables_keep_their_shape_and_names_survive_literally(render):
     shown_names = [row[1] for row in main[1:] + unchanged[1:] if row[1]]
     for children in shown_names:
         assert [c.type for c in children] == ["code_inline"]
-    expected = {clean_text(n, report.NAME_LIMIT) for n in HOSTILE} | {clean_text("only|new\n<b>")}
+    expected = {clean_text(n, NAME_LIMIT) for n in HOSTILE} | {clean_text("only|new\n<b>")}
     assert {children[0].content.replace("<\u200b!--", "<!--") for children in shown_names} == expected
 
 
 def test_metric_names_units_and_reasons_are_literal_text():
-    text = report.render_comment(hostile_comparison(), hostile_context())
+    text = render_comment(hostile_comparison(), hostile_context())
     main = tables(parse(text))[0]
     metrics = {inline_text(row[2]) for row in main[1:]}
     assert clean_text("metric [click](https://evil.example)", 60).strip() in metrics
@@ -115,15 +116,15 @@ def test_metric_names_units_and_reasons_are_literal_text():
 
 
 def test_no_html_link_or_emphasis_comes_from_user_data():
-    text = report.render_comment(hostile_comparison(), hostile_context())
+    text = render_comment(hostile_comparison(), hostile_context())
     tokens = list(all_children(parse(text)))
     html = [t.content.strip() for t in tokens if t.type in ("html_inline", "html_block")]
     allowed_inline = {"<sub>", "</sub>", "<br>"}
     for chunk in html:
-        assert chunk in allowed_inline or chunk == report.COMMENT_MARKER \
+        assert chunk in allowed_inline or chunk == COMMENT_MARKER \
             or chunk.startswith("<details><summary>") or chunk == "</details>", chunk
-    assert sum(chunk == report.COMMENT_MARKER for chunk in html) == 1
-    assert text.count(report.COMMENT_MARKER) == 1   # a hostile name cannot fake the marker
+    assert sum(chunk == COMMENT_MARKER for chunk in html) == 1
+    assert text.count(COMMENT_MARKER) == 1   # a hostile name cannot fake the marker
     hrefs = [t.attrs["href"] for t in tokens if t.type == "link_open"]
     assert hrefs and all(h.startswith(OUR_LINK_PREFIX) or h == "https://evil.example/%28x%29" for h in hrefs)
     strong = [tokens[i + 1].content for i, t in enumerate(tokens) if t.type == "strong_open"]
@@ -133,19 +134,19 @@ def test_no_html_link_or_emphasis_comes_from_user_data():
 
 
 def test_mentions_are_broken_outside_code():
-    text = report.render_comment(hostile_comparison(), hostile_context())
+    text = render_comment(hostile_comparison(), hostile_context())
     outside_code = [t.content for t in all_children(parse(text)) if t.type == "text"]
     assert not any("@octocat" in chunk for chunk in outside_code)
 
 
 def test_javascript_url_is_not_linked_and_odd_urls_are_encoded():
-    assert report.link_url("javascript:alert(1)") is None
-    assert report.link_url("https://x.example/a b(c)<d>") == "https://x.example/a%20b%28c%29%3Cd%3E"
-    assert report.link_url(None) is None
+    assert link_url("javascript:alert(1)") is None
+    assert link_url("https://x.example/a b(c)<d>") == "https://x.example/a%20b%28c%29%3Cd%3E"
+    assert link_url(None) is None
 
 
 def test_mermaid_chart_stays_inside_its_fence():
-    text = report.render_comment(hostile_comparison(), hostile_context())
+    text = render_comment(hostile_comparison(), hostile_context())
     fences = [t for t in parse(text) if t.type == "fence"]
     assert [f.info for f in fences] == ["mermaid"]
     lines = fences[0].content.splitlines()
@@ -155,7 +156,7 @@ def test_mermaid_chart_stays_inside_its_fence():
 
 
 def test_terminal_output_has_no_escape_sequences_and_one_line_per_row():
-    text = report.render_terminal(hostile_comparison(), hostile_context())
+    text = render_terminal(hostile_comparison(), hostile_context())
     assert "\x1b" not in text and "\u202e" not in text and "\r" not in text
     assert sum(line.lstrip().startswith("REGRESSED") for line in text.splitlines()) == 10
 
@@ -199,12 +200,9 @@ def test_long_names_are_cut_with_an_ellipsis():
 
 
 def test_report_and_its_environment_use_the_escapers_of_markdown_py():
-    env = report.make_environment()
+    env = make_environment()
     assert {name: env.filters[name] for name in markdown.FILTERS} == markdown.FILTERS
     assert env.finalize is markdown.refuse_unescaped
-    for name in ("clean_text", "md_text", "md_code", "md_code_cell", "plain_text", "link_url",
-                 "mermaid_label", "plural", "NAME_LIMIT", "TEXT_LIMIT"):
-        assert getattr(report, name) is getattr(markdown, name), name
 
 
 def test_pad_takes_only_escaped_text():

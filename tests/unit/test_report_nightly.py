@@ -6,10 +6,17 @@ import re
 
 import numpy as np
 
-from perfaction import changepoint, nightly, nightly_app, report_nightly
-from perfaction.history import Entry, History, MetricSummary, fingerprint_id
-from perfaction.model import Benchmark, Environment, Metric, Suite
-from perfaction.report_nightly import NightlyContext
+from perfaction.action.nightly import chart_trends, pr_trends, units_of
+from perfaction.analysis import changepoint, nightly
+from perfaction.report.nightly import (
+    NightlyContext,
+    compare_url,
+    render_issue_body,
+    render_nightly_summary,
+    render_recovery_comment,
+)
+from perfaction.results.history import Entry, History, MetricSummary, fingerprint_id
+from perfaction.results.model import Benchmark, Environment, Metric, Suite
 
 CPU_A = {"cpu_model": "CPU A", "logical_cores": 4}
 CPU_B = {"cpu_model": "CPU B", "logical_cores": 8}
@@ -40,9 +47,9 @@ def stepped_history(names=("parse", HOSTILE), nights=40, step_at=25) -> History:
 def night(history: History, known=(), context=CONTEXT):
     points = changepoint.detect_history(history)
     outcome = nightly.plan_nightly(history, points, known)
-    summary = report_nightly.render_nightly_summary(
-        outcome, nightly_app.chart_trends(history, outcome), context=context, entries=len(history),
-        benchmarks=2, on_this_runner=len(history), unit_of=nightly_app.units_of(history))
+    summary = render_nightly_summary(
+        outcome, chart_trends(history, outcome), context=context, entries=len(history),
+        benchmarks=2, on_this_runner=len(history), unit_of=units_of(history))
     return outcome, summary
 
 
@@ -78,8 +85,8 @@ def test_a_quiet_history_says_so_and_shows_notes():
         history = history.with_entry(entry(i, {"parse": 1e-3 * (1 + 0.001 * (i % 3))}))
     outcome = nightly.plan_nightly(history, changepoint.detect_history(history))
     context = NightlyContext(history_status="invalid", notes=("The previous history was refused.",))
-    summary = report_nightly.render_nightly_summary(
-        outcome, nightly_app.chart_trends(history, outcome), context=context, entries=10,
+    summary = render_nightly_summary(
+        outcome, chart_trends(history, outcome), context=context, entries=10,
         benchmarks=1, on_this_runner=10)
     assert "no active regression" in summary and "No change point in the history." in summary
     assert "a new history started tonight" in summary
@@ -87,10 +94,10 @@ def test_a_quiet_history_says_so_and_shows_notes():
 
 
 def test_links_need_a_repository_and_hex_commits():
-    assert report_nightly.compare_url(CONTEXT, "abc1234", "def5678") == \
+    assert compare_url(CONTEXT, "abc1234", "def5678") == \
         "https://github.com/octo-org/widgets/compare/abc1234...def5678"
-    assert report_nightly.compare_url(CONTEXT, "main", "def5678") is None
-    assert report_nightly.compare_url(NightlyContext(repository=None), "abc1234", "def5678") is None
+    assert compare_url(CONTEXT, "main", "def5678") is None
+    assert compare_url(NightlyContext(repository=None), "abc1234", "def5678") is None
 
 
 def test_the_issue_body_and_the_recovery_comment():
@@ -98,16 +105,16 @@ def test_the_issue_body_and_the_recovery_comment():
     outcome, _ = night(history)
     [plan] = outcome.issues
     fields = {**plan.body_fields, "unit": "s"}
-    body = report_nightly.render_issue_body(fields, CONTEXT)
+    body = render_issue_body(fields, CONTEXT)
     assert plan.marker not in body, "the caller appends the marker"
     assert f"/compare/{sha(24)}...{sha(25)})" in body
     assert re.search(r"\| Before the change \| [45]\.\d\d ms \|", body)
     assert "| p-value (adjusted) | < 0.001 |" in body
     assert "xychart-beta" in body and "(lower is better)" in body
     assert "(https://github.com/octo-org/widgets/actions/runs/7)" in body
-    recovered = report_nightly.render_recovery_comment(fields, CONTEXT, closing=True)
+    recovered = render_recovery_comment(fields, CONTEXT, closing=True)
     assert "Recovered" in recovered and "Closing this issue" in recovered
-    assert "Closing" not in report_nightly.render_recovery_comment(fields, CONTEXT, closing=False)
+    assert "Closing" not in render_recovery_comment(fields, CONTEXT, closing=False)
 
 
 def test_a_benchmark_new_on_tonights_runner_is_charted_from_its_usual_runner():
@@ -116,9 +123,9 @@ def test_a_benchmark_new_on_tonights_runner_is_charted_from_its_usual_runner():
         history = history.with_entry(entry(i, {"parse": 1e-3}, CPU_A))
     history = history.with_entry(entry(12, {"parse": 0.7e-3}, CPU_B))   # tonight: other hardware
     outcome = nightly.plan_nightly(history, changepoint.detect_history(history))
-    [trend] = nightly_app.chart_trends(history, outcome)
+    [trend] = chart_trends(history, outcome)
     assert trend.fingerprint_id == fingerprint_id(CPU_A) and len(trend.points) == 12
-    summary = report_nightly.render_nightly_summary(
+    summary = render_nightly_summary(
         outcome, [trend], context=CONTEXT, entries=13, benchmarks=1, on_this_runner=1)
     assert f'title "parse: time (runner {fingerprint_id(CPU_A)})"' in summary
 
@@ -135,9 +142,9 @@ def test_pull_requests_get_the_time_trend_of_their_own_runner_type_only():
     runner_a = Environment(**CPU_A).fingerprint()   # what a measured suite's entry carries
     for i in range(5):
         history = history.with_entry(entry(i, {"parse": 1e-3 + i * 1e-6}, runner_a))
-    series, notes = nightly_app.pr_trends(history, head_suite(CPU_A))
+    series, notes = pr_trends(history, head_suite(CPU_A))
     assert list(series) == ["parse"] and notes == ()
     assert series["parse"][0] == (sha(0)[:7], 1e-3)
-    series, notes = nightly_app.pr_trends(history, head_suite(CPU_B))
+    series, notes = pr_trends(history, head_suite(CPU_B))
     assert series == {} and "no nights on this runner type" in notes[0]
-    assert nightly_app.pr_trends(None, head_suite(CPU_A)) == ({}, ())
+    assert pr_trends(None, head_suite(CPU_A)) == ({}, ())

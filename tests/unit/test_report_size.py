@@ -5,11 +5,17 @@ from __future__ import annotations
 import re
 
 import pytest
-
-from perfaction import report
-from perfaction.compare import Verdict
-
 from test_report_cases import make_comparison, make_context, make_delta
+
+from perfaction.analysis.comparison import Verdict
+from perfaction.report.context import COMMENT_MARKER
+from perfaction.report.render import (
+    COMMENT_LIMIT,
+    SUMMARY_LIMIT,
+    render_comment,
+    render_markdown_full,
+    render_summary,
+)
 
 # History points for trend charts add fixed parts that must fit too.
 HISTORY = {f"suite.group_{i}.bench_case[size={i}]": [(f"c{j:06x}", 1e-4 + j * 1e-7) for j in range(60)]
@@ -42,9 +48,9 @@ def five_thousand():
 
 def test_5000_benchmarks_comment_fits_and_keeps_every_regression(five_thousand):
     comparison, context = five_thousand
-    text = report.render_comment(comparison, context)
-    assert len(text) <= report.COMMENT_LIMIT
-    assert text.startswith(report.COMMENT_MARKER)
+    text = render_comment(comparison, context)
+    assert len(text) <= COMMENT_LIMIT
+    assert text.startswith(COMMENT_MARKER)
     assert regressed_rows(text) == len(comparison.regressions) == 20
     assert "not shown here to keep within GitHub's size limit" in text
     assert "The full report is in `perf-report.md`." in text
@@ -53,7 +59,7 @@ def test_5000_benchmarks_comment_fits_and_keeps_every_regression(five_thousand):
 
 def test_omitted_rows_are_counted_by_verdict(five_thousand):
     comparison, context = five_thousand
-    text = report.render_comment(comparison, context)
+    text = render_comment(comparison, context)
     shown = sum(1 for line in text.splitlines() if re.match(r"\| (❔|⚪) \|", line))
     omitted = [int(n.replace(",", "")) for n in re.findall(r"([\d,]+) (?:inconclusive|unchanged)[,)]", text)]
     assert shown + sum(omitted) == len(comparison.deltas) - 20
@@ -61,8 +67,8 @@ def test_omitted_rows_are_counted_by_verdict(five_thousand):
 
 def test_5000_benchmarks_summary_fits_in_one_mebibyte(five_thousand):
     comparison, context = five_thousand
-    text = report.render_summary(comparison, context)
-    assert len(text.encode("utf-8")) <= report.SUMMARY_LIMIT
+    text = render_summary(comparison, context)
+    assert len(text.encode("utf-8")) <= SUMMARY_LIMIT
     assert regressed_rows(text) == 20
     assert text.rstrip().endswith("perf-regression-action</sub>")
 
@@ -70,14 +76,14 @@ def test_5000_benchmarks_summary_fits_in_one_mebibyte(five_thousand):
 def test_summary_limit_counts_bytes_not_characters():
     # Each of these names is 4 bytes per character in UTF-8.
     comparison = big_comparison(5000, prefix="😀" * 40)
-    text = report.render_summary(comparison, make_context())
-    assert len(text.encode("utf-8")) <= report.SUMMARY_LIMIT < len(text) * 4
+    text = render_summary(comparison, make_context())
+    assert len(text.encode("utf-8")) <= SUMMARY_LIMIT < len(text) * 4
 
 
 def test_when_even_regressions_overflow_the_comment_says_how_many_were_left_out():
     comparison = big_comparison(5000, regressed_every=1)
-    text = report.render_comment(comparison, make_context())
-    assert len(text) <= report.COMMENT_LIMIT
+    text = render_comment(comparison, make_context())
+    assert len(text) <= COMMENT_LIMIT
     shown = regressed_rows(text)
     match = re.search(r"_([\d,]+) more rows not shown here[^(]*\(([\d,]+) regressed\)", text)
     assert match, "the comment must say how many rows were left out"
@@ -88,22 +94,22 @@ def test_when_even_regressions_overflow_the_comment_says_how_many_were_left_out(
 @pytest.mark.parametrize("limit", [4_000, 9_000, 20_000, 40_000])
 def test_any_limit_holds_and_more_room_shows_more_rows(limit):
     comparison = big_comparison(600, regressed_every=7)
-    small = report.render_comment(comparison, make_context(), max_chars=limit)
-    larger = report.render_comment(comparison, make_context(), max_chars=limit + 5_000)
+    small = render_comment(comparison, make_context(), max_chars=limit)
+    larger = render_comment(comparison, make_context(), max_chars=limit + 5_000)
     assert len(small) <= limit and len(larger) <= limit + 5_000
     assert small.count("\n| ") < larger.count("\n| ")
 
 
 def test_a_limit_below_the_fixed_parts_still_holds_and_keeps_the_marker():
     comparison = big_comparison(50)
-    text = report.render_comment(comparison, make_context(), max_chars=600)
+    text = render_comment(comparison, make_context(), max_chars=600)
     assert len(text) <= 600
-    assert text.startswith(report.COMMENT_MARKER)
+    assert text.startswith(COMMENT_MARKER)
     assert "report cut here to fit the size limit" in text
 
 
 def test_the_full_report_keeps_every_row(five_thousand):
     comparison, context = five_thousand
-    text = report.render_markdown_full(comparison, context)
+    text = render_markdown_full(comparison, context)
     assert sum(1 for line in text.splitlines() if re.match(r"\| (🔴|❔|⚪) \|", line)) == len(comparison.deltas)
     assert "not shown" not in text

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from scipy import stats as sp
 
-from perfaction import stats
+from perfaction.analysis import stats
 
 
 def lognormal(rng: np.random.Generator, size, cv: float, shift: float = 0.0) -> np.ndarray:

@@ -4,8 +4,8 @@ from datetime import timedelta
 
 import pytest
 
-from perfaction import units
-from perfaction.units import Scale, format_change, format_quantity, scale_for
+from perfaction.report import units
+from perfaction.report.units import Scale, format_change, format_quantity, scale_for
 
 
 @pytest.mark.parametrize("reference, symbol", [

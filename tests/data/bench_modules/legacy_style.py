@@ -6,7 +6,6 @@ benchmark here would fail with that message.
 """
 
 from dataclasses import dataclass
-from typing import Dict
 
 
 @dataclass
@@ -56,7 +55,7 @@ def benchmark_join_words():
     return benchmark.run(join)
 
 
-def run_all_benchmarks() -> Dict[str, BenchmarkResult]:
+def run_all_benchmarks() -> dict[str, BenchmarkResult]:
     results = {}
     results["sum_small"] = benchmark_sum_small()
     results["join_words"] = benchmark_join_words()

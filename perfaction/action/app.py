@@ -1,0 +1,425 @@
+"""The action's glue: one run inside a workflow job, from Config to exit code.
+
+    run(config, github=..., runner=..., clock=..., stdout=...) -> 0 | 1 | 2
+
+Order matters. The results file is written as soon as the benchmarks finish,
+before any network call, so nothing measured is lost when the API fails. Then
+the baseline, the comparison, the report files, the job summary, outputs and
+annotations, and last the PR comment (the one step a fork's token may refuse).
+
+On a schedule and on pushes to the default branch the run also extends the
+nightly history, reports change points and files issues (nightly_app.py)
+before the summary is written: the summary has one size limit, and the
+comparison gets what the nightly section leaves. An API failure while filing
+issues is raised last. On pull requests the history, when there is one and
+can be read, adds each benchmark's recent trend.
+
+In same-runner mode a base commit without the benchmark module makes every
+benchmark new, with a warning and a note; one that has the module but cannot
+import it is an error (exit 2), since a comparison with nothing passes.
+
+Pull requests are gated: a regression exits 1 when fail-on-regression is set.
+On push, schedule and other events the comparison is informational: the job
+passes, so the step that uploads the results as the next baseline still runs.
+Every PerfActionError becomes an ``::error::`` annotation and exit 2.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import tempfile
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol, TextIO
+
+from perfaction.action import nightly
+from perfaction.action.config import Config
+from perfaction.analysis import compare
+from perfaction.analysis.comparison import Comparison, Verdict
+from perfaction.analysis.comparison_json import comparison_to_dict
+from perfaction.errors import ConfigError, PerfActionError, ResultsFormatError
+from perfaction.github.workflow import WorkflowCommands, append_summary, summary_room, write_outputs
+from perfaction.report.context import BaselineInfo, ReportContext, comment_marker
+from perfaction.report.render import render_comment, render_markdown_full, render_summary, render_terminal
+from perfaction.results.model import Suite, dump_suite, load_suite
+from perfaction.untrusted import without_credentials
+
+if TYPE_CHECKING:
+    from perfaction.analysis.policy import Policy
+    from perfaction.github.client import BaselineOutcome, CommentOutcome
+    from perfaction.harness.runner import RunOptions, RunResult
+
+OUTPUT_JSON_LIMIT = 512 * 1024   # comparison-json beyond this is replaced by counts
+SETUP_TAIL_LINES = 30
+
+
+class BenchmarkRunner(Protocol):
+    def setup(self, command: str, cwd: Path, log: Callable[[str], None]) -> tuple[int, list[str]]: ...
+    def run(self, target: str, options: RunOptions) -> Suite: ...
+    def run_ab(self, repo_dir: Path, base_ref: str, subdir: Path, target: str,
+               options: RunOptions) -> RunResult: ...
+
+
+class GitHubPort(nightly.NightlyPort, Protocol):
+    def fetch_baseline(self, *, name: str, branch: str | None, repository_id: int | None,
+                       exclude_run_id: int | None, results_name: str,
+                       scratch: Path) -> BaselineOutcome: ...
+    def upsert_comment(self, pr_number: int, body: str, *, marker: str, create: bool = True,
+                       fallback_body: str | None = None) -> CommentOutcome: ...
+
+
+@dataclass(frozen=True)
+class Baseline:
+    suite: Suite | None
+    info: BaselineInfo
+    status: str          # "found", "missing", "expired", "invalid", "file" or "same-runner"
+
+
+def run(config: Config, *, github: GitHubPort | None, runner: BenchmarkRunner,
+        clock: Callable[[], datetime], stdout: TextIO) -> int:
+    """Run the action once; returns the exit code (0 pass, 1 regression, 2 error)."""
+    commands = WorkflowCommands(stdout)
+    if config.token:
+        commands.mask(config.token)
+    try:
+        return _run(config, github, runner, clock, commands)
+    except PerfActionError as exc:
+        commands.error(str(exc), title="perfaction")
+        return exc.exit_code
+
+
+def _run(config: Config, github: GitHubPort | None, runner: BenchmarkRunner,
+         clock: Callable[[], datetime], commands: WorkflowCommands) -> int:
+    context = config.github
+    workdir = _working_directory(config)
+    policy = load_policy(config)
+    if config.setup_command:
+        _setup(config.setup_command, workdir, runner, commands)
+
+    base_suite, head, run_notes = _measure(config, workdir, runner, commands)
+    results_file = config.in_workspace(config.results_path)
+    dump_suite(head, results_file)                       # before any network step
+    commands.log(f"perfaction: results written to {config.results_path}")
+    if base_suite is not None:
+        dump_suite(base_suite, results_file.with_name(results_file.stem + ".base.json"))
+        run_notes += _base_failures(base_suite, commands)
+
+    baseline = _baseline(config, github, base_suite, clock, commands)
+    comparison = compare.compare_suites(baseline.suite, head, policy, mode=config.mode)
+    night = None
+    if context.records_history:   # before the report: a later failure still leaves the file
+        previous = nightly.load_previous(config, github, commands)
+        history = nightly.record(config, previous, head, commands)
+        night = nightly.conclude_night(config, github, history, previous, policy, commands)
+    trends, trend_notes = _trends(config, github, head, commands)
+    report_context = _report_context(config, baseline, trends, run_notes + trend_notes)
+    report_file = config.in_workspace(config.report_path)
+    report_file.parent.mkdir(parents=True, exist_ok=True)
+    report_file.write_text(render_markdown_full(comparison, report_context), encoding="utf-8")
+    _write_summary(context.summary_file, comparison, report_context, night)
+    if night is not None:
+        nightly.append_to_report(config, night)
+    commands.log(render_terminal(comparison, report_context))
+
+    gate = context.is_pull_request and config.fail_on_regression
+    _annotate(comparison, commands, as_error=gate)
+    write_outputs(context.output_file, _outputs(config, comparison, baseline))
+    comment_url = _comment(config, github, comparison, report_context, baseline, commands)
+    if comment_url:
+        write_outputs(context.output_file, {"comment-url": comment_url})
+    if night is not None and night.failure is not None:
+        raise night.failure   # the issues failed; everything else is written
+    return _exit_code(config, comparison, baseline)
+
+
+# ---------------------------------------------------------------------------
+# Steps
+# ---------------------------------------------------------------------------
+
+def _working_directory(config: Config) -> Path:
+    workdir = config.in_workspace(config.working_directory)
+    if not workdir.is_dir():
+        raise ConfigError(f"input 'working-directory': {config.working_directory!r} is not a folder "
+                          "in the workspace; did the job run actions/checkout first?")
+    return workdir
+
+
+def load_policy(config: Config) -> Policy:
+    """The thresholds: the file's rules first, then the inline ones (later rules win ties)."""
+    from perfaction.analysis.policy import Policy
+    rules_file = config.in_workspace(config.thresholds_file) if config.thresholds_file else None
+    try:
+        return Policy.from_sources(config.thresholds or None, rules_file)
+    except ConfigError as exc:
+        which = "thresholds-file' or 'thresholds" if config.thresholds_file else "thresholds"
+        raise ConfigError(f"input '{which}': {exc}") from exc
+
+
+def _setup(command: str, workdir: Path, runner: BenchmarkRunner, commands: WorkflowCommands) -> None:
+    with commands.group(f"Setting up: {command}"):
+        returncode, tail = runner.setup(command, workdir, commands.log)
+    if returncode != 0:
+        shown = "\n".join(tail[-SETUP_TAIL_LINES:]) or "(no output)"
+        raise PerfActionError(f"input 'setup-command' failed with exit code {returncode}: {command}\n"
+                              f"Last lines of its output:\n{shown}")
+
+
+def _measure(config: Config, workdir: Path, runner: BenchmarkRunner,
+             commands: WorkflowCommands) -> tuple[Suite | None, Suite, tuple[str, ...]]:
+    """(base suite in same-runner mode, head suite, notes for the report)."""
+    from perfaction.harness.runner import RunOptions
+    context = config.github
+    options = RunOptions(time_budget=config.time_budget, filter=config.filter,
+                         timeout=config.benchmark_timeout, cwd=workdir,
+                         commit_sha=context.head_commit or None,
+                         ref=context.head_ref or context.ref_name or context.ref or None)
+    with commands.group(f"Running benchmarks: {config.benchmark}"):
+        if config.mode != "same-runner":
+            return None, runner.run(config.benchmark, options), ()
+        base_ref = config.base_ref or context.base_sha or context.before_sha
+        if not base_ref:
+            raise ConfigError("input 'base-ref' is needed in same-runner mode on a "
+                              f"'{context.event_name}' event: name the commit, branch or tag to compare with")
+        repo_dir = _repository_root(workdir)
+        result = runner.run_ab(repo_dir, base_ref, workdir.resolve().relative_to(repo_dir),
+                               config.benchmark, options)
+    base, head = result.suites
+    for note in result.notes:
+        commands.warning(note, title="Same-runner base")
+    return base, head, tuple(f"Base {base_ref}: {note}" for note in result.notes)
+
+
+def _repository_root(workdir: Path) -> Path:
+    """The git work tree holding the working directory (actions/checkout may use a `path:`)."""
+    from perfaction.harness import gitinfo
+    top = gitinfo.toplevel(workdir)
+    if top is None:
+        raise ConfigError(f"same-runner mode checks the base commit out with git, but the working "
+                          f"directory {workdir} is not inside a git checkout; run actions/checkout "
+                          "(with fetch-depth: 0) first, or use baseline mode")
+    return top
+
+
+def _base_failures(base: Suite, commands: WorkflowCommands) -> tuple[str, ...]:
+    """Benchmarks the base commit has but could not run: shown as new, with a warning each."""
+    notes = []
+    for bench in base.failures:
+        note = (f"{bench.name} failed on the base commit, so it is not compared: {bench.error}")
+        commands.warning(note, title=f"Base benchmark failed: {bench.name}")
+        notes.append(note)
+    return tuple(notes)
+
+
+def _trends(config: Config, github: GitHubPort | None, head: Suite,
+            commands: WorkflowCommands) -> tuple[dict, tuple[str, ...]]:
+    """A pull request's recent trend per benchmark, from the nightly history; optional.
+
+    Same-runner mode reads no artifact, and a baseline from baseline-path
+    without a history-path means the workflow keeps no artifacts. A failure
+    to read the history costs the trends, never the report or the verdict.
+    """
+    if not config.github.is_pull_request or config.mode == "same-runner":
+        return {}, ()
+    if config.baseline_path and not config.history_path:
+        return {}, ()
+    try:
+        earlier = nightly.load_previous(config, github, commands, quiet=True)
+    except PerfActionError as exc:
+        commands.warning(f"the nightly history could not be read, so no trends are shown: {exc}",
+                         title="No trends")
+        return {}, ()
+    return nightly.pr_trends(earlier.history, head)
+
+
+def _write_summary(path: str | None, comparison: Comparison, report_context: ReportContext,
+                   night: nightly.NightReport | None) -> None:
+    """The comparison, then the nightly section, within the step summary's one size limit.
+
+    The comparison gets the room the nightly section leaves (at least half),
+    so a large suite cannot crowd the nightly section out.
+    """
+    nightly_section = "\n" + night.section if night is not None else ""
+    room = summary_room(path)
+    budget = max(room - len(nightly_section.encode("utf-8")), room // 2, 0)
+    summary = render_summary(comparison, report_context, max_bytes=budget)
+    append_summary(path, summary.rstrip("\n") + "\n" + nightly_section)
+
+
+def _baseline(config: Config, github: GitHubPort | None, same_runner_base: Suite | None,
+              clock: Callable[[], datetime], commands: WorkflowCommands) -> Baseline:
+    context = config.github
+    if config.mode == "same-runner":
+        assert same_runner_base is not None
+        info = BaselineInfo(source="same-runner", ref=config.base_ref or context.base_ref,
+                                   commit=same_runner_base.environment.commit_sha)
+        return Baseline(same_runner_base, info, "same-runner")
+    if config.baseline_path:
+        try:
+            suite = load_suite(config.in_workspace(config.baseline_path))
+        except ResultsFormatError as exc:
+            raise ConfigError(f"input 'baseline-path' (relative to the workspace): {exc}") from exc
+        return Baseline(suite, BaselineInfo(source="file", path=config.baseline_path), "file")
+    if github is None:
+        reason = "no token was given, so the baseline artifact could not be fetched"
+        commands.warning(reason + "; set the 'token' input", title="No baseline")
+        return Baseline(None, BaselineInfo(source="none", reason=reason), "missing")
+    with tempfile.TemporaryDirectory(prefix="perfaction-artifact-") as scratch:
+        outcome = github.fetch_baseline(
+            name=config.baseline_artifact, branch=context.baseline_branch,
+            repository_id=context.repository_id, exclude_run_id=context.run_id,
+            results_name=Path(config.results_path).name, scratch=Path(scratch))
+    if outcome.status == "invalid":
+        commands.warning(outcome.reason, title="Baseline artifact refused")
+    elif outcome.status != "found":
+        commands.notice(outcome.reason, title="No baseline")
+    artifact = outcome.artifact
+    if outcome.suite is None or artifact is None:
+        return Baseline(None, BaselineInfo(source="none", reason=outcome.reason), outcome.status)
+    age = max(clock() - artifact.created_at, timedelta(0))
+    run_url = (f"{context.server_url.rstrip('/')}/{context.repository}/actions/runs/{artifact.run_id}"
+               if artifact.run_id is not None else None)
+    info = BaselineInfo(source="artifact", artifact_name=artifact.name, artifact_id=artifact.id,
+                               run_id=artifact.run_id, run_url=run_url, commit=artifact.head_sha,
+                               ref=artifact.head_branch, created_at=artifact.created_at, age=age)
+    return Baseline(outcome.suite, info, "found")
+
+
+def _report_context(config: Config, baseline: Baseline, history: dict | None = None,
+                    notes: tuple[str, ...] = ()) -> ReportContext:
+    context = config.github
+    return ReportContext(
+        history=history or {}, notes=notes,
+        baseline=baseline.info, repository=context.repository, pr_number=context.pr_number,
+        commit_sha=context.head_commit or None, base_sha=context.base_sha, run_url=context.run_url,
+        server_url=context.server_url, mode=config.mode, full_report_path=config.report_path,
+        comment_id=config.comment_id)
+
+
+def _annotate(comparison: Comparison, commands: WorkflowCommands, *, as_error: bool) -> None:
+    emit = commands.error if as_error else commands.warning
+    for delta in comparison.regressions:
+        change = f" {delta.change:+.1%}" if delta.change is not None else ""
+        emit(f"{delta.benchmark}: {delta.metric}{change}. {delta.reason}".strip(),
+             title=f"Performance regression: {delta.benchmark}")
+    for name in sorted({d.benchmark for d in comparison.failures}):
+        reason = next(d.reason for d in comparison.failures if d.benchmark == name)
+        commands.error(f"{name}: {reason}", title=f"Benchmark failed: {name}")
+
+
+def should_create_comment(mode: str, comparison: Comparison, has_baseline: bool) -> bool:
+    """Whether comment-mode asks for a new comment; an existing one is refreshed regardless."""
+    if mode == "always":
+        return True
+    if mode == "on-regression":
+        return bool(comparison.regressions or comparison.failures)
+    if mode == "on-change":
+        changed = {Verdict.REGRESSED, Verdict.IMPROVED, Verdict.REMOVED, Verdict.FAILED}
+        if has_baseline:
+            changed.add(Verdict.NEW)
+        return any(d.verdict in changed for d in comparison.deltas)
+    return False
+
+
+def _comment(config: Config, github: GitHubPort | None, comparison: Comparison,
+             report_context: ReportContext, baseline: Baseline,
+             commands: WorkflowCommands) -> str | None:
+    context = config.github
+    if not context.is_pull_request or context.pr_number is None or config.comment_mode == "never":
+        return None
+    if github is None:
+        commands.warning("no token was given, so the report was not posted on the pull request; "
+                         "it is in the job summary", title="No PR comment")
+        return None
+    marker = comment_marker(config.comment_id)
+    where = f": {context.run_url}" if context.run_url else ""
+    fallback = (f"{marker}\n### Performance\n\nThe report is too long for a pull request comment; "
+                f"read it in the job summary{where}\n")
+    outcome = github.upsert_comment(
+        context.pr_number, render_comment(comparison, report_context), marker=marker,
+        create=should_create_comment(config.comment_mode, comparison, baseline.suite is not None),
+        fallback_body=fallback)
+    if outcome.status == "forbidden":
+        commands.warning(outcome.message, title="No PR comment")
+    elif outcome.url:
+        commands.log(f"perfaction: {outcome.message}: {outcome.url}")
+    return outcome.url
+
+
+def _outputs(config: Config, comparison: Comparison, baseline: Baseline) -> dict[str, str]:
+    data = comparison_to_dict(comparison)
+    text = json.dumps(data, separators=(",", ":"), allow_nan=False)
+    if len(text) > OUTPUT_JSON_LIMIT:
+        text = json.dumps({"truncated": True, "counts": comparison.counts(),
+                           "report_path": config.report_path}, separators=(",", ":"))
+    return {
+        "regression": "true" if comparison.regressions else "false",
+        "regressions-count": str(len(comparison.regressions)),
+        "report-path": config.report_path,
+        "results-path": config.results_path,
+        "comparison-json": text,
+        "baseline-status": baseline.status,
+    }
+
+
+def _exit_code(config: Config, comparison: Comparison, baseline: Baseline) -> int:
+    failed = sorted({d.benchmark for d in comparison.failures})
+    if failed:
+        raise PerfActionError(f"{len(failed)} benchmark(s) failed: {', '.join(failed)}; "
+                              "their errors are in the report and the log above")
+    if baseline.suite is None and config.fail_on_missing_baseline:
+        raise PerfActionError(f"no usable baseline ({baseline.info.reason}) and "
+                              "fail-on-missing-baseline is true")
+    if not config.github.is_pull_request:
+        return 0   # informational: the results must still be uploaded as the next baseline
+    return compare.exit_code(comparison, fail_on_regression=config.fail_on_regression)
+
+
+# ---------------------------------------------------------------------------
+# The real runner: subprocesses and the harness
+# ---------------------------------------------------------------------------
+
+class HarnessRunner:
+    """Runs setup commands in a shell and benchmarks with perfaction.harness."""
+
+    def __init__(self, stream: TextIO):
+        self.stream = stream
+
+    def setup(self, command: str, cwd: Path, log: Callable[[str], None]) -> tuple[int, list[str]]:
+        tail: deque[str] = deque(maxlen=SETUP_TAIL_LINES)
+        # The project's own command: no CI credential in its environment.
+        env = without_credentials(os.environ)
+        with subprocess.Popen(command, shell=True, cwd=cwd, env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True,
+                              errors="replace") as process:
+            assert process.stdout is not None
+            for line in process.stdout:
+                line = line.rstrip("\n")
+                tail.append(line)
+                log(line)
+        return process.returncode, list(tail)
+
+    def _progress(self):
+        from perfaction.harness.progress import PlainProgress
+        return PlainProgress(self.stream)
+
+    def run(self, target: str, options: RunOptions) -> Suite:
+        from perfaction.harness.runner import run_suite
+        return run_suite(target, options, progress=self._progress())
+
+    def run_ab(self, repo_dir: Path, base_ref: str, subdir: Path, target: str,
+               options: RunOptions) -> RunResult:
+        from perfaction.errors import BenchmarkDiscoveryError
+        from perfaction.harness.ab import base_failure, base_worktree, execute_ab
+        with base_worktree(repo_dir, base_ref) as base_tree:
+            try:
+                return execute_ab(base_tree / subdir, repo_dir / subdir, target, options,
+                                  progress=self._progress(), base_ref=base_ref)
+            except BenchmarkDiscoveryError as exc:
+                if getattr(exc, "side", None) != "base":
+                    raise
+                raise base_failure(exc, base_ref, target) from exc

@@ -1,0 +1,449 @@
+"""The action's configuration: every input and GitHub context value, read once.
+
+``Config.from_env(environ, event=...)`` is the only place in perfaction that
+reads ``INPUT_*`` and ``GITHUB_*`` variables. The runner hands a Docker action
+each declared input as ``INPUT_<NAME>`` with the name upper-cased and hyphens
+kept (``baseline-artifact`` -> ``INPUT_BASELINE-ARTIFACT``), and sets every
+declared input, to an empty string when it has no value. An empty or absent
+input therefore means "use the default" here, so the defaults in ``INPUTS``
+must match action.yml (docs/configuration.md lists them).
+
+The event payload is read from ``GITHUB_EVENT_PATH`` by ``load_event`` and
+passed in, so parsing stays a pure function of its arguments.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from perfaction.errors import ConfigError
+
+MODES = ("baseline", "same-runner")
+COMMENT_MODES = ("always", "on-change", "on-regression", "never")
+PULL_REQUEST_EVENTS = ("pull_request", "pull_request_target")
+_TRUE = ("true", "yes", "on", "1")
+_FALSE = ("false", "no", "off", "0")
+
+# Declared inputs and their defaults (as in action.yml). "" means no default.
+INPUTS: dict[str, str] = {
+    "benchmark": "",
+    "working-directory": ".",
+    "setup-command": "",
+    "time-budget": "60",
+    "filter": "",
+    "benchmark-timeout": "",
+    "mode": "baseline",
+    "base-ref": "",
+    "baseline-artifact": "perf-baseline",
+    "baseline-path": "",
+    "thresholds": "",
+    "thresholds-file": "",
+    "fail-on-regression": "true",
+    "fail-on-missing-baseline": "false",
+    "comment-mode": "always",
+    "comment-id": "default",
+    "token": "",
+    "results-path": "perf-results.json",
+    "report-path": "perf-report.md",
+    "history-artifact": "perf-history",
+    "history-path": "",
+    "history-length": "200",
+    "nightly-issue": "false",
+    "issue-label": "performance-regression",
+}
+
+# Where the extended history is written when no history-path is given; the
+# workflow uploads it as the next history artifact.
+DEFAULT_HISTORY_FILE = "perf-history.json"
+MAX_HISTORY_LENGTH = 10_000   # far beyond years of nights; the file's size limit binds first
+# Events that extend the history (push and workflow_dispatch: on the default branch only).
+HISTORY_EVENTS = ("schedule", "push", "workflow_dispatch")
+
+# Advanced settings that are environment variables rather than inputs: the
+# HTTP behaviour towards the GitHub API (GHES installations differ).
+API_ENV = {
+    "PERFACTION_API_TIMEOUT": "30",
+    "PERFACTION_API_RETRIES": "4",
+    "PERFACTION_API_BACKOFF": "1",
+}
+
+
+def input_env_name(name: str) -> str:
+    """The variable the runner sets for input ``name``: upper-cased, hyphens kept."""
+    return "INPUT_" + name.replace(" ", "_").upper()
+
+
+def load_event(path: str | None) -> dict[str, Any]:
+    """Read the webhook payload the runner stored at ``GITHUB_EVENT_PATH``."""
+    if not path:
+        return {}
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"GITHUB_EVENT_PATH {path}: cannot read the event payload: {exc}") from exc
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"GITHUB_EVENT_PATH {path}: not valid JSON ({exc.msg}, line {exc.lineno})") from exc
+    if not isinstance(data, dict):
+        raise ConfigError(f"GITHUB_EVENT_PATH {path}: expected a JSON object, got {type(data).__name__}")
+    return data
+
+
+@dataclass(frozen=True)
+class GitHubContext:
+    """What the runner tells us about the repository, the event and this run."""
+
+    event_name: str
+    repository: str                      # "owner/name"
+    sha: str = ""
+    ref: str = ""
+    repository_id: int | None = None
+    ref_name: str | None = None          # branch or tag name of ``ref``
+    default_branch: str | None = None
+    pr_number: int | None = None
+    base_ref: str | None = None          # PR base branch
+    base_sha: str | None = None
+    head_ref: str | None = None          # PR head branch
+    head_sha: str | None = None          # PR head commit (GITHUB_SHA is the merge commit)
+    head_repository: str | None = None   # "owner/name" of the PR head, None if the fork was deleted
+    before_sha: str | None = None        # push: the commit before the push
+    run_id: int | None = None
+    run_attempt: int | None = None
+    server_url: str = "https://github.com"
+    api_url: str = "https://api.github.com"
+    workspace: str = "."
+    output_file: str | None = None       # GITHUB_OUTPUT
+    summary_file: str | None = None      # GITHUB_STEP_SUMMARY
+    event: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if not re.fullmatch(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+", self.repository):
+            raise ConfigError(f"GITHUB_REPOSITORY must look like owner/name, got {self.repository!r}")
+
+    @property
+    def is_pull_request(self) -> bool:
+        return self.event_name in PULL_REQUEST_EVENTS
+
+    @property
+    def is_fork(self) -> bool:
+        """A PR whose head lives in another repository (or in a deleted fork)."""
+        if not self.is_pull_request:
+            return False
+        return self.head_repository is None or self.head_repository.lower() != self.repository.lower()
+
+    @property
+    def baseline_branch(self) -> str | None:
+        """The branch whose runs provide baselines: the PR base, else the default branch."""
+        if self.is_pull_request:
+            return self.base_ref
+        return self.default_branch or self.ref_name
+
+    @property
+    def records_history(self) -> bool:
+        """Nightly duty: a scheduled run, or a push (or manual run) on the default branch.
+
+        A schedule always runs on the default branch. For push and
+        workflow_dispatch the payload names the default branch; without it the
+        run is not trusted to extend the history.
+        """
+        if self.event_name == "schedule":
+            return True
+        if self.event_name not in HISTORY_EVENTS or not self.ref.startswith("refs/heads/"):
+            return False
+        return self.default_branch is not None and self.ref_name == self.default_branch
+
+    @property
+    def head_commit(self) -> str:
+        """The commit the benchmarks measure: the PR head, else GITHUB_SHA."""
+        return self.head_sha or self.sha
+
+    @property
+    def run_url(self) -> str | None:
+        if self.run_id is None:
+            return None
+        return f"{self.server_url.rstrip('/')}/{self.repository}/actions/runs/{self.run_id}"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str], event: Mapping[str, Any]) -> GitHubContext:
+        repository = _env(environ, "GITHUB_REPOSITORY")
+        event_name = _env(environ, "GITHUB_EVENT_NAME")
+        if not repository or not event_name:
+            missing = [n for n in ("GITHUB_REPOSITORY", "GITHUB_EVENT_NAME") if not _env(environ, n)]
+            raise ConfigError(
+                f"{' and '.join(missing)} not set: the action must run inside a GitHub Actions "
+                "job (locally, use the perfaction command-line tool instead)")
+        repo_payload = _dict(event.get("repository"))
+        pull = _dict(event.get("pull_request"))
+        base = _dict(pull.get("base"))
+        head = _dict(pull.get("head"))
+        head_repo = head.get("repo")
+        ref = _env(environ, "GITHUB_REF")
+        return cls(
+            event_name=event_name,
+            repository=repository,
+            sha=_env(environ, "GITHUB_SHA"),
+            ref=ref,
+            repository_id=_int_env(environ, "GITHUB_REPOSITORY_ID") or int_or_none(repo_payload.get("id")),
+            ref_name=_env(environ, "GITHUB_REF_NAME") or _ref_name(ref),
+            default_branch=_str_or_none(repo_payload.get("default_branch")),
+            pr_number=int_or_none(pull.get("number", event.get("number"))) if pull else None,
+            base_ref=_env(environ, "GITHUB_BASE_REF") or _str_or_none(base.get("ref")),
+            base_sha=_str_or_none(base.get("sha")),
+            head_ref=_env(environ, "GITHUB_HEAD_REF") or _str_or_none(head.get("ref")),
+            head_sha=_str_or_none(head.get("sha")),
+            head_repository=_str_or_none(_dict(head_repo).get("full_name")) if pull else None,
+            before_sha=_str_or_none(event.get("before")),
+            run_id=_int_env(environ, "GITHUB_RUN_ID"),
+            run_attempt=_int_env(environ, "GITHUB_RUN_ATTEMPT"),
+            server_url=_env(environ, "GITHUB_SERVER_URL") or "https://github.com",
+            api_url=(_env(environ, "GITHUB_API_URL") or "https://api.github.com").rstrip("/"),
+            workspace=_env(environ, "GITHUB_WORKSPACE") or ".",
+            output_file=_env(environ, "GITHUB_OUTPUT") or None,
+            summary_file=_env(environ, "GITHUB_STEP_SUMMARY") or None,
+            event=dict(event),
+        )
+
+
+@dataclass(frozen=True)
+class ApiSettings:
+    """How we talk to the GitHub API: per-call timeout and retries with backoff."""
+
+    timeout: float = 30.0
+    retries: int = 4          # extra attempts after the first, on 5xx, rate limits, dropped connections
+    backoff: float = 1.0      # seconds; doubles each retry
+
+    def __post_init__(self) -> None:
+        if not (self.timeout > 0 and math.isfinite(self.timeout)):
+            raise ConfigError(f"PERFACTION_API_TIMEOUT must be a positive number of seconds, got {self.timeout!r}")
+        if self.retries < 0:
+            raise ConfigError(f"PERFACTION_API_RETRIES must be 0 or more, got {self.retries!r}")
+        if not (self.backoff >= 0 and math.isfinite(self.backoff)):
+            raise ConfigError(f"PERFACTION_API_BACKOFF must be 0 or more seconds, got {self.backoff!r}")
+
+
+@dataclass(frozen=True)
+class Config:
+    """Every input of the action, validated; paths still as the user wrote them."""
+
+    benchmark: str
+    github: GitHubContext
+    working_directory: str = "."
+    setup_command: str | None = None
+    time_budget: float = 60.0
+    filter: str | None = None
+    benchmark_timeout: float | None = None
+    mode: str = "baseline"
+    base_ref: str | None = None
+    baseline_artifact: str = "perf-baseline"
+    baseline_path: str | None = None
+    thresholds: str | None = None
+    thresholds_file: str | None = None
+    fail_on_regression: bool = True
+    fail_on_missing_baseline: bool = False
+    comment_mode: str = "always"
+    comment_id: str = "default"
+    token: str = field(default="", repr=False)
+    results_path: str = "perf-results.json"
+    report_path: str = "perf-report.md"
+    history_artifact: str = "perf-history"
+    history_path: str | None = None
+    history_length: int = 200
+    nightly_issue: bool = False
+    issue_label: str = "performance-regression"
+    api: ApiSettings = field(default_factory=ApiSettings)
+
+    def __post_init__(self) -> None:
+        if not self.benchmark:
+            raise ConfigError("input 'benchmark' is required: a module name (my_pkg.benchmarks) "
+                              "or a path to a benchmark file or folder")
+        _check_choice("mode", self.mode, MODES)
+        _check_choice("comment-mode", self.comment_mode, COMMENT_MODES)
+        if not (self.time_budget > 0 and math.isfinite(self.time_budget)):
+            raise ConfigError(f"input 'time-budget' must be a positive number of seconds, got {self.time_budget!r}")
+        if not re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", self.comment_id):
+            raise ConfigError("input 'comment-id' accepts 1 to 64 letters, digits, '.', '_' or '-' "
+                              f"(it keeps one comment per id), got {self.comment_id!r}")
+        if isinstance(self.history_length, bool) or not isinstance(self.history_length, int) \
+                or not 1 <= self.history_length <= MAX_HISTORY_LENGTH:
+            raise ConfigError(f"input 'history-length' accepts a whole number of entries from 1 to "
+                              f"{MAX_HISTORY_LENGTH}, got {self.history_length!r}")
+        _check_label(self.issue_label)
+        if self.baseline_path and self.mode == "same-runner":
+            raise ConfigError("inputs 'baseline-path' and mode 'same-runner' exclude each other: "
+                              "same-runner measures the base commit itself; drop one of them")
+
+    @property
+    def workspace(self) -> Path:
+        return Path(self.github.workspace)
+
+    @property
+    def history_output(self) -> str:
+        """The history file this run writes: history-path when given, else the default name."""
+        return self.history_path or DEFAULT_HISTORY_FILE
+
+    def in_workspace(self, path: str) -> Path:
+        """Resolve a path input against the workspace (absolute paths stay as they are)."""
+        return self.workspace / path
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str], *, event: Mapping[str, Any] | None = None) -> Config:
+        values = {name: _input(environ, name) for name in INPUTS}
+        return cls(
+            benchmark=values["benchmark"],
+            github=GitHubContext.from_env(environ, event or {}),
+            working_directory=values["working-directory"],
+            setup_command=values["setup-command"] or None,
+            time_budget=_parse_duration("time-budget", values["time-budget"]),
+            filter=values["filter"] or None,
+            benchmark_timeout=(_parse_duration("benchmark-timeout", values["benchmark-timeout"])
+                               if values["benchmark-timeout"] else None),
+            mode=_parse_choice("mode", values["mode"], MODES),
+            base_ref=values["base-ref"] or None,
+            baseline_artifact=_parse_artifact_name("baseline-artifact", values["baseline-artifact"]),
+            baseline_path=values["baseline-path"] or None,
+            thresholds=values["thresholds"] or None,
+            thresholds_file=values["thresholds-file"] or None,
+            fail_on_regression=_parse_bool("fail-on-regression", values["fail-on-regression"]),
+            fail_on_missing_baseline=_parse_bool("fail-on-missing-baseline",
+                                                 values["fail-on-missing-baseline"]),
+            comment_mode=_parse_choice("comment-mode", values["comment-mode"], COMMENT_MODES),
+            comment_id=values["comment-id"],
+            token=environ.get(input_env_name("token"), "").strip(),
+            results_path=_parse_relative_file("results-path", values["results-path"]),
+            report_path=_parse_relative_file("report-path", values["report-path"]),
+            history_artifact=_parse_artifact_name("history-artifact", values["history-artifact"]),
+            history_path=(_parse_relative_file("history-path", values["history-path"])
+                          if values["history-path"] else None),
+            history_length=_parse_count("history-length", values["history-length"]),
+            nightly_issue=_parse_bool("nightly-issue", values["nightly-issue"]),
+            issue_label=values["issue-label"],
+            api=_parse_api_settings(environ),
+        )
+
+
+# ---------------------------------------------------------------------------
+# Parsing helpers: each error names the input and what it accepts
+# ---------------------------------------------------------------------------
+
+def _input(environ: Mapping[str, str], name: str) -> str:
+    value = environ.get(input_env_name(name), "").strip()
+    return value or INPUTS[name]
+
+
+def _check_choice(name: str, value: str, accepted: tuple[str, ...]) -> None:
+    if value not in accepted:
+        raise ConfigError(f"input '{name}' accepts {', '.join(accepted)}; got {value!r}")
+
+
+def _parse_choice(name: str, value: str, accepted: tuple[str, ...]) -> str:
+    normalised = value.strip().lower()
+    _check_choice(name, normalised, accepted)
+    return normalised
+
+
+def _parse_bool(name: str, value: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered in _TRUE:
+        return True
+    if lowered in _FALSE:
+        return False
+    raise ConfigError(f"input '{name}' accepts true or false; got {value!r}")
+
+
+_DURATION = re.compile(r"(?P<number>\d+(?:\.\d*)?|\.\d+)\s*(?P<unit>s|sec|m|min)?", re.IGNORECASE)
+
+
+def _parse_duration(name: str, value: str) -> float:
+    match = _DURATION.fullmatch(value.strip())
+    seconds = None
+    if match:
+        seconds = float(match["number"])
+        if (match["unit"] or "s").lower() in ("m", "min"):
+            seconds *= 60
+    if seconds is None or seconds <= 0:
+        raise ConfigError(f"input '{name}' accepts a positive duration in seconds, "
+                          f"such as 60, 90s or 2m; got {value!r}")
+    return seconds
+
+
+def _parse_artifact_name(name: str, value: str) -> str:
+    # The characters upload-artifact refuses in a name.
+    bad = set('"<>|*?:\\/\r\n') & set(value)
+    if bad:
+        raise ConfigError(f"input '{name}' is an artifact name and cannot contain "
+                          f"{' '.join(sorted(repr(c) for c in bad))}; got {value!r}")
+    return value
+
+
+def _parse_count(name: str, value: str) -> int:
+    text = value.strip()
+    if not text.isdigit() or not 1 <= int(text) <= MAX_HISTORY_LENGTH:
+        raise ConfigError(f"input '{name}' accepts a whole number of entries from 1 to "
+                          f"{MAX_HISTORY_LENGTH}, got {value!r}")
+    return int(text)
+
+
+def _check_label(value: str) -> None:
+    # The issues listing takes labels as a comma-separated list, so a comma would
+    # split the label in two; GitHub caps label names at 50 characters.
+    if not value or len(value) > 50 or "," in value or not value.isprintable() \
+            or value != value.strip():
+        raise ConfigError("input 'issue-label' accepts a label name of 1 to 50 printable "
+                          f"characters without commas or surrounding spaces, got {value!r}")
+
+
+def _parse_relative_file(name: str, value: str) -> str:
+    parts = PurePosixPath(value).parts
+    if value.endswith("/") or not parts:
+        raise ConfigError(f"input '{name}' must name a file, got {value!r}")
+    return value
+
+
+def _parse_api_settings(environ: Mapping[str, str]) -> ApiSettings:
+    raw = {name: environ.get(name, "").strip() or default for name, default in API_ENV.items()}
+    try:
+        return ApiSettings(timeout=float(raw["PERFACTION_API_TIMEOUT"]),
+                           retries=int(raw["PERFACTION_API_RETRIES"]),
+                           backoff=float(raw["PERFACTION_API_BACKOFF"]))
+    except ValueError as exc:
+        raise ConfigError(f"PERFACTION_API_TIMEOUT, _RETRIES and _BACKOFF take numbers; {exc}") from exc
+
+
+def _env(environ: Mapping[str, str], name: str) -> str:
+    return environ.get(name, "").strip()
+
+
+def _int_env(environ: Mapping[str, str], name: str) -> int | None:
+    value = _env(environ, name)
+    if not value:
+        return None
+    if not value.isdigit():
+        raise ConfigError(f"{name} must be a whole number, got {value!r}")
+    return int(value)
+
+
+def int_or_none(value: Any) -> int | None:
+    """``value`` when it is a JSON integer (not a bool), else None."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _str_or_none(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _dict(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _ref_name(ref: str) -> str | None:
+    for prefix in ("refs/heads/", "refs/tags/"):
+        if ref.startswith(prefix):
+            return ref[len(prefix):]
+    return None

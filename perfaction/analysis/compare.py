@@ -1,0 +1,515 @@
+"""Comparison of a head suite against a base suite: Delta per benchmark x metric.
+
+Verdicts are computed in this module only; templates just pick an icon. The
+value types live in perfaction.comparison and are re-exported here.
+"""
+
+from __future__ import annotations
+
+import gc
+import math
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from perfaction.analysis import paired, stats
+from perfaction.analysis.comparison import (
+    METHOD,
+    METHOD_SAME_RUNNER,
+    MODES,
+    Comparison,
+    Delta,
+    EnvironmentMismatch,
+    Summary,
+    Verdict,
+)
+from perfaction.errors import ConfigError
+from perfaction.results.model import (
+    LATENCY_P50,
+    LATENCY_P95,
+    LATENCY_P99,
+    LOWER_IS_BETTER,
+    PEAK_MEMORY,
+    RETAINED_MEMORY,
+    Benchmark,
+    Metric,
+    Suite,
+)
+
+if TYPE_CHECKING:  # only for annotations: policy is passed in
+    from perfaction.analysis.policy import MetricPolicy, Policy
+
+
+# ---------------------------------------------------------------------------
+# Comparing two suites. The rule (docs/statistics.md says why):
+# REGRESSED / IMPROVED: one-sided Mann-Whitney significant after Holm over the
+#   delta's family (gating or report-only) AND the Hodges-Lehmann change beyond
+#   the threshold AND, where set, the change of the medians above the floor.
+# UNCHANGED: otherwise, when within the floor, or the interval lies inside
+#   +-threshold, or the estimate does and a threshold-sized change was detectable.
+# INCONCLUSIVE: the rest; the reason states the smallest detectable change and
+#   what would add samples of that metric (memory: not always the time budget).
+# p-values from the normal approximation (ties: memory) are never taken below
+#   1/C(m+n, m), the smallest an exact permutation test of those sizes can give.
+# ---------------------------------------------------------------------------
+
+
+
+# The two stages of a tested metric are named tuples, not frozen dataclasses:
+# a run makes tens of thousands and they never leave this module.
+
+class _Samples(NamedTuple):
+    """A benchmark x metric with per-process values on both sides, waiting for its test.
+
+    The tests of a whole run are computed together (``stats.compare_many``):
+    one at a time, scipy's per-call overhead made a 10,000-benchmark run take
+    tens of seconds.
+    """
+
+    benchmark: str
+    metric: str
+    unit: str
+    direction: str
+    policy: MetricPolicy
+    base_values: tuple[float, ...]
+    head_values: tuple[float, ...]
+    processes: tuple[int, int]       # processes the benchmark ran in (base, head)
+
+
+class _Pending(NamedTuple):
+    """A benchmark x metric with samples on both sides, waiting for the corrections."""
+
+    benchmark: str
+    metric: str
+    unit: str
+    direction: str
+    policy: MetricPolicy
+    base: Summary
+    head: Summary
+    result: stats.SampleComparison | paired.PairedComparison
+    processes: tuple[int, int]
+    p_floor: float                   # asymptotic tests: the smallest exact p of these sizes
+
+    # With ties (memory) scipy's normal approximation can undercut any exact
+    # permutation p-value: 0.002 for 5 equal values against 5 others, not 1/252.
+    @property
+    def p_worse(self) -> float:
+        raw = self.result.p_greater if self.direction == LOWER_IS_BETTER else self.result.p_less
+        return max(raw, self.p_floor)
+
+    @property
+    def p_better(self) -> float:
+        raw = self.result.p_less if self.direction == LOWER_IS_BETTER else self.result.p_greater
+        return max(raw, self.p_floor)
+
+    @property
+    def partial(self) -> bool:
+        """Measured in only some of the benchmark's processes (memory, latency passes)."""
+        return (self.result.n_base < self.processes[0]
+                or self.result.n_head < self.processes[1])
+
+
+def compare_suites(base: Suite | None, head: Suite, policy: Policy, *,
+                   mode: str = "baseline") -> Comparison:
+    """Compare every benchmark x metric of ``head`` against ``base`` under ``policy``.
+
+    ``base`` None means there is no baseline yet: every benchmark is NEW.
+    ``mode`` ("baseline" or "same-runner") is recorded and shapes the advice in
+    reasons. Never raises for data problems: they become verdicts with reasons.
+    """
+    if mode not in MODES:
+        raise ConfigError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
+    with _gc_paused():
+        return _compare(base, head, policy, mode)
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while comparing (restored afterwards).
+
+    The comparison makes a few hundred thousand small objects and no cycles,
+    which triggers full collections that walk every object of both suites
+    (millions of sample tuples): about a third of the time for 10,000
+    benchmarks, for nothing to collect. Reference counting still frees memory.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _compare(base: Suite | None, head: Suite, policy: Policy, mode: str) -> Comparison:
+    notes: list[str] = []
+    slots: list[Delta | _Samples] = []
+    ignored: list[str] = []
+    if base is None:
+        notes.append("no baseline: every benchmark is new; nothing was compared")
+    # Names are unique within a suite (model.Suite checks); a dict avoids a scan per lookup.
+    base_by_name = {b.name: b for b in base.benchmarks} if base is not None else {}
+    head_names = {b.name for b in head.benchmarks}
+    for bench in head.benchmarks:
+        if policy.benchmark_ignored(bench.name):
+            ignored.append(bench.name)
+            continue
+        slots.extend(_benchmark_slots(base_by_name.get(bench.name), bench, policy, base is None))
+    if base is not None:
+        for bench in base.benchmarks:
+            if bench.name not in head_names and not policy.benchmark_ignored(bench.name):
+                slots.extend(_single_side(bench, policy, Verdict.REMOVED,
+                                          "in the baseline but not in this run", side="base"))
+    if ignored:
+        notes.append(f"ignored by policy: {', '.join(ignored)}")
+    mismatches, env_notes = _environment_checks(base, head, mode)
+    notes.extend(env_notes)
+    deltas, gating_tests = _decide_all(_run_tests(slots, policy.confidence, mode, policy.alpha),
+                                       policy, mode)
+    return Comparison(
+        deltas=deltas,
+        base_environment=base.environment if base is not None else None,
+        head_environment=head.environment,
+        environment_mismatches=mismatches,
+        thresholds=policy.thresholds(),
+        alpha=policy.alpha,
+        correction="holm",
+        mode=mode,
+        notes=tuple(notes),
+        confidence=policy.confidence,
+        gating_tests=gating_tests,
+        method=METHOD_SAME_RUNNER if mode == "same-runner" else METHOD,
+    )
+
+
+def exit_code(comparison: Comparison, *, fail_on_regression: bool = True) -> int:
+    """1 when a gating metric regressed (and failing is wanted), else 0.
+
+    FAILED benchmarks do not change the code here: a benchmark that crashed is
+    an error of the run, which the application maps to exit code 2.
+    """
+    return 1 if fail_on_regression and comparison.regressions else 0
+
+
+def _summary(metric: Metric) -> Summary:
+    if not metric.has_samples:
+        return Summary(center=metric.center(), n=0)
+    spread = stats.robust_cv(metric.per_process())
+    return Summary(center=metric.center(), n=len(metric.samples),
+                   spread=None if math.isnan(spread) else spread)
+
+
+def _tested_summary(values: tuple[float, ...], cv: float) -> Summary:
+    """``_summary`` of a tested metric from its per-process values and the batch's robust CV."""
+    ordered = sorted(values)                # the median exactly as Metric.center computes it
+    mid = len(ordered) // 2
+    center = ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
+    return Summary(center=center, n=len(values), spread=None if math.isnan(cv) else cv)
+
+
+def _run_tests(slots: list[Delta | _Samples], confidence: float, mode: str,
+               alpha: float) -> list[Delta | _Pending]:
+    """Every waiting test of the run, batched once per design.
+
+    Same-runner runs start base and head process i in the same round, next to
+    each other: the per-round ratio cancels the load both shared, so those
+    metrics get the paired test (``paired.compare_paired_many``). Everything
+    else gets Mann-Whitney (``stats.compare_many``).
+    """
+    waiting = [(i, s) for i, s in enumerate(slots) if isinstance(s, _Samples)]
+    # Pairs only for metrics of every process (not the memory or latency passes
+    # of some, whose rounds need not line up), and only where 2**-n can pass
+    # the strictest Holm step: the signed-rank test needs more pairs than
+    # Mann-Whitney needs processes (9 against 6 for 3 tests).
+    need = paired.min_pairs(alpha / max(1, len(waiting)))
+    by_round = [mode == "same-runner" and len(s.base_values) == len(s.head_values) >= need
+                and (len(s.base_values), len(s.head_values)) == s.processes
+                for _, s in waiting]
+    samples = [(s.base_values, s.head_values) for _, s in waiting]
+    unpaired = iter(stats.compare_many([v for v, p in zip(samples, by_round) if not p],
+                                       confidence=confidence))
+    pairs = iter(paired.compare_paired_many([v for v, p in zip(samples, by_round) if p],
+                                            confidence=confidence))
+    out: list[Delta | _Pending] = list(slots)  # type: ignore[arg-type]
+    floors: dict[tuple[int, int], float] = {}
+    for (i, s), is_paired in zip(waiting, by_round):
+        result = next(pairs) if is_paired else next(unpaired)
+        # exact p-values respect the floor already (and are left bit-for-bit as scipy gives them)
+        if result.method != "asymptotic":
+            floor = 0.0
+        elif is_paired:
+            floor = result.p_floor
+        else:
+            sizes = (result.n_base, result.n_head)
+            if sizes not in floors:
+                floors[sizes] = stats.min_attainable_p(*sizes)
+            floor = floors[sizes]
+        out[i] = _Pending(s.benchmark, s.metric, s.unit, s.direction, s.policy,
+                          _tested_summary(s.base_values, result.base_cv),
+                          _tested_summary(s.head_values, result.head_cv), result,
+                          s.processes, floor)
+    return out
+
+
+def _benchmark_slots(base: Benchmark | None, head: Benchmark, policy: Policy,
+                     no_baseline: bool) -> list[Delta | _Samples]:
+    if head.failed:
+        return [Delta(head.name, "*", "", LOWER_IS_BETTER, Verdict.FAILED,
+                      gating=True, reason=f"failed in this run: {head.error}")]
+    if base is None or base.failed:
+        why = ("no baseline to compare with" if no_baseline else
+               "not in the baseline" if base is None else f"failed in the baseline: {base.error}")
+        return _single_side(head, policy, Verdict.NEW, why, side="head")
+    out: list[Delta | _Samples] = []
+    processes = (_processes(base), _processes(head))
+    for name, metric in head.metrics.items():
+        rule = policy.resolve(head.name, name)
+        if rule.ignored:
+            continue
+        base_metric = base.metrics.get(name)
+        if base_metric is None:
+            out.append(_delta(head.name, name, metric, rule, Verdict.NEW, head=_summary(metric),
+                              reason="metric not in the baseline"))
+        else:
+            out.append(_metric_slot(base, head, name, base_metric, metric, rule, processes))
+    for name, metric in base.metrics.items():
+        rule = policy.resolve(head.name, name)
+        if name not in head.metrics and not rule.ignored:
+            out.append(_delta(head.name, name, metric, rule, Verdict.REMOVED,
+                              base=_summary(metric), reason="metric not measured in this run"))
+    return out
+
+
+def _processes(bench: Benchmark) -> int:
+    """Worker processes a benchmark was measured in: its most-sampled metric's count."""
+    return max((len(m.samples) for m in bench.metrics.values()), default=0)
+
+
+def _single_side(bench: Benchmark, policy: Policy, verdict: Verdict, reason: str, *,
+                 side: str) -> list[Delta | _Samples]:
+    out: list[Delta | _Samples] = []
+    for name, metric in bench.metrics.items():
+        rule = policy.resolve(bench.name, name)
+        if not rule.ignored:
+            summary = _summary(metric)
+            out.append(_delta(bench.name, name, metric, rule, verdict, reason=reason,
+                              **{side: summary}))
+    return out
+
+
+def _delta(bench: str, name: str, metric: Metric, rule: MetricPolicy, verdict: Verdict,
+           **values: Any) -> Delta:
+    return Delta(bench, name, metric.unit, metric.direction, verdict,
+                 threshold=rule.threshold, gating=rule.gating, **values)
+
+
+def _metric_slot(base: Benchmark, head: Benchmark, name: str, base_metric: Metric,
+                 head_metric: Metric, rule: MetricPolicy,
+                 processes: tuple[int, int]) -> Delta | _Samples:
+    problem = None
+    if dict(base.params) != dict(head.params):
+        problem = f"parameters differ (base {dict(base.params)}, head {dict(head.params)})"
+    elif base_metric.unit != head_metric.unit:
+        problem = f"units differ (base {base_metric.unit}, head {head_metric.unit})"
+    elif base_metric.direction != head_metric.direction:
+        problem = (f"direction differs (base {base_metric.direction} is better, "
+                   f"head {head_metric.direction} is better)")
+    if problem or not (base_metric.has_samples and head_metric.has_samples):
+        return _untested(head.name, name, base_metric, head_metric, rule, problem)
+    return _Samples(head.name, name, head_metric.unit, head_metric.direction, rule,
+                    base_metric.per_process(), head_metric.per_process(), processes)
+
+
+def _untested(bench: str, name: str, base_metric: Metric, head_metric: Metric,
+              rule: MetricPolicy, problem: str | None) -> Delta:
+    """NOT_COMPARABLE for ``problem``, else INCONCLUSIVE: one side holds a summary value only."""
+    base_summary, head_summary = _summary(base_metric), _summary(head_metric)
+    common = dict(base=base_summary, head=head_summary)
+    if problem:
+        return _delta(bench, name, head_metric, rule, Verdict.NOT_COMPARABLE,
+                      reason=problem, **common)
+    side = "baseline" if not base_metric.has_samples else "this run"
+    change = (head_summary.center / base_summary.center - 1
+              if base_summary.center > 0 else None)
+    return _delta(bench, name, head_metric, rule, Verdict.INCONCLUSIVE, change=change,
+                  reason=f"the {side} holds one summary value and no per-process samples, "
+                         "so no test is possible; compare perfaction results files",
+                  **common)
+
+
+def _decide_all(slots: list[Delta | _Pending], policy: Policy,
+                mode: str) -> tuple[tuple[Delta, ...], int]:
+    """Holm per family (gating, report-only) and direction; BH over every test of the run."""
+    pending = [(i, s) for i, s in enumerate(slots) if isinstance(s, _Pending)]
+    adjusted: dict[int, tuple[float, float, int]] = {}
+    for gating in (True, False):
+        family = [(i, s) for i, s in pending if s.policy.gating is gating]
+        worse = stats.holm([s.p_worse for _, s in family])
+        better = stats.holm([s.p_better for _, s in family])
+        for (i, _), w, b in zip(family, worse, better):
+            adjusted[i] = (w, b, len(family))
+    q_worse = stats.benjamini_hochberg([s.p_worse for _, s in pending])
+    q_better = stats.benjamini_hochberg([s.p_better for _, s in pending])
+    decided = {i: _decide(s, adjusted[i], (qw, qb), policy, mode)
+               for (i, s), qw, qb in zip(pending, q_worse, q_better)}
+    deltas = tuple(decided.get(i, slot) for i, slot in enumerate(slots))
+    gating_tests = sum(1 for _, s in pending if s.policy.gating)
+    return deltas, gating_tests  # type: ignore[return-value]
+
+
+def _decide(p: _Pending, adjusted: tuple[float, float, int], q: tuple[float, float],
+            policy: Policy, mode: str) -> Delta:
+    est, rule = p.result.estimate, p.policy
+    sign = 1.0 if p.direction == LOWER_IS_BETTER else -1.0
+    worse_way = sign * est.shift >= 0
+    amount = None if est.change is None else sign * est.change     # > 0 means worse
+    adj_worse, adj_better, family = adjusted
+    p_adj = adj_worse if worse_way else adj_better
+    detectable = _detectable(p.result, policy.alpha / family, policy.power)
+    t = rule.threshold
+    beyond_floor = rule.floor is None or abs(p.head.center - p.base.center) > rule.floor
+    beyond_threshold = amount is None or abs(amount) > t
+    inside = est.interval is not None and -t < est.interval[0] and est.interval[1] < t
+    change_text = _change_text(p)
+    if p_adj <= policy.alpha and beyond_threshold and beyond_floor:
+        verdict = Verdict.REGRESSED if worse_way else Verdict.IMPROVED
+        floor = f" and the {_amount(rule.floor, p.unit)} floor" if rule.floor is not None else ""
+        reason = (f"{change_text} is beyond the {_limit(t)} threshold{floor} and significant after "
+                  f"Holm correction over {_tests(family)} (adjusted p {p_adj:.2g} <= {policy.alpha:g})")
+    elif not beyond_floor:
+        verdict = Verdict.UNCHANGED
+        reason = (f"the change of {_amount(p.head.center - p.base.center, p.unit)} is within the "
+                  f"{_amount(rule.floor, p.unit)} floor")
+    elif inside:
+        verdict = Verdict.UNCHANGED
+        reason = (f"the whole interval ({_pct(est.interval[0])} .. {_pct(est.interval[1])}) "
+                  f"lies within ±{_limit(t)}")
+    elif not beyond_threshold and detectable is not None and detectable <= t:
+        verdict = Verdict.UNCHANGED
+        reason = (f"{change_text} is within ±{_limit(t)} and the run could have detected "
+                  f"a change of {_pct(detectable, sign=False)}")
+    else:
+        verdict = Verdict.INCONCLUSIVE
+        reason = _inconclusive_reason(p, change_text, beyond_threshold, p_adj, family,
+                                      detectable, policy, mode)
+    return Delta(p.benchmark, p.metric, p.unit, p.direction, verdict, base=p.base, head=p.head,
+                 change=est.change, interval=est.interval,
+                 p_value=p.p_worse if worse_way else p.p_better, p_adjusted=p_adj,
+                 q_value=q[0] if worse_way else q[1], threshold=t, detectable=detectable,
+                 gating=rule.gating, reason=reason)
+
+
+def _detectable(result: stats.SampleComparison | paired.PairedComparison, alpha: float,
+                power: float) -> float | None:
+    """Smallest relative change the run could have detected (Bonferroni level: Holm's first step)."""
+    if isinstance(result, paired.PairedComparison):
+        shift = result.detectable_shift(alpha, power)
+    else:
+        shift = stats.detectable_shift(result.spread, result.n_base, result.n_head,
+                                       alpha=alpha, power=power)
+    if math.isinf(shift):
+        return None
+    if result.estimate.scale == stats.LOG:
+        return math.expm1(shift)
+    return shift / abs(result.base_median) if result.base_median != 0 else None
+
+
+def _inconclusive_reason(p: _Pending, change_text: str, beyond_threshold: bool, p_adj: float,
+                         family: int, detectable: float | None, policy: Policy, mode: str) -> str:
+    by_round = isinstance(p.result, paired.PairedComparison)
+    smallest_p = (p.result.p_floor if by_round
+                  else stats.min_attainable_p(p.result.n_base, p.result.n_head))
+    too_few = smallest_p > policy.alpha / family
+    advice = _more_samples_advice(p, mode, too_few)
+    if too_few:
+        need = (paired.min_pairs(policy.alpha / family) if by_round
+                else stats.min_processes_per_side(policy.alpha / family))
+        return (f"too few processes (base {p.result.n_base}, head {p.result.n_head}) for any test "
+                f"to pass alpha {policy.alpha:g} over {_tests(family)}; at least {need} per side "
+                f"are needed: {advice}")
+    seen = (f"the run could only have detected changes above {_pct(detectable, sign=False)}"
+            if detectable is not None else "the run's noise is unknown")
+    threshold = _limit(p.policy.threshold)
+    if beyond_threshold:
+        return (f"{change_text} is beyond the {threshold} threshold but not significant after "
+                f"Holm correction over {_tests(family)} (adjusted p {p_adj:.2g} > "
+                f"{policy.alpha:g}); {seen}: {advice}")
+    return f"{change_text} is within ±{threshold}, but {seen}: {advice}"
+
+
+_MEMORY_METRICS = (PEAK_MEMORY, RETAINED_MEMORY)
+_LATENCY_METRICS = (LATENCY_P50, LATENCY_P95, LATENCY_P99)
+
+
+def _more_samples_advice(p: _Pending, mode: str, too_few: bool) -> str:
+    """What would give this metric more samples; right per metric, not only for time.
+
+    Memory and latency come from passes that run in the first processes of a
+    benchmark only; once a run has that many, a larger time budget adds
+    processes but no samples of them.
+    """
+    if p.partial:
+        (nb, nh), (pb, ph) = (p.result.n_base, p.result.n_head), p.processes
+        knob = ("measure memory in more processes (--memory-processes)"
+                if p.metric in _MEMORY_METRICS else
+                "run the latency pass in more processes (the runner's detail_processes)"
+                if p.metric in _LATENCY_METRICS else "measure it in more processes")
+        return (f"{p.metric} was measured in only {nb} of {pb} processes (base) and {nh} of "
+                f"{ph} (head), so a larger time budget adds no samples of it; {knob}, "
+                "or make fewer metrics gate")
+    if too_few:
+        return "raise the time budget or the process count"
+    if p.metric in _MEMORY_METRICS or mode == "same-runner":
+        return "raise the time budget"      # memory hardly depends on the machine
+    return "raise the time budget or use same-runner mode"
+
+
+def _change_text(p: _Pending) -> str:
+    if p.result.estimate.change is not None:
+        return _pct(p.result.estimate.change)
+    shift = p.result.estimate.shift
+    return f"{'+' if shift > 0 else ''}{_amount(shift, p.unit)} from zero"
+
+
+def _tests(count: int) -> str:
+    return f"{count} test" if count == 1 else f"{count} tests"
+
+
+def _pct(value: float, *, sign: bool = True) -> str:
+    return f"{value * 100:+.1f}%" if sign else f"{value * 100:.1f}%"
+
+
+def _limit(value: float) -> str:
+    return f"{value * 100:.3g}%"
+
+
+def _amount(value: float, unit: str) -> str:
+    if unit == "B":
+        for factor, name in ((1024 ** 3, "GiB"), (1024 ** 2, "MiB"), (1024, "KiB")):
+            if abs(value) >= factor:
+                return f"{value / factor:.1f} {name}"
+        return f"{value:.0f} B"
+    return f"{value:.3g} {unit}"
+
+
+def _environment_checks(base: Suite | None, head: Suite,
+                        mode: str) -> tuple[tuple[EnvironmentMismatch, ...], list[str]]:
+    if base is None:
+        return (), []
+    base_fp, head_fp = base.environment.fingerprint(), head.environment.fingerprint()
+    if all(v is None for v in base_fp.values()):
+        return (), ["the baseline records no environment (CPU, Python): whether it was measured "
+                    "on a comparable machine cannot be checked"]
+    mismatches = tuple(EnvironmentMismatch(name, base_fp[name], head_fp[name]) for name in base_fp
+                       if base_fp[name] is not None and head_fp[name] is not None
+                       and base_fp[name] != head_fp[name])
+    notes = []
+    unknown = [name for name in base_fp if (base_fp[name] is None) != (head_fp[name] is None)]
+    if unknown:
+        notes.append(f"not recorded on one side, so not checked: {', '.join(unknown)}")
+    if mismatches:
+        fields_ = ", ".join(m.field for m in mismatches)
+        notes.append(f"base and head ran in different environments ({fields_}): a time change may "
+                     "come from the machine, not the code" +
+                     ("" if mode == "same-runner" else "; same-runner mode avoids this"))
+    return mismatches, notes

@@ -1,0 +1,119 @@
+"""The comparison's value types: Verdict, Summary, Threshold, Delta, Comparison.
+
+What reports render and what decides the exit code. They are computed in
+perfaction.compare (``compare_suites``), serialised in comparison_json, and
+importable from either module.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+from perfaction.results.model import Environment
+
+
+class Verdict(str, Enum):
+    REGRESSED = "regressed"            # significant after correction AND beyond the threshold
+    IMPROVED = "improved"              # same rule, the good direction
+    UNCHANGED = "unchanged"            # the run could have seen a threshold-sized change and did not
+    INCONCLUSIVE = "inconclusive"      # too noisy or too few samples to tell
+    NEW = "new"                        # only in head
+    REMOVED = "removed"                # only in base
+    FAILED = "failed"                  # the benchmark raised or timed out in head
+    NOT_COMPARABLE = "not_comparable"  # units or settings differ
+
+
+@dataclass(frozen=True)
+class Summary:
+    """One side of a delta, summarised for display."""
+
+    center: float                 # median of per-process values (or the stored value)
+    n: int                        # per-process observations (0 for summary-only data)
+    spread: float | None = None   # relative dispersion between processes (robust CV), or None
+
+
+@dataclass(frozen=True)
+class Threshold:
+    """One rule of the policy, in the form the footer states it."""
+
+    metric: str                   # metric name or kind ("time", "memory", ...)
+    relative: float | None        # 0.05 means 5 %
+    pattern: str | None = None    # benchmark glob, None for the default
+    absolute_floor: float | None = None  # memory: changes smaller than this never regress
+    ignored: bool = False
+    gating: bool = True           # decides the job outcome (False: shown only)
+
+
+@dataclass(frozen=True)
+class Delta:
+    """The change of one metric of one benchmark, and what we conclude."""
+
+    benchmark: str
+    metric: str
+    unit: str
+    direction: str
+    verdict: Verdict
+    base: Summary | None = None
+    head: Summary | None = None
+    change: float | None = None             # head / base - 1 (+0.05 = 5 % larger value)
+    interval: tuple[float, float] | None = None  # confidence interval of ``change``
+    p_value: float | None = None            # one-sided, raw
+    p_adjusted: float | None = None         # after Holm across the run's gating tests
+    q_value: float | None = None            # Benjamini-Hochberg, advisory
+    threshold: float | None = None          # relative threshold that applied
+    detectable: float | None = None         # smallest change this run could have detected
+    gating: bool = True                     # counts towards the job outcome
+    reason: str = ""                        # one plain sentence: why this verdict
+
+
+@dataclass(frozen=True)
+class EnvironmentMismatch:
+    field: str
+    base: Any
+    head: Any
+
+
+METHOD = ("one-sided Mann-Whitney U test on per-process values; change and interval: "
+          "Hodges-Lehmann")
+METHOD_SAME_RUNNER = ("one-sided Wilcoxon signed-rank test on per-round pairs of base and head "
+                      "processes (Mann-Whitney U for metrics measured in only some processes); "
+                      "change and interval: Hodges-Lehmann")
+
+
+@dataclass(frozen=True)
+class Comparison:
+    deltas: tuple[Delta, ...]
+    base_environment: Environment | None
+    head_environment: Environment
+    environment_mismatches: tuple[EnvironmentMismatch, ...] = ()
+    thresholds: tuple[Threshold, ...] = ()
+    alpha: float = 0.01
+    correction: str = "holm"
+    mode: str = "baseline"                  # "baseline" or "same-runner"
+    notes: tuple[str, ...] = field(default_factory=tuple)
+    confidence: float = 0.95                # level of every Delta.interval
+    gating_tests: int = 0                   # size of the Holm family of the gate
+    method: str = METHOD                    # the test and estimate, for the report footer
+
+    def with_verdict(self, verdict: Verdict) -> tuple[Delta, ...]:
+        return tuple(d for d in self.deltas if d.verdict is verdict)
+
+    @property
+    def regressions(self) -> tuple[Delta, ...]:
+        return tuple(d for d in self.deltas if d.verdict is Verdict.REGRESSED and d.gating)
+
+    @property
+    def failures(self) -> tuple[Delta, ...]:
+        return self.with_verdict(Verdict.FAILED)
+
+    def counts(self) -> dict[str, int]:
+        counts = {v.value: 0 for v in Verdict}
+        for delta in self.deltas:
+            counts[delta.verdict.value] += 1
+        return counts
+
+
+MODES = ("baseline", "same-runner")
+COMPARISON_FORMAT_VERSION = 1          # of the JSON form (comparison_json.py)

@@ -1,0 +1,149 @@
+"""`perfaction run MODULE_OR_PATH -o results.json`: measure a benchmark module.
+
+Exit 0 when every benchmark was measured; 2 when any failed (the results file
+is written anyway, with each failure recorded in it) or the module could not
+be run at all.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from pathlib import Path
+from typing import Any, TextIO
+
+DEFAULT_OUTPUT = "results.json"
+
+
+def add_parser(subparsers: Any) -> argparse.ArgumentParser:
+    parser = subparsers.add_parser(
+        "run", help="measure a benchmark module and write a results file",
+        description="Measure every benchmark in MODULE_OR_PATH in fresh worker processes and "
+                    "write the results (raw per-process samples) as JSON. Exit 0 when all "
+                    "were measured, 2 when any failed; failures are recorded in the file.")
+    parser.add_argument("target", metavar="MODULE_OR_PATH",
+                        help="a benchmark file (benchmarks/bench_orders.py) or a dotted module "
+                             "name, imported from the current directory")
+    parser.add_argument("-o", "--output", default=DEFAULT_OUTPUT, metavar="FILE",
+                        help=f"results file to write (default {DEFAULT_OUTPUT})")
+    add_measurement_options(parser)
+    parser.add_argument("--python", metavar="PATH",
+                        help="interpreter for the worker processes (default: this one); it "
+                             "needs perfaction and the project's dependencies installed")
+    parser.add_argument("--commit-sha", help="commit recorded in the results (default: git HEAD)")
+    parser.add_argument("--ref", help="branch or ref recorded in the results (default: the "
+                                      "checked-out branch)")
+    parser.set_defaults(handler=_handle)
+    return parser
+
+
+def add_measurement_options(parser: argparse.ArgumentParser) -> None:
+    """Options shared by `run` and `ab`."""
+    parser.add_argument("--time-budget", type=float, default=60.0, metavar="S",
+                        help="seconds for the whole suite (default 60); more processes, "
+                             "tighter results")
+    parser.add_argument("--filter", metavar="PATTERN",
+                        help="only benchmarks whose name contains PATTERN, or matches it as a "
+                             "glob when it has * or ?")
+    parser.add_argument("--timeout", type=float, metavar="S",
+                        help="seconds one worker process may take for one benchmark (default: "
+                             "the budget's share per benchmark, at least 10)")
+    parser.add_argument("--min-value-time", type=float, default=0.05, metavar="S",
+                        help="seconds each timed value lasts at least (default 0.05)")
+    parser.add_argument("--processes", type=int, metavar="N",
+                        help="fixed number of processes per benchmark, ignoring the budget")
+    parser.add_argument("--memory-processes", type=int, metavar="N",
+                        help="processes per benchmark that also run the untimed memory pass "
+                             "(default: enough for the memory gate to be able to pass)")
+    parser.add_argument("--no-latency", action="store_true",
+                        help="skip the per-call latency percentiles")
+    parser.add_argument("--seed", type=int, help="seed for the order of workers in each round")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+
+
+def options_from_args(args: argparse.Namespace, **extra: Any) -> Any:
+    from perfaction.harness.runner import RunOptions
+
+    return RunOptions(time_budget=args.time_budget, filter=args.filter, timeout=args.timeout,
+                      min_value_time=args.min_value_time, processes=args.processes,
+                      latency=not args.no_latency, seed=args.seed,
+                      memory_processes=args.memory_processes, **extra)
+
+
+def _handle(args: argparse.Namespace) -> int:
+    from perfaction.errors import BenchmarkDiscoveryError
+    from perfaction.harness import gitinfo
+    from perfaction.harness.progress import make_progress
+    from perfaction.harness.runner import run_suite
+    from perfaction.results import model
+
+    cwd = Path.cwd()
+    options = options_from_args(
+        args, cwd=cwd, python=args.python,
+        commit_sha=args.commit_sha or gitinfo.head_commit(cwd),
+        ref=args.ref or gitinfo.current_ref(cwd))
+    progress = make_progress(sys.stderr, quiet=args.quiet)
+    try:
+        suite = run_suite(args.target, options, progress=progress)
+    except BenchmarkDiscoveryError as exc:
+        model.dump_suite(discovery_failure_suite(args.target, str(exc), options), args.output)
+        print(f"perfaction run: results with the failure written to {args.output}",
+              file=sys.stderr)
+        raise
+    model.dump_suite(suite, args.output)
+    print_summary(suite, sys.stdout)
+    print(f"results written to {args.output}")
+    for bench in suite.failures:
+        print(f"perfaction run: error: {bench.error}", file=sys.stderr)
+    return 2 if suite.failures else 0
+
+
+def discovery_failure_suite(target: str, message: str, options: Any, *,
+                            mode: str = "baseline") -> Any:
+    """A results file for a module that could not run: one failed entry named after it."""
+    from perfaction.harness import environment
+    from perfaction.results import model
+
+    env = model.Environment(**environment.gather(), commit_sha=options.commit_sha,
+                            ref=options.ref, timestamp=environment.utc_timestamp())
+    settings = model.RunSettings(time_budget=options.time_budget, filter=options.filter,
+                                 timeout=options.timeout, mode=mode)
+    return model.Suite((model.Benchmark(name=target, error=message),), env, settings)
+
+
+def print_summary(suite: Any, out: TextIO) -> None:
+    """One plain line per benchmark (the rich report is `perfaction report`).
+
+    Units and the spread are the reports' own (perfaction.units, the robust
+    CV of perfaction.stats), so this line and the comment never disagree.
+    """
+    from perfaction.analysis.stats import robust_cv
+    from perfaction.report.units import format_spread, format_value
+    from perfaction.results import model
+
+    width = max((len(b.name) for b in suite.benchmarks), default=10)
+    for bench in suite.benchmarks:
+        if bench.failed:
+            print(f"{bench.name:<{width}}  FAILED  {bench.error}", file=out)
+            continue
+        parts = []
+        time_metric = bench.metrics.get(model.TIME)
+        if time_metric is not None:
+            spread = robust_cv(time_metric.per_process()) if time_metric.has_samples else math.nan
+            parts.append(f"{format_value(time_metric.center(), 's')}/op "
+                         f"{format_spread(None if math.isnan(spread) else spread)}"
+                         f" ({len(time_metric.samples)} processes)")
+        util = bench.metrics.get(model.CPU_UTILISATION)
+        if util is not None:
+            parts.append(f"cpu {util.center() * 100:.0f}%")
+        p99 = bench.metrics.get(model.LATENCY_P99)
+        if p99 is not None:
+            parts.append(f"p99 {format_value(p99.center(), 's')}")
+        peak = bench.metrics.get(model.PEAK_MEMORY)
+        if peak is not None:
+            parts.append(f"peak {format_value(peak.center(), 'B')}")
+        retained = bench.metrics.get(model.RETAINED_MEMORY)
+        if retained is not None:
+            parts.append(f"retained {format_value(retained.center(), 'B')}/call")
+        print(f"{bench.name:<{width}}  " + "  ".join(parts), file=out)
