@@ -98,15 +98,15 @@ def main() -> int:
     sys.stdout.reconfigure(line_buffering=True)  # type: ignore[attr-defined]
     from perfaction.action import app
     from perfaction.action.config import Config, load_event
-    from perfaction.errors import PerfActionError
     from perfaction.github.client import GitHubClient
     from perfaction.github.workflow import WorkflowCommands
-    from perfaction.signals import interruption, terminate_as_interrupt
+    from perfaction.pipeline import HarnessRunner, run_guarded
 
     commands = WorkflowCommands(sys.stdout)
     if problem:
         commands.warning(problem, title="perfaction")
-    try:
+
+    def run_action() -> int:
         # The token lives in this mapping only, never in the process environment.
         environ = dict(os.environ)
         if token is not None:
@@ -116,22 +116,18 @@ def main() -> int:
         if config.token:
             github = GitHubClient(api_url=config.github.api_url, token=config.token,
                                   repository=config.github.repository, settings=config.api)
-        with terminate_as_interrupt():   # a cancelled job stops its workers and exits 2
-            return app.run(config, github=github, runner=app.HarnessRunner(sys.stdout),
-                           clock=lambda: datetime.now(UTC), stdout=sys.stdout)
-    except PerfActionError as exc:
-        commands.error(str(exc), title="perfaction")
-        return exc.exit_code
-    except KeyboardInterrupt as exc:
-        commands.error(f"cancelled{interruption(exc)}: worker processes were "
-                       "stopped; results measured so far were not compared", title="perfaction")
-        return 2
-    except Exception as exc:  # a bug: show it whole, and still exit 2 rather than 1
-        traceback.print_exc()
-        commands.error(f"internal error: {type(exc).__name__}: {exc}; please report it with the log above",
-                       title="perfaction")
-        return 2
+        # The one client is both ports: it reads the stored baselines and publishes.
+        return app.run(config, baselines=github, publisher=github, runner=HarnessRunner(sys.stdout),
+                       clock=lambda: datetime.now(UTC), stdout=sys.stdout)
+
+    # Errors become an ::error:: annotation and exit 2; a cancelled job stops its workers.
+    return run_guarded(run_action, lambda failure: commands.error(failure.message, title="perfaction"))
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except Exception:   # e.g. a broken install failing to import: exit 2, never 1 ("regression")
+        traceback.print_exc()
+        print("::error title=perfaction::internal error before the run started (traceback above)")
+        sys.exit(2)

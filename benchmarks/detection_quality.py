@@ -52,6 +52,7 @@ import dq_render  # noqa: E402
 import dq_suite  # noqa: E402
 import dq_trials  # noqa: E402
 
+from perfaction import metrics  # noqa: E402
 from perfaction.analysis.compare import compare_suites  # noqa: E402
 from perfaction.analysis.policy import Policy  # noqa: E402
 from perfaction.analysis.stats import robust_cv  # noqa: E402
@@ -59,7 +60,6 @@ from perfaction.harness import environment  # noqa: E402
 from perfaction.harness.ab import execute_ab  # noqa: E402
 from perfaction.harness.progress import Progress  # noqa: E402
 from perfaction.harness.runner import RunOptions, Side, execute  # noqa: E402
-from perfaction.results import model  # noqa: E402
 
 TARGET = "dq_suite.py"
 LEVELS = (0.02, 0.05, 0.10, 0.20)
@@ -141,8 +141,8 @@ def sizing_run(mode: str, budget: float, trees: dict[str, Path], seed: int) -> d
     else:
         result = execute(TARGET, replace(options, cwd=trees["base"]))
         head, verdicts = result.suites[0], None
-    n = min(len(b.metrics[model.TIME].samples) for b in head.benchmarks
-            if model.TIME in b.metrics)
+    n = min(len(b.metrics[metrics.TIME].samples) for b in head.benchmarks
+            if metrics.TIME in b.metrics)
     stats = result.stats
     return {"mode": mode, "budget": budget, "n": n, "wall": stats.wall, "rounds": stats.rounds,
             "seconds_per_process": stats.worker_wall / max(1, stats.worker_processes),
@@ -158,7 +158,7 @@ def noise_check(budget: float, seed: int) -> dict[str, Any]:
         base, head = execute_ab(trees["base"], trees["head"], TARGET,
                                 RunOptions(time_budget=budget, seed=seed)).suites
     out: dict[str, Any] = {"budget": budget, "load": [before, load()], "benchmarks": {}}
-    for metric in (model.TIME, model.CPU_TIME):
+    for metric in (metrics.TIME, metrics.CPU_TIME):
         sides = [{b.name: b.metrics[metric].samples for b in suite.benchmarks}
                  for suite in (base, head)]
         trial = dq_trials.Trial(dq_trials.SAME_RUNNER, 0.0, None, sides[0], sides[1],
@@ -170,7 +170,7 @@ def noise_check(budget: float, seed: int) -> dict[str, Any]:
                 "verdict": delta.verdict.value, "detectable": delta.detectable}
     for bench, entry in out["benchmarks"].items():
         entry["cpu_utilisation"] = statistics.median(
-            base.get(bench).metrics[model.CPU_UTILISATION].per_process())
+            base.get(bench).metrics[metrics.CPU_UTILISATION].per_process())
     return out
 
 
@@ -225,10 +225,10 @@ def pool_run(index: int, trees: dict[str, Path], rounds: int, seed: int) -> dict
         for bench in suite.benchmarks:
             if bench.error:
                 errors.append(f"{label}:{bench.name}: {bench.error}")
-            metric = bench.metrics.get(model.TIME)
+            metric = bench.metrics.get(metrics.TIME)
             samples = [list(p) for p in metric.samples] if metric else []
             values.setdefault(label, {})[bench.name] = samples
-            cpu_metric = bench.metrics.get(model.CPU_TIME)
+            cpu_metric = bench.metrics.get(metrics.CPU_TIME)
             cpu.setdefault(label, {})[bench.name] = (
                 [list(p) for p in cpu_metric.samples] if cpu_metric else [])
             loops.setdefault(label, {})[bench.name] = bench.loops

@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 
 from scipy import stats as scipy_stats
 
+from perfaction import metrics
 from perfaction.analysis import paired
 from perfaction.analysis.compare import compare_suites
 from perfaction.analysis.comparison import Delta, Verdict
@@ -171,7 +172,7 @@ def _trial(mode: str, level: float, slowed: str | None, base_run: PoolRun, head_
 def to_suite(per_bench: Mapping[str, Samples], mode: str) -> model.Suite:
     """A suite with the time metric only, as the runner would have produced it."""
     benchmarks = tuple(
-        model.Benchmark(name, {model.TIME: model.Metric("s", model.LOWER_IS_BETTER, samples)})
+        model.Benchmark(name, {metrics.TIME: model.Metric("s", metrics.LOWER_IS_BETTER, samples)})
         for name, samples in sorted(per_bench.items()))
     settings = model.RunSettings(mode="baseline" if mode == BASELINE else "same-runner")
     return model.Suite(benchmarks, model.Environment(), settings)
@@ -187,7 +188,7 @@ def perfaction_deltas(trial: Trial, policy: Policy) -> dict[str, Delta]:
     """
     comparison = compare_suites(to_suite(trial.base, trial.mode), to_suite(trial.head, trial.mode),
                                 policy, mode="baseline")
-    return {d.benchmark: d for d in comparison.deltas if d.metric == model.TIME}
+    return {d.benchmark: d for d in comparison.deltas if d.metric == metrics.TIME}
 
 
 def pooled(samples: Samples) -> list[float]:
@@ -266,7 +267,7 @@ def paired_deltas(trial: Trial, policy: Policy) -> dict[str, dict[str, object]]:
     family = len(benches)
     out: dict[str, dict[str, object]] = {}
     for bench, r, adj_worse, adj_better in zip(benches, results, worse, better):
-        t = policy.resolve(bench, model.TIME).threshold
+        t = policy.resolve(bench, metrics.TIME).threshold
         change, interval = r.estimate.change, r.estimate.interval
         worse_way = r.estimate.shift >= 0
         p_adj = adj_worse if worse_way else adj_better

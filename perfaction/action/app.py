@@ -1,6 +1,6 @@
 """The action's glue: one run inside a workflow job, from Config to exit code.
 
-    run(config, github=..., runner=..., clock=..., stdout=...) -> 0 | 1 | 2
+    run(config, baselines=..., publisher=..., runner=..., clock=..., stdout=...) -> 0 | 1
 
 Order matters. The results file is written as soon as the benchmarks finish,
 before any network call, so nothing measured is lost when the API fails. Then
@@ -21,21 +21,19 @@ import it is an error (exit 2), since a comparison with nothing passes.
 Pull requests are gated: a regression exits 1 when fail-on-regression is set.
 On push, schedule and other events the comparison is informational: the job
 passes, so the step that uploads the results as the next baseline still runs.
-Every PerfActionError becomes an ``::error::`` annotation and exit 2.
+A PerfActionError is raised, after everything that could be written was; the
+entry point turns it into an ``::error::`` annotation and exit 2.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import tempfile
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol, TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from perfaction.action import nightly
 from perfaction.action.config import Config
@@ -44,33 +42,22 @@ from perfaction.analysis.comparison import Comparison, Verdict
 from perfaction.analysis.comparison_json import comparison_to_dict
 from perfaction.errors import ConfigError, PerfActionError, ResultsFormatError
 from perfaction.github.workflow import WorkflowCommands, append_summary, summary_room, write_outputs
+from perfaction.pipeline import (
+    SETUP_TAIL_LINES,
+    exit_code,
+    file_baseline,
+    raise_for_failures,
+    same_runner_baseline,
+)
+from perfaction.ports import BaselineSource, Publisher, Runner
 from perfaction.report.context import BaselineInfo, ReportContext, comment_marker
 from perfaction.report.render import render_comment, render_markdown_full, render_summary, render_terminal
 from perfaction.results.model import Suite, dump_suite, load_suite
-from perfaction.untrusted import without_credentials
 
 if TYPE_CHECKING:
     from perfaction.analysis.policy import Policy
-    from perfaction.github.client import BaselineOutcome, CommentOutcome
-    from perfaction.harness.runner import RunOptions, RunResult
 
 OUTPUT_JSON_LIMIT = 512 * 1024   # comparison-json beyond this is replaced by counts
-SETUP_TAIL_LINES = 30
-
-
-class BenchmarkRunner(Protocol):
-    def setup(self, command: str, cwd: Path, log: Callable[[str], None]) -> tuple[int, list[str]]: ...
-    def run(self, target: str, options: RunOptions) -> Suite: ...
-    def run_ab(self, repo_dir: Path, base_ref: str, subdir: Path, target: str,
-               options: RunOptions) -> RunResult: ...
-
-
-class GitHubPort(nightly.NightlyPort, Protocol):
-    def fetch_baseline(self, *, name: str, branch: str | None, repository_id: int | None,
-                       exclude_run_id: int | None, results_name: str,
-                       scratch: Path) -> BaselineOutcome: ...
-    def upsert_comment(self, pr_number: int, body: str, *, marker: str, create: bool = True,
-                       fallback_body: str | None = None) -> CommentOutcome: ...
 
 
 @dataclass(frozen=True)
@@ -80,21 +67,16 @@ class Baseline:
     status: str          # "found", "missing", "expired", "invalid", "file" or "same-runner"
 
 
-def run(config: Config, *, github: GitHubPort | None, runner: BenchmarkRunner,
-        clock: Callable[[], datetime], stdout: TextIO) -> int:
-    """Run the action once; returns the exit code (0 pass, 1 regression, 2 error)."""
+def run(config: Config, *, baselines: BaselineSource | None, publisher: Publisher | None,
+        runner: Runner, clock: Callable[[], datetime], stdout: TextIO) -> int:
+    """Run the action once; returns 0 (pass) or 1 (regression).
+
+    Raises PerfActionError for exit code 2 (``pipeline.run_guarded`` maps it),
+    after writing whatever the run got to: results, report, summary, outputs.
+    """
     commands = WorkflowCommands(stdout)
     if config.token:
         commands.mask(config.token)
-    try:
-        return _run(config, github, runner, clock, commands)
-    except PerfActionError as exc:
-        commands.error(str(exc), title="perfaction")
-        return exc.exit_code
-
-
-def _run(config: Config, github: GitHubPort | None, runner: BenchmarkRunner,
-         clock: Callable[[], datetime], commands: WorkflowCommands) -> int:
     context = config.github
     workdir = _working_directory(config)
     policy = load_policy(config)
@@ -109,14 +91,14 @@ def _run(config: Config, github: GitHubPort | None, runner: BenchmarkRunner,
         dump_suite(base_suite, results_file.with_name(results_file.stem + ".base.json"))
         run_notes += _base_failures(base_suite, commands)
 
-    baseline = _baseline(config, github, base_suite, clock, commands)
+    baseline = _baseline(config, baselines, base_suite, clock, commands)
     comparison = compare.compare_suites(baseline.suite, head, policy, mode=config.mode)
     night = None
     if context.records_history:   # before the report: a later failure still leaves the file
-        previous = nightly.load_previous(config, github, commands)
+        previous = nightly.load_previous(config, baselines, commands)
         history = nightly.record(config, previous, head, commands)
-        night = nightly.conclude_night(config, github, history, previous, policy, commands)
-    trends, trend_notes = _trends(config, github, head, commands)
+        night = nightly.conclude_night(config, publisher, history, previous, policy, commands)
+    trends, trend_notes = _trends(config, baselines, head, commands)
     report_context = _report_context(config, baseline, trends, run_notes + trend_notes)
     report_file = config.in_workspace(config.report_path)
     report_file.parent.mkdir(parents=True, exist_ok=True)
@@ -129,7 +111,7 @@ def _run(config: Config, github: GitHubPort | None, runner: BenchmarkRunner,
     gate = context.is_pull_request and config.fail_on_regression
     _annotate(comparison, commands, as_error=gate)
     write_outputs(context.output_file, _outputs(config, comparison, baseline))
-    comment_url = _comment(config, github, comparison, report_context, baseline, commands)
+    comment_url = _comment(config, publisher, comparison, report_context, baseline, commands)
     if comment_url:
         write_outputs(context.output_file, {"comment-url": comment_url})
     if night is not None and night.failure is not None:
@@ -160,7 +142,7 @@ def load_policy(config: Config) -> Policy:
         raise ConfigError(f"input '{which}': {exc}") from exc
 
 
-def _setup(command: str, workdir: Path, runner: BenchmarkRunner, commands: WorkflowCommands) -> None:
+def _setup(command: str, workdir: Path, runner: Runner, commands: WorkflowCommands) -> None:
     with commands.group(f"Setting up: {command}"):
         returncode, tail = runner.setup(command, workdir, commands.log)
     if returncode != 0:
@@ -169,7 +151,7 @@ def _setup(command: str, workdir: Path, runner: BenchmarkRunner, commands: Workf
                               f"Last lines of its output:\n{shown}")
 
 
-def _measure(config: Config, workdir: Path, runner: BenchmarkRunner,
+def _measure(config: Config, workdir: Path, runner: Runner,
              commands: WorkflowCommands) -> tuple[Suite | None, Suite, tuple[str, ...]]:
     """(base suite in same-runner mode, head suite, notes for the report)."""
     from perfaction.harness.runner import RunOptions
@@ -215,7 +197,7 @@ def _base_failures(base: Suite, commands: WorkflowCommands) -> tuple[str, ...]:
     return tuple(notes)
 
 
-def _trends(config: Config, github: GitHubPort | None, head: Suite,
+def _trends(config: Config, baselines: BaselineSource | None, head: Suite,
             commands: WorkflowCommands) -> tuple[dict, tuple[str, ...]]:
     """A pull request's recent trend per benchmark, from the nightly history; optional.
 
@@ -228,7 +210,7 @@ def _trends(config: Config, github: GitHubPort | None, head: Suite,
     if config.baseline_path and not config.history_path:
         return {}, ()
     try:
-        earlier = nightly.load_previous(config, github, commands, quiet=True)
+        earlier = nightly.load_previous(config, baselines, commands, quiet=True)
     except PerfActionError as exc:
         commands.warning(f"the nightly history could not be read, so no trends are shown: {exc}",
                          title="No trends")
@@ -250,26 +232,25 @@ def _write_summary(path: str | None, comparison: Comparison, report_context: Rep
     append_summary(path, summary.rstrip("\n") + "\n" + nightly_section)
 
 
-def _baseline(config: Config, github: GitHubPort | None, same_runner_base: Suite | None,
+def _baseline(config: Config, baselines: BaselineSource | None, same_runner_base: Suite | None,
               clock: Callable[[], datetime], commands: WorkflowCommands) -> Baseline:
     context = config.github
     if config.mode == "same-runner":
         assert same_runner_base is not None
-        info = BaselineInfo(source="same-runner", ref=config.base_ref or context.base_ref,
-                                   commit=same_runner_base.environment.commit_sha)
+        info = same_runner_baseline(same_runner_base, ref=config.base_ref or context.base_ref)
         return Baseline(same_runner_base, info, "same-runner")
     if config.baseline_path:
         try:
             suite = load_suite(config.in_workspace(config.baseline_path))
         except ResultsFormatError as exc:
             raise ConfigError(f"input 'baseline-path' (relative to the workspace): {exc}") from exc
-        return Baseline(suite, BaselineInfo(source="file", path=config.baseline_path), "file")
-    if github is None:
+        return Baseline(suite, file_baseline(config.baseline_path, suite), "file")
+    if baselines is None:
         reason = "no token was given, so the baseline artifact could not be fetched"
         commands.warning(reason + "; set the 'token' input", title="No baseline")
         return Baseline(None, BaselineInfo(source="none", reason=reason), "missing")
     with tempfile.TemporaryDirectory(prefix="perfaction-artifact-") as scratch:
-        outcome = github.fetch_baseline(
+        outcome = baselines.fetch_baseline(
             name=config.baseline_artifact, branch=context.baseline_branch,
             repository_id=context.repository_id, exclude_run_id=context.run_id,
             results_name=Path(config.results_path).name, scratch=Path(scratch))
@@ -325,13 +306,13 @@ def should_create_comment(mode: str, comparison: Comparison, has_baseline: bool)
     return False
 
 
-def _comment(config: Config, github: GitHubPort | None, comparison: Comparison,
+def _comment(config: Config, publisher: Publisher | None, comparison: Comparison,
              report_context: ReportContext, baseline: Baseline,
              commands: WorkflowCommands) -> str | None:
     context = config.github
     if not context.is_pull_request or context.pr_number is None or config.comment_mode == "never":
         return None
-    if github is None:
+    if publisher is None:
         commands.warning("no token was given, so the report was not posted on the pull request; "
                          "it is in the job summary", title="No PR comment")
         return None
@@ -339,7 +320,7 @@ def _comment(config: Config, github: GitHubPort | None, comparison: Comparison,
     where = f": {context.run_url}" if context.run_url else ""
     fallback = (f"{marker}\n### Performance\n\nThe report is too long for a pull request comment; "
                 f"read it in the job summary{where}\n")
-    outcome = github.upsert_comment(
+    outcome = publisher.upsert_comment(
         context.pr_number, render_comment(comparison, report_context), marker=marker,
         create=should_create_comment(config.comment_mode, comparison, baseline.suite is not None),
         fallback_body=fallback)
@@ -367,59 +348,10 @@ def _outputs(config: Config, comparison: Comparison, baseline: Baseline) -> dict
 
 
 def _exit_code(config: Config, comparison: Comparison, baseline: Baseline) -> int:
-    failed = sorted({d.benchmark for d in comparison.failures})
-    if failed:
-        raise PerfActionError(f"{len(failed)} benchmark(s) failed: {', '.join(failed)}; "
-                              "their errors are in the report and the log above")
+    raise_for_failures(comparison)
     if baseline.suite is None and config.fail_on_missing_baseline:
         raise PerfActionError(f"no usable baseline ({baseline.info.reason}) and "
                               "fail-on-missing-baseline is true")
     if not config.github.is_pull_request:
         return 0   # informational: the results must still be uploaded as the next baseline
-    return compare.exit_code(comparison, fail_on_regression=config.fail_on_regression)
-
-
-# ---------------------------------------------------------------------------
-# The real runner: subprocesses and the harness
-# ---------------------------------------------------------------------------
-
-class HarnessRunner:
-    """Runs setup commands in a shell and benchmarks with perfaction.harness."""
-
-    def __init__(self, stream: TextIO):
-        self.stream = stream
-
-    def setup(self, command: str, cwd: Path, log: Callable[[str], None]) -> tuple[int, list[str]]:
-        tail: deque[str] = deque(maxlen=SETUP_TAIL_LINES)
-        # The project's own command: no CI credential in its environment.
-        env = without_credentials(os.environ)
-        with subprocess.Popen(command, shell=True, cwd=cwd, env=env, stdout=subprocess.PIPE,
-                              stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True,
-                              errors="replace") as process:
-            assert process.stdout is not None
-            for line in process.stdout:
-                line = line.rstrip("\n")
-                tail.append(line)
-                log(line)
-        return process.returncode, list(tail)
-
-    def _progress(self):
-        from perfaction.harness.progress import PlainProgress
-        return PlainProgress(self.stream)
-
-    def run(self, target: str, options: RunOptions) -> Suite:
-        from perfaction.harness.runner import run_suite
-        return run_suite(target, options, progress=self._progress())
-
-    def run_ab(self, repo_dir: Path, base_ref: str, subdir: Path, target: str,
-               options: RunOptions) -> RunResult:
-        from perfaction.errors import BenchmarkDiscoveryError
-        from perfaction.harness.ab import base_failure, base_worktree, execute_ab
-        with base_worktree(repo_dir, base_ref) as base_tree:
-            try:
-                return execute_ab(base_tree / subdir, repo_dir / subdir, target, options,
-                                  progress=self._progress(), base_ref=base_ref)
-            except BenchmarkDiscoveryError as exc:
-                if getattr(exc, "side", None) != "base":
-                    raise
-                raise base_failure(exc, base_ref, target) from exc
+    return exit_code(comparison, fail_on_regression=config.fail_on_regression)

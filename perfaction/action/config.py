@@ -23,6 +23,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from perfaction.errors import ConfigError
+from perfaction.github.client import ApiSettings
 
 MODES = ("baseline", "same-runner")
 COMMENT_MODES = ("always", "on-change", "on-regression", "never")
@@ -209,23 +210,6 @@ class GitHubContext:
             summary_file=_env(environ, "GITHUB_STEP_SUMMARY") or None,
             event=dict(event),
         )
-
-
-@dataclass(frozen=True)
-class ApiSettings:
-    """How we talk to the GitHub API: per-call timeout and retries with backoff."""
-
-    timeout: float = 30.0
-    retries: int = 4          # extra attempts after the first, on 5xx, rate limits, dropped connections
-    backoff: float = 1.0      # seconds; doubles each retry
-
-    def __post_init__(self) -> None:
-        if not (self.timeout > 0 and math.isfinite(self.timeout)):
-            raise ConfigError(f"PERFACTION_API_TIMEOUT must be a positive number of seconds, got {self.timeout!r}")
-        if self.retries < 0:
-            raise ConfigError(f"PERFACTION_API_RETRIES must be 0 or more, got {self.retries!r}")
-        if not (self.backoff >= 0 and math.isfinite(self.backoff)):
-            raise ConfigError(f"PERFACTION_API_BACKOFF must be 0 or more seconds, got {self.backoff!r}")
 
 
 @dataclass(frozen=True)

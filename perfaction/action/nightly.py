@@ -28,12 +28,14 @@ import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 from perfaction.analysis import changepoint, nightly
 from perfaction.analysis.nightly import IssueAction, NightlyOutcome, NightlySettings, Trend
 from perfaction.errors import PerfActionError, ResultsFormatError
 from perfaction.github.workflow import WorkflowCommands, append_summary, write_outputs
+from perfaction.metrics import MAIN_METRIC
+from perfaction.ports import BaselineSource, IssueOutcome, Publisher
 from perfaction.report.markdown import clean_text
 from perfaction.report.nightly import (
     NightlyContext,
@@ -47,23 +49,6 @@ from perfaction.results.model import Suite
 if TYPE_CHECKING:
     from perfaction.action.config import Config
     from perfaction.analysis.policy import Policy
-    from perfaction.github.client import HistoryOutcome, IssueListing, IssueOutcome
-
-MAIN_METRIC = "time"
-
-
-class NightlyPort(Protocol):
-    """What the nightly flow needs from GitHub (github.GitHubClient provides it)."""
-
-    def fetch_history(self, *, name: str, branch: str | None, repository_id: int | None,
-                      exclude_run_id: int | None, file_name: str, scratch: Path,
-                      max_entries: int) -> HistoryOutcome: ...
-    def login(self) -> str: ...
-    def list_issues(self, label: str) -> IssueListing: ...
-    def create_issue(self, title: str, body: str, labels: tuple[str, ...] = ()) -> IssueOutcome: ...
-    def edit_issue(self, number: int, *, title: str | None = None, body: str | None = None,
-                   state: str | None = None) -> IssueOutcome: ...
-    def comment_issue(self, number: int, body: str) -> IssueOutcome: ...
 
 
 @dataclass(frozen=True)
@@ -88,18 +73,18 @@ class PreviousHistory:
 # 1. The previous history
 # ---------------------------------------------------------------------------
 
-def load_previous(config: Config, github: NightlyPort | None,
+def load_previous(config: Config, source: BaselineSource | None,
                   commands: WorkflowCommands, *, quiet: bool = False) -> PreviousHistory:
     """The history before tonight. ``quiet`` (pull requests): no annotation when there is none."""
     if config.history_path:
         previous = _from_file(config, set_aside=not quiet)
-    elif github is None:
+    elif source is None:
         previous = PreviousHistory(None, "missing", "no token was given, so the history "
                                                     "artifact could not be fetched")
     else:
-        previous = _from_artifact(config, github)
+        previous = _from_artifact(config, source)
     if not quiet:
-        _announce(previous, commands, no_token=github is None and not config.history_path)
+        _announce(previous, commands, no_token=source is None and not config.history_path)
     elif previous.status == "invalid":
         commands.notice(previous.reason, title="History refused")
     return previous
@@ -134,10 +119,10 @@ def _from_file(config: Config, *, set_aside: bool) -> PreviousHistory:
                                                 f"{path.name}.refused)")
 
 
-def _from_artifact(config: Config, github: NightlyPort) -> PreviousHistory:
+def _from_artifact(config: Config, source: BaselineSource) -> PreviousHistory:
     context = config.github
     with tempfile.TemporaryDirectory(prefix="perfaction-history-") as scratch:
-        outcome = github.fetch_history(
+        outcome = source.fetch_history(
             name=config.history_artifact, branch=context.baseline_branch,
             repository_id=context.repository_id, exclude_run_id=context.run_id,
             file_name=Path(config.history_output).name, scratch=Path(scratch),
@@ -159,7 +144,7 @@ def record(config: Config, previous: PreviousHistory, head: Suite,
     extended = _dump_within_limit(extended, path, commands, max_bytes)
     commands.log(f"perfaction: history of {len(extended)} nights written to {config.history_output}")
     write_outputs(config.github.output_file, {"history-path": config.history_output,
-                                                      "history-status": previous.status})
+                                              "history-status": previous.status})
     return extended
 
 
@@ -237,7 +222,7 @@ class NightReport:
     failure: PerfActionError | None = None
 
 
-def conclude_night(config: Config, github: NightlyPort | None, history: History,
+def conclude_night(config: Config, publisher: Publisher | None, history: History,
                    previous: PreviousHistory, policy: Policy | None,
                    commands: WorkflowCommands) -> NightReport:
     """Detect, plan, file the issues, annotate, and render the nightly section.
@@ -251,7 +236,7 @@ def conclude_night(config: Config, github: NightlyPort | None, history: History,
     settings = NightlySettings(label=config.issue_label)
     keys = detection_keys(history, policy)
     points = changepoint.detect_history(history, settings.detection, keys)
-    tracker = _IssueTracker(config, github, history, commands) if config.nightly_issue else None
+    tracker = _IssueTracker(config, publisher, history, commands) if config.nightly_issue else None
     failure: PerfActionError | None = None
     known: list[nightly.KnownRegression] = []
     try:
@@ -276,14 +261,14 @@ def conclude_night(config: Config, github: NightlyPort | None, history: History,
     return NightReport(outcome, section, failure)
 
 
-def report_night(config: Config, github: NightlyPort | None, history: History,
+def report_night(config: Config, publisher: Publisher | None, history: History,
                  previous: PreviousHistory, policy: Policy | None,
                  commands: WorkflowCommands) -> NightlyOutcome:
     """``conclude_night``, then the section appended to the job summary and the report file.
 
     An API failure while reading or filing issues is raised only after both are written.
     """
-    night = conclude_night(config, github, history, previous, policy, commands)
+    night = conclude_night(config, publisher, history, previous, policy, commands)
     append_summary(config.github.summary_file, "\n" + night.section)
     append_to_report(config, night)
     if night.failure is not None:
@@ -334,13 +319,13 @@ def _annotate(outcome: NightlyOutcome, links: Mapping[str, tuple[int, str | None
 class _IssueTracker:
     """Reads the earlier reports from labelled issues and executes tonight's issue plans."""
 
-    def __init__(self, config: Config, github: NightlyPort | None, history: History,
+    def __init__(self, config: Config, publisher: Publisher | None, history: History,
                  commands: WorkflowCommands):
-        self.config, self.github, self.history, self.commands = config, github, history, commands
+        self.config, self.publisher, self.history, self.commands = config, publisher, history, commands
         self.links: dict[str, tuple[int, str | None]] = {}
         self.notes: tuple[str, ...] = ()
         self.blocked: str | None = None
-        if github is None:
+        if publisher is None:
             self._block("no token was given, so no issue was filed; set the 'token' input")
 
     def _block(self, message: str) -> None:
@@ -349,15 +334,15 @@ class _IssueTracker:
         self.commands.warning(message, title="No nightly issue")
 
     def known(self) -> list[nightly.KnownRegression]:
-        if self.github is None or self.blocked:
+        if self.publisher is None or self.blocked:
             return []
-        listing = self.github.list_issues(self.config.issue_label)
+        listing = self.publisher.list_issues(self.config.issue_label)
         if listing.forbidden:
             self._block(listing.forbidden)
             return []
         # Only our own issues: anyone may open an issue, and a planted marker on a
         # closed one would otherwise silence a real regression.
-        ours = self.github.login().lower()
+        ours = self.publisher.login().lower()
         parsed = (nightly.parse_marker(i.body, issue_number=i.number, open=i.state == "open")
                   for i in listing.issues if i.author == ours)
         return [k for k in parsed if k is not None]
@@ -365,22 +350,22 @@ class _IssueTracker:
     def execute(self, plans: Sequence[nightly.IssuePlan]) -> None:
         context = _context(self.config)
         for plan in plans:
-            if self.github is None or self.blocked:
+            if self.publisher is None or self.blocked:
                 return
             fields = {**plan.body_fields, "unit": self.history.series(
                 plan.body_fields["benchmark"], plan.body_fields["metric"]).unit}
             title = clean_text(plan.title, 256)
             if plan.action is IssueAction.OPEN:
                 body = render_issue_body(fields, context) + "\n" + plan.marker
-                self._done(plan, self.github.create_issue(title, body, plan.labels))
+                self._done(plan, self.publisher.create_issue(title, body, plan.labels))
             elif plan.action is IssueAction.UPDATE and plan.issue_number is not None:
                 body = render_issue_body(fields, context) + "\n" + plan.marker
-                self._done(plan, self.github.edit_issue(plan.issue_number, title=title, body=body))
+                self._done(plan, self.publisher.edit_issue(plan.issue_number, title=title, body=body))
             elif plan.action is IssueAction.RECOVERED and plan.issue_number is not None:
                 comment = render_recovery_comment(fields, context, closing=plan.close)
-                if self._done(plan, self.github.comment_issue(plan.issue_number, comment)) \
+                if self._done(plan, self.publisher.comment_issue(plan.issue_number, comment)) \
                         and plan.close:
-                    self._done(plan, self.github.edit_issue(plan.issue_number, state="closed"))
+                    self._done(plan, self.publisher.edit_issue(plan.issue_number, state="closed"))
 
     def _done(self, plan: nightly.IssuePlan, outcome: IssueOutcome) -> bool:
         if outcome.status == "forbidden":

@@ -48,8 +48,8 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from perfaction.metrics import LOWER_IS_BETTER
 from perfaction.results.history import History, Series
-from perfaction.results.model import LOWER_IS_BETTER
 
 REGRESSION = "regression"
 IMPROVEMENT = "improvement"

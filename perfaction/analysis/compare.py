@@ -24,17 +24,14 @@ from perfaction.analysis.comparison import (
     Verdict,
 )
 from perfaction.errors import ConfigError
-from perfaction.results.model import (
-    LATENCY_P50,
-    LATENCY_P95,
-    LATENCY_P99,
+from perfaction.metrics import (
+    LATENCY_PASS,
     LOWER_IS_BETTER,
-    PEAK_MEMORY,
-    RETAINED_MEMORY,
-    Benchmark,
-    Metric,
-    Suite,
+    MEMORY_FAMILY,
+    MEMORY_PASS,
+    metric_info,
 )
+from perfaction.results.model import Benchmark, Metric, Suite
 
 if TYPE_CHECKING:  # only for annotations: policy is passed in
     from perfaction.analysis.policy import MetricPolicy, Policy
@@ -437,8 +434,11 @@ def _inconclusive_reason(p: _Pending, change_text: str, beyond_threshold: bool, 
     return f"{change_text} is within ±{threshold}, but {seen}: {advice}"
 
 
-_MEMORY_METRICS = (PEAK_MEMORY, RETAINED_MEMORY)
-_LATENCY_METRICS = (LATENCY_P50, LATENCY_P95, LATENCY_P99)
+# The knob that runs a harness pass (metrics.PASSES) in more processes.
+_MORE_PROCESSES = {
+    MEMORY_PASS: "measure memory in more processes (--memory-processes)",
+    LATENCY_PASS: "run the latency pass in more processes (the runner's detail_processes)",
+}
 
 
 def _more_samples_advice(p: _Pending, mode: str, too_few: bool) -> str:
@@ -448,18 +448,16 @@ def _more_samples_advice(p: _Pending, mode: str, too_few: bool) -> str:
     benchmark only; once a run has that many, a larger time budget adds
     processes but no samples of them.
     """
+    info = metric_info(p.metric)
     if p.partial:
         (nb, nh), (pb, ph) = (p.result.n_base, p.result.n_head), p.processes
-        knob = ("measure memory in more processes (--memory-processes)"
-                if p.metric in _MEMORY_METRICS else
-                "run the latency pass in more processes (the runner's detail_processes)"
-                if p.metric in _LATENCY_METRICS else "measure it in more processes")
+        knob = _MORE_PROCESSES.get(info.measured_by or "", "measure it in more processes")
         return (f"{p.metric} was measured in only {nb} of {pb} processes (base) and {nh} of "
                 f"{ph} (head), so a larger time budget adds no samples of it; {knob}, "
                 "or make fewer metrics gate")
     if too_few:
         return "raise the time budget or the process count"
-    if p.metric in _MEMORY_METRICS or mode == "same-runner":
+    if info.family == MEMORY_FAMILY or mode == "same-runner":
         return "raise the time budget"      # memory hardly depends on the machine
     return "raise the time budget or use same-runner mode"
 

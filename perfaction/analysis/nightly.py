@@ -33,8 +33,8 @@ from typing import Any
 import numpy as np
 
 from perfaction.analysis.changepoint import REGRESSION, ChangePoint, DetectionSettings
+from perfaction.metrics import LOWER_IS_BETTER
 from perfaction.results.history import History, Series
-from perfaction.results.model import LOWER_IS_BETTER
 
 MARKER_NAME = "perfaction-nightly-regression"
 MARKER_VERSION = 1

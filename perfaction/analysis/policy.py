@@ -4,8 +4,9 @@ A spec is a list of rules separated by commas or new lines (``#`` starts a
 comment). Each rule is ``[BENCHMARK_GLOB:]SUBJECT:SETTING[:SETTING...]``:
 
 - SUBJECT is a metric name (``time``, ``peak_memory``, ``latency_p99``, ...),
-  a kind that names several metrics (``time`` = time and cpu_time, ``memory`` =
-  peak_memory and retained_memory, ``latency`` = latency_p50/p95/p99) or ``*``;
+  a kind that names a family of metrics in perfaction.metrics (``time`` = time
+  and cpu_time, ``memory`` = peak_memory and retained_memory, ``latency`` =
+  latency_p50/p95/p99) or ``*``;
 - SETTING is a threshold ``5%``, ``floor=16KiB`` (memory: absolute changes at or
   below it never count), ``gate`` / ``report`` (whether the metric decides the
   job outcome) or ``ignore``;
@@ -15,30 +16,25 @@ comment). Each rule is ``[BENCHMARK_GLOB:]SUBJECT:SETTING[:SETTING...]``:
 Examples: ``time:5%, memory:10%, orderbook_*:time:8%, legacy_*:ignore,
 latency_p99:10%:gate``. More specific rules win over general ones whatever
 their order: a benchmark glob beats no glob, a metric name beats a kind, a kind
-beats ``*``; among equals the later rule wins. Defaults and their reasons are in
-docs/statistics.md.
+beats ``*``; among equals the later rule wins. A metric's defaults are its row
+in perfaction.metrics; their reasons are in docs/statistics.md.
 """
 
 from __future__ import annotations
 
 import fnmatch
+import functools
 import math
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from perfaction import metrics
 from perfaction.analysis.comparison import Threshold
 from perfaction.errors import ConfigError
 
 KIB = 1024
-
-# Kinds name groups of metrics so one rule covers them all.
-KINDS: dict[str, tuple[str, ...]] = {
-    "time": ("time", "cpu_time"),
-    "memory": ("peak_memory", "retained_memory"),
-    "latency": ("latency_p50", "latency_p95", "latency_p99"),
-}
 
 
 @dataclass(frozen=True)
@@ -57,25 +53,23 @@ class MetricPolicy:
             raise ValueError(f"floor must be a non-negative number, got {self.floor!r}")
 
 
-# Time gates at 5 % and memory at 10 % as in the reference article; memory
-# also needs an absolute change above a floor (allocator and interning noise).
-# Latency percentiles, CPU time and utilisation are shown, not gating: p99
-# needs hundreds of samples and mostly measures the neighbours on shared runners.
-# The harness sizes its memory pass for these defaults (harness/schedule.py:
-# alpha and three gating metrics per benchmark; a unit test keeps them in step).
-DEFAULTS: dict[str, MetricPolicy] = {
-    "time": MetricPolicy(0.05, gating=True),
-    "cpu_time": MetricPolicy(0.05),
-    "peak_memory": MetricPolicy(0.10, floor=16 * KIB, gating=True),
-    "retained_memory": MetricPolicy(0.10, floor=16, gating=True),  # bytes kept per call
-    "latency_p50": MetricPolicy(0.10),
-    "latency_p95": MetricPolicy(0.10),
-    "latency_p99": MetricPolicy(0.10),
-    "cpu_utilisation": MetricPolicy(0.10),
-    "throughput": MetricPolicy(0.05),
-}
-FALLBACK = MetricPolicy(0.05)    # metrics of other tools: shown, not gating
+def default_policy(metric: str) -> MetricPolicy:
+    """A metric's policy before any rule: its registry row, or the default row
+    (5 %, shown, not gating) for metrics of other tools.
 
+    Looked up when called, so a row added to perfaction.metrics applies at once.
+    """
+    return _policy_of_row(metrics.metric_info(metric))
+
+
+@functools.lru_cache(maxsize=256)
+def _policy_of_row(row: metrics.MetricInfo) -> MetricPolicy:
+    # cached: resolve() runs for every benchmark x metric of a run
+    return MetricPolicy(row.threshold, floor=row.floor, gating=row.gates)
+
+
+# The harness sizes its memory pass for this alpha (harness/schedule.py
+# GATE_ALPHA; a unit test keeps them equal).
 DEFAULT_ALPHA = 0.01
 
 ACCEPTED_FORMS = ("time:5%, memory:10%, peak_memory:10%:floor=16KiB, orderbook_*:time:8%, "
@@ -105,11 +99,12 @@ class Rule:
     def applies_to(self, benchmark: str, metric: str) -> bool:
         if self.pattern is not None and not fnmatch.fnmatchcase(benchmark, self.pattern):
             return False
-        return self.subject == "*" or self.subject == metric or metric in KINDS.get(self.subject, ())
+        return (self.subject == "*" or self.subject == metric
+                or metric in metrics.kind_members(self.subject))
 
     def specificity(self) -> tuple[int, int]:
         # "time" is both a kind and a metric name; written in a rule it means the kind.
-        level = 0 if self.subject == "*" else 1 if self.subject in KINDS else 2
+        level = 0 if self.subject == "*" else 1 if metrics.is_kind(self.subject) else 2
         return (self.pattern is not None, level)
 
 
@@ -188,7 +183,7 @@ class Policy:
 
     def resolve(self, benchmark: str, metric: str) -> MetricPolicy:
         """The threshold, floor, gating and ignore state for one benchmark x metric."""
-        result = DEFAULTS.get(metric, FALLBACK)
+        result = default_policy(metric)
         for rule in self._ordered:  # type: ignore[attr-defined]
             if rule.applies_to(benchmark, metric):
                 result = _apply(result, rule)
@@ -198,12 +193,7 @@ class Policy:
         """The rules as the report footer states them: defaults first, then per-benchmark."""
         out = []
         seen: set[str] = set()
-        for kind, members in (("time", ("time",)), ("cpu_time", ("cpu_time",)),
-                              ("peak_memory", ("peak_memory",)),
-                              ("retained_memory", ("retained_memory",)),
-                              ("latency", KINDS["latency"]),
-                              ("cpu_utilisation", ("cpu_utilisation",)),
-                              ("throughput", ("throughput",))):
+        for kind, members in metrics.default_rule_lines():
             resolved = {self.resolve("", m) for m in members}
             if len(resolved) == 1:
                 out.append(_threshold(kind, None, resolved.pop()))
@@ -211,13 +201,13 @@ class Policy:
                 out.extend(_threshold(m, None, self.resolve("", m)) for m in members)
             seen.update(members)
         for rule in self.rules:
-            if rule.pattern is None and rule.subject not in seen and rule.subject not in KINDS \
-                    and rule.subject != "*":
+            if rule.pattern is None and rule.subject not in seen \
+                    and not metrics.is_kind(rule.subject) and rule.subject != "*":
                 out.append(_threshold(rule.subject, None, self.resolve("", rule.subject)))
                 seen.add(rule.subject)
         for rule in self.rules:
             if rule.pattern is not None:
-                subject = KINDS.get(rule.subject, (rule.subject,))[0]
+                subject = (metrics.kind_members(rule.subject) or (rule.subject,))[0]
                 gating = rule.gate if rule.gate is not None else self.resolve("", subject).gating
                 out.append(Threshold(metric=rule.subject, relative=rule.threshold,
                                      pattern=rule.pattern, absolute_floor=rule.floor,
@@ -309,7 +299,7 @@ def _parse_heads(text: str, heads: list[str], settings: list[str]) -> tuple[str 
     if len(heads) == 1:
         (only,) = heads
         is_glob = bool(_GLOB_CHARS & set(only))
-        known = only in DEFAULTS or only in KINDS or only == "*"
+        known = metrics.is_known(only) or metrics.is_kind(only) or only == "*"
         if settings == ["ignore"] and (is_glob or not known):
             return only, "*"                 # GLOB:ignore drops benchmarks
         if is_glob and only != "*":

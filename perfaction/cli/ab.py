@@ -15,11 +15,8 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
-from perfaction.analysis.comparison_json import comparison_to_dict
-from perfaction.cli.compare import add_policy_options
-from perfaction.cli.run import add_measurement_options, discovery_failure_suite, options_from_args
-from perfaction.report.context import BaselineInfo, ReportContext
-from perfaction.report.render import render_terminal
+from perfaction.cli.compare import add_policy_options, load_policy
+from perfaction.cli.run import add_measurement_options, options_from_args
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
@@ -55,11 +52,12 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 
 def _handle(args: argparse.Namespace) -> int:
-    from perfaction.cli.compare import load_policy
     from perfaction.errors import BenchmarkDiscoveryError
-    from perfaction.harness import ab, gitinfo
+    from perfaction.harness import gitinfo
+    from perfaction.harness.ab import MODE
     from perfaction.harness.progress import make_progress
-    from perfaction.results import model
+    from perfaction.pipeline import discovery_failure_suite, measure_ab
+    from perfaction.results.model import dump_suite
 
     # Before measuring: a typo in --thresholds must not cost the whole run.
     policy = load_policy(args)
@@ -73,18 +71,15 @@ def _handle(args: argparse.Namespace) -> int:
         else:
             base_dir = Path(args.base_dir).resolve()
         try:
-            result = ab.execute_ab(base_dir, head_dir, args.target, options, progress=progress,
-                                   base_python=args.base_python, head_python=args.head_python,
-                                   base_ref=args.base_ref)
-        except BenchmarkDiscoveryError as exc:
-            if getattr(exc, "side", None) == "base":
-                raise ab.base_failure(exc, args.base_ref or args.base_dir, args.target) from exc
-            failed = discovery_failure_suite(args.target, str(exc), options, mode=ab.MODE)
-            model.dump_suite(failed, args.output)
+            result = measure_ab(base_dir, head_dir, args.target, options, progress=progress,
+                                base_ref=args.base_ref, base_python=args.base_python,
+                                head_python=args.head_python)
+        except BenchmarkDiscoveryError as exc:   # the head side: its failure is a result too
+            dump_suite(discovery_failure_suite(args.target, str(exc), options, mode=MODE), args.output)
             raise
     base, head = result.suites
-    model.dump_suite(base, args.base_output)
-    model.dump_suite(head, args.output)
+    dump_suite(base, args.base_output)
+    dump_suite(head, args.output)
     print(f"results written to {args.base_output} (base) and {args.output} (head)")
     for note in result.notes:
         print(f"perfaction ab: warning: {note}", file=sys.stderr)
@@ -94,31 +89,29 @@ def _handle(args: argparse.Namespace) -> int:
 def _base_from_ref(stack: ExitStack, head_dir: Path, ref: str) -> Path:
     """Check REF out in a temporary worktree; the same sub-directory as the head's."""
     from perfaction.errors import PerfActionError
-    from perfaction.harness import ab, gitinfo
+    from perfaction.harness import gitinfo
 
     top = gitinfo.toplevel(head_dir)
     if top is None:
         raise PerfActionError(f"{head_dir} is not inside a git repository, so --base-ref "
                               f"{ref!r} cannot be checked out; pass --base-dir DIR instead")
-    tree = stack.enter_context(ab.base_worktree(top, ref))
+    tree = stack.enter_context(gitinfo.base_worktree(top, ref))
     return tree / head_dir.relative_to(top)
 
 
 def _compare_and_report(args: argparse.Namespace, policy: Any, base: Any, head: Any) -> int:
-    from perfaction.analysis import compare
-    from perfaction.results import model
+    from perfaction.analysis.compare import compare_suites
+    from perfaction.analysis.comparison_json import comparison_to_dict
+    from perfaction.pipeline import exit_code, same_runner_baseline
+    from perfaction.report.context import ReportContext
+    from perfaction.report.render import render_terminal
+    from perfaction.results.model import write_json_atomic
 
-    comparison = compare.compare_suites(base, head, policy, mode="same-runner")
+    comparison = compare_suites(base, head, policy, mode="same-runner")
     if args.json:
-        model.write_json_atomic(comparison_to_dict(comparison), args.json)
-    context = ReportContext(mode="same-runner", baseline=BaselineInfo(
-        source="same-runner", commit=base.environment.commit_sha, ref=args.base_ref,
-        path=args.base_dir), commit_sha=head.environment.commit_sha,
-        base_sha=base.environment.commit_sha)
+        write_json_atomic(comparison_to_dict(comparison), args.json)
+    context = ReportContext(mode="same-runner",
+                            baseline=same_runner_baseline(base, ref=args.base_ref, path=args.base_dir),
+                            commit_sha=head.environment.commit_sha, base_sha=base.environment.commit_sha)
     sys.stdout.write(render_terminal(comparison, context))
-    if head.failures or comparison.failures:
-        names = ", ".join(sorted({b.name for b in head.failures}
-                                 | {d.benchmark for d in comparison.failures}))
-        print(f"perfaction ab: error: benchmarks failed: {names}", file=sys.stderr)
-        return 2
-    return compare.exit_code(comparison, fail_on_regression=not args.no_fail)
+    return exit_code(comparison, fail_on_regression=not args.no_fail, head=head)

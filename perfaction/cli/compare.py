@@ -11,10 +11,6 @@ import argparse
 import sys
 from typing import Any
 
-from perfaction.analysis.comparison_json import comparison_to_dict
-from perfaction.report.context import BaselineInfo, ReportContext
-from perfaction.report.render import render_terminal
-
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
@@ -61,23 +57,20 @@ def infer_mode(base, head) -> str:
 
 
 def _handle(args: argparse.Namespace) -> int:
-    from perfaction.analysis import compare
-    from perfaction.results import model
+    from perfaction.analysis.compare import compare_suites
+    from perfaction.analysis.comparison_json import comparison_to_dict
+    from perfaction.pipeline import exit_code, file_baseline
+    from perfaction.report.context import ReportContext
+    from perfaction.report.render import render_terminal
+    from perfaction.results.model import load_suite, write_json_atomic
 
-    base = model.load_suite(args.base)
-    head = model.load_suite(args.head)
+    base = load_suite(args.base)
+    head = load_suite(args.head)
     policy = load_policy(args)
     mode = args.mode or infer_mode(base, head)
-    comparison = compare.compare_suites(base, head, policy, mode=mode)
+    comparison = compare_suites(base, head, policy, mode=mode)
     if args.json:
-        model.write_json_atomic(comparison_to_dict(comparison), args.json)
-    context = ReportContext(mode=mode, baseline=BaselineInfo(
-        source="file", path=args.base, commit=base.environment.commit_sha,
-        ref=base.environment.ref, created_at=base.environment.timestamp))
+        write_json_atomic(comparison_to_dict(comparison), args.json)
+    context = ReportContext(mode=mode, baseline=file_baseline(args.base, base))
     sys.stdout.write(render_terminal(comparison, context))
-    if comparison.failures:
-        names = ", ".join(sorted({d.benchmark for d in comparison.failures}))
-        print(f"perfaction compare: error: benchmarks failed in {args.head}: {names}",
-              file=sys.stderr)
-        return 2
-    return compare.exit_code(comparison, fail_on_regression=not args.no_fail)
+    return exit_code(comparison, fail_on_regression=not args.no_fail)

@@ -2,7 +2,7 @@
 
 Each subcommand lives in perfaction/cli/<name>.py and registers itself
 through ``add_parser``; this module only dispatches and turns user errors into
-exit code 2 with a readable message. Subcommand modules import their heavy
+exit code 2 with a readable message (``pipeline.run_guarded``, as the action). Subcommand modules import their heavy
 dependencies inside the handler so `perfaction --help` stays fast.
 """
 
@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import argparse
 import sys
-import traceback
 from importlib import import_module
+from typing import TYPE_CHECKING
 
 from perfaction import __version__
-from perfaction.errors import PerfActionError
-from perfaction.signals import interruption, terminate_as_interrupt
+
+if TYPE_CHECKING:
+    from perfaction.pipeline import Failure
 
 COMMANDS = ("run", "compare", "ab", "report")
 
@@ -36,21 +37,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    try:
-        with terminate_as_interrupt():
-            return int(args.handler(args))
-    except PerfActionError as exc:
-        print(f"perfaction {args.command}: error: {exc}", file=sys.stderr)
-        return exc.exit_code
-    except KeyboardInterrupt as exc:
-        print(f"perfaction {args.command}: interrupted{interruption(exc)}; worker processes "
-              "were stopped", file=sys.stderr)
-        return 2
-    except Exception:  # a bug: show it whole, and exit 2 (error), never 1 (regression)
-        traceback.print_exc()
-        print(f"perfaction {args.command}: internal error (traceback above); please report it",
-              file=sys.stderr)
-        return 2
+    from perfaction.pipeline import run_guarded  # after parsing: `--help` stays fast
+
+    def say(failure: Failure) -> None:
+        prefix = "error: " if failure.kind == "error" else ""
+        print(f"perfaction {args.command}: {prefix}{failure.message}", file=sys.stderr)
+
+    return run_guarded(lambda: args.handler(args), say)
 
 
 if __name__ == "__main__":

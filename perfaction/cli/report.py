@@ -13,10 +13,7 @@ import json
 import sys
 from pathlib import Path
 
-from perfaction.analysis.comparison_json import comparison_from_dict, comparison_to_dict
 from perfaction.errors import PerfActionError
-from perfaction.report.context import BaselineInfo, ReportContext
-from perfaction.report.render import render_comment, render_markdown_full, render_terminal
 
 FORMATS = ("text", "md", "comment", "json")
 _SUFFIX_FORMATS = {".md": "md", ".markdown": "md", ".json": "json"}
@@ -43,6 +40,9 @@ def add_parser(subparsers):
 
 
 def _handle(args) -> int:
+    from perfaction.analysis.comparison_json import comparison_from_dict, comparison_to_dict
+    from perfaction.report.context import BaselineInfo, ReportContext
+    from perfaction.report.render import render_comment, render_markdown_full, render_terminal
 
     if len(args.files) > 2:
         raise PerfActionError(f"expected COMPARISON.json or BASE.json HEAD.json, got "
@@ -56,13 +56,16 @@ def _handle(args) -> int:
             raise PerfActionError(f"file {args.files[0]}: this is a results file, not a comparison; "
                                   "pass the baseline too: perfaction report BASE.json HEAD.json")
         comparison = comparison_from_dict(data, source=args.files[0])
-        baseline = _baseline_of_comparison(comparison)
+        if comparison.base_environment is None:
+            baseline = BaselineInfo(source="none", reason="the comparison was made without a baseline")
+        else:
+            baseline = BaselineInfo(source="file", commit=comparison.base_environment.commit_sha)
     else:
         comparison = _compare_files(args.files[0], args.files[1], args.thresholds)
         baseline = BaselineInfo(source="file", path=args.files[0],
-                                       commit=comparison.base_environment.commit_sha)
+                                commit=comparison.base_environment.commit_sha)
     context = ReportContext(baseline=baseline, mode=comparison.mode,
-                                   commit_sha=comparison.head_environment.commit_sha)
+                            commit_sha=comparison.head_environment.commit_sha)
     fmt = args.format or _SUFFIX_FORMATS.get(Path(args.output or "").suffix.lower(), "text")
     if fmt == "json":
         text = json.dumps(comparison_to_dict(comparison), indent=1, allow_nan=False) + "\n"
@@ -83,12 +86,6 @@ def _compare_files(base_path: str, head_path: str, spec: str | None):
 
     policy = Policy.parse(spec)  # parse first: a bad rule is reported before any file is read
     return compare_suites(load_suite(base_path), load_suite(head_path), policy)
-
-
-def _baseline_of_comparison(comparison):
-    if comparison.base_environment is None:
-        return BaselineInfo(source="none", reason="the comparison was made without a baseline")
-    return BaselineInfo(source="file", commit=comparison.base_environment.commit_sha)
 
 
 def _read_json(path: str):

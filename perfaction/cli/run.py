@@ -76,6 +76,7 @@ def _handle(args: argparse.Namespace) -> int:
     from perfaction.harness import gitinfo
     from perfaction.harness.progress import make_progress
     from perfaction.harness.runner import run_suite
+    from perfaction.pipeline import discovery_failure_suite, raise_for_failures
     from perfaction.results import model
 
     cwd = Path.cwd()
@@ -96,54 +97,43 @@ def _handle(args: argparse.Namespace) -> int:
     print(f"results written to {args.output}")
     for bench in suite.failures:
         print(f"perfaction run: error: {bench.error}", file=sys.stderr)
-    return 2 if suite.failures else 0
-
-
-def discovery_failure_suite(target: str, message: str, options: Any, *,
-                            mode: str = "baseline") -> Any:
-    """A results file for a module that could not run: one failed entry named after it."""
-    from perfaction.harness import environment
-    from perfaction.results import model
-
-    env = model.Environment(**environment.gather(), commit_sha=options.commit_sha,
-                            ref=options.ref, timestamp=environment.utc_timestamp())
-    settings = model.RunSettings(time_budget=options.time_budget, filter=options.filter,
-                                 timeout=options.timeout, mode=mode)
-    return model.Suite((model.Benchmark(name=target, error=message),), env, settings)
+    raise_for_failures(head=suite)
+    return 0
 
 
 def print_summary(suite: Any, out: TextIO) -> None:
     """One plain line per benchmark (the rich report is `perfaction report`).
 
     Units and the spread are the reports' own (perfaction.units, the robust
-    CV of perfaction.stats), so this line and the comment never disagree.
+    CV of perfaction.stats), so this line and the comment never disagree. The
+    metrics shown are the registry's rows with ``run_summary``, in display
+    order; the main metric leads, with its spread and process count.
     """
+    from perfaction import metrics
     from perfaction.analysis.stats import robust_cv
     from perfaction.report.units import format_spread, format_value
-    from perfaction.results import model
 
+    def value_text(value: float, unit: str) -> str:
+        # a whole percentage is enough for how busy the CPU was
+        return f"{value * 100:.0f}%" if unit == "ratio" else format_value(value, unit)
+
+    shown = sorted((m for m in metrics.in_display_order() if m.run_summary),
+                   key=lambda m: m.name != metrics.MAIN_METRIC)   # stable: the rest keep order
     width = max((len(b.name) for b in suite.benchmarks), default=10)
     for bench in suite.benchmarks:
         if bench.failed:
             print(f"{bench.name:<{width}}  FAILED  {bench.error}", file=out)
             continue
         parts = []
-        time_metric = bench.metrics.get(model.TIME)
-        if time_metric is not None:
-            spread = robust_cv(time_metric.per_process()) if time_metric.has_samples else math.nan
-            parts.append(f"{format_value(time_metric.center(), 's')}/op "
-                         f"{format_spread(None if math.isnan(spread) else spread)}"
-                         f" ({len(time_metric.samples)} processes)")
-        util = bench.metrics.get(model.CPU_UTILISATION)
-        if util is not None:
-            parts.append(f"cpu {util.center() * 100:.0f}%")
-        p99 = bench.metrics.get(model.LATENCY_P99)
-        if p99 is not None:
-            parts.append(f"p99 {format_value(p99.center(), 's')}")
-        peak = bench.metrics.get(model.PEAK_MEMORY)
-        if peak is not None:
-            parts.append(f"peak {format_value(peak.center(), 'B')}")
-        retained = bench.metrics.get(model.RETAINED_MEMORY)
-        if retained is not None:
-            parts.append(f"retained {format_value(retained.center(), 'B')}/call")
+        for info in shown:
+            metric = bench.metrics.get(info.name)
+            if metric is None:
+                continue
+            value = value_text(metric.center(), info.unit) + info.summary_suffix
+            if info.name == metrics.MAIN_METRIC:
+                spread = robust_cv(metric.per_process()) if metric.has_samples else math.nan
+                parts.append(f"{value} {format_spread(None if math.isnan(spread) else spread)}"
+                             f" ({len(metric.samples)} processes)")
+            else:
+                parts.append(f"{info.label} {value}")
         print(f"{bench.name:<{width}}  " + "  ".join(parts), file=out)

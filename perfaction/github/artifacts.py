@@ -1,6 +1,6 @@
 """Baseline artifacts: which one to trust, and how to open one safely.
 
-Pure functions, no network: ``github.py`` lists and downloads, this module
+Pure functions, no network: ``client.py`` lists and downloads, this module
 picks the artifact (``choose_baseline``) and turns a downloaded zip into a
 validated Suite or History (``load_from_zip``: ``suite_from_zip``,
 ``history_from_zip``). An artifact is data written by an
@@ -19,8 +19,8 @@ from datetime import datetime
 from pathlib import Path, PurePosixPath
 from typing import Any, TypeVar
 
-from perfaction.action.config import int_or_none
 from perfaction.errors import PerfActionError, ResultsFormatError
+from perfaction.ports import ArtifactInfo
 from perfaction.results.history import DEFAULT_MAX_BYTES as HISTORY_MAX_BYTES
 from perfaction.results.history import History
 from perfaction.results.model import Suite, load_suite
@@ -31,29 +31,6 @@ _T = TypeVar("_T")
 
 class UnsafeArtifactError(PerfActionError):
     """An artifact zip we refuse to open: the message names the member and the rule."""
-
-
-@dataclass(frozen=True)
-class ArtifactInfo:
-    """The fields of a listed artifact that the choice depends on."""
-
-    id: int
-    name: str
-    size_in_bytes: int
-    created_at: datetime
-    expired: bool
-    archive_download_url: str
-    run_id: int | None = None
-    repository_id: int | None = None
-    head_repository_id: int | None = None
-    head_branch: str | None = None
-    head_sha: str | None = None
-
-    def describe(self) -> str:
-        where = f"{self.head_branch} @ {self.head_sha[:7]}" if self.head_branch and self.head_sha else "unknown commit"
-        run = f"run {self.run_id}" if self.run_id is not None else "an unknown run"
-        return (f"artifact '{self.name}' (id {self.id}) from {run} on {where}, "
-                f"created {self.created_at:%Y-%m-%d %H:%M} UTC")
 
 
 @dataclass(frozen=True)
@@ -111,9 +88,9 @@ def artifact_from_json(data: Mapping[str, Any]) -> ArtifactInfo:
         created_at=_parse_time(data.get("created_at")),
         expired=bool(data.get("expired")),
         archive_download_url=str(data.get("archive_download_url") or ""),
-        run_id=int_or_none(run.get("id")),
-        repository_id=int_or_none(run.get("repository_id")),
-        head_repository_id=int_or_none(run.get("head_repository_id")),
+        run_id=_int_or_none(run.get("id")),
+        repository_id=_int_or_none(run.get("repository_id")),
+        head_repository_id=_int_or_none(run.get("head_repository_id")),
         head_branch=run.get("head_branch"),
         head_sha=run.get("head_sha"),
     )
@@ -245,3 +222,8 @@ def history_from_zip(zip_path: Path, dest: Path, *, file_name: str, max_entries:
     return load_from_zip(zip_path, dest, file_name=file_name, kind="history", limits=limits,
                          load=lambda path: History.load(path, max_entries=max_entries,
                                                         max_bytes=max_bytes))
+
+
+def _int_or_none(value: Any) -> int | None:
+    """``value`` when it is a JSON integer (not a bool), else None."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else None

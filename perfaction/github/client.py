@@ -26,15 +26,22 @@ import requests
 from github import Auth, Github, GithubException, GithubRetry
 
 from perfaction import __version__
-from perfaction.action.config import ApiSettings
-from perfaction.errors import PerfActionError, ResultsFormatError
+from perfaction.errors import ConfigError, PerfActionError, ResultsFormatError
 from perfaction.github.artifacts import (
-    ArtifactInfo,
     ExtractionLimits,
     UnsafeArtifactError,
     choose_baseline,
     history_from_zip,
     suite_from_zip,
+)
+from perfaction.ports import (
+    ArtifactInfo,
+    BaselineOutcome,
+    CommentOutcome,
+    HistoryOutcome,
+    IssueInfo,
+    IssueListing,
+    IssueOutcome,
 )
 from perfaction.results.history import History
 from perfaction.results.model import Suite
@@ -55,70 +62,20 @@ class GitHubAPIError(PerfActionError):
 
 
 @dataclass(frozen=True)
-class BaselineOutcome:
-    """A baseline Suite, or None with the status and a plain sentence saying why."""
+class ApiSettings:
+    """How we talk to the GitHub API: per-call timeout and retries with backoff."""
 
-    suite: Suite | None
-    status: str                      # "found", "missing", "expired" or "invalid"
-    reason: str
-    artifact: ArtifactInfo | None = None
-
-    def __post_init__(self) -> None:
-        if self.status not in ("found", "missing", "expired", "invalid"):
-            raise ValueError(f"unknown baseline status {self.status!r}")
-        if (self.suite is not None) != (self.status == "found"):
-            raise ValueError("a suite is present exactly when the status is 'found'")
-
-
-@dataclass(frozen=True)
-class HistoryOutcome:
-    """The previous history, or None with the status and a plain sentence saying why."""
-
-    history: History | None
-    status: str                      # "found", "missing", "expired" or "invalid"
-    reason: str
-    artifact: ArtifactInfo | None = None
+    timeout: float = 30.0
+    retries: int = 4          # extra attempts after the first, on 5xx, rate limits, dropped connections
+    backoff: float = 1.0      # seconds; doubles each retry
 
     def __post_init__(self) -> None:
-        if self.status not in ("found", "missing", "expired", "invalid"):
-            raise ValueError(f"unknown history status {self.status!r}")
-        if (self.history is not None) != (self.status == "found"):
-            raise ValueError("a history is present exactly when the status is 'found'")
-
-
-@dataclass(frozen=True)
-class IssueInfo:
-    """One issue as the nightly planner needs it (pull requests are left out)."""
-
-    number: int
-    title: str
-    body: str
-    state: str                       # "open" or "closed"
-    author: str                      # login, lower-cased
-    url: str | None = None
-
-
-@dataclass(frozen=True)
-class IssueListing:
-    """Issues carrying a label, or ``forbidden`` saying why they could not be read."""
-
-    issues: tuple[IssueInfo, ...] = ()
-    forbidden: str | None = None
-
-
-@dataclass(frozen=True)
-class IssueOutcome:
-    status: str                      # "created", "updated", "commented", "closed", "forbidden"
-    number: int | None = None
-    url: str | None = None
-    message: str = ""
-
-
-@dataclass(frozen=True)
-class CommentOutcome:
-    status: str                      # "created", "updated", "skipped" or "forbidden"
-    url: str | None = None
-    message: str = ""
+        if not (self.timeout > 0 and math.isfinite(self.timeout)):
+            raise ConfigError(f"PERFACTION_API_TIMEOUT must be a positive number of seconds, got {self.timeout!r}")
+        if self.retries < 0:
+            raise ConfigError(f"PERFACTION_API_RETRIES must be 0 or more, got {self.retries!r}")
+        if not (self.backoff >= 0 and math.isfinite(self.backoff)):
+            raise ConfigError(f"PERFACTION_API_BACKOFF must be 0 or more seconds, got {self.backoff!r}")
 
 
 def make_retry(settings: ApiSettings) -> GithubRetry | None:

@@ -104,8 +104,3 @@ def _checked_dir(label: str, path: Path) -> Path:
     if not path.is_dir():
         raise PerfActionError(f"{label} tree {path} is not a directory; check the path")
     return path
-
-
-# A git worktree of REF outside the repository, removed afterwards; a clear
-# PerfActionError when the directory is not a git repository or REF is unknown.
-base_worktree = gitinfo.base_worktree

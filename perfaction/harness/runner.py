@@ -30,6 +30,7 @@ from perfaction.harness.environment import utc_timestamp
 from perfaction.harness.launcher import Launcher, SubprocessLauncher, WorkerOutcome
 from perfaction.harness.measure import LATENCY_MIN_CALL, MEMORY_ROUND_TIME
 from perfaction.harness.progress import Progress
+from perfaction.metrics import TIME
 from perfaction.results import model
 
 DISCOVERY_TIMEOUT = 60.0
@@ -308,7 +309,7 @@ class _Engine:
             return
         metrics = {k: [float(v) for v in vs] for k, vs in outcome.data["metrics"].items()}
         unit.processes.append(metrics)
-        self.timed += sum(metrics.get(model.TIME, [])) * (unit.loops or 1)
+        self.timed += sum(metrics.get(TIME, [])) * (unit.loops or 1)
 
     # -- helpers -----------------------------------------------------------
     def _launch(self, side: Side, job: dict[str, Any], timeout: float) -> WorkerOutcome:

@@ -8,29 +8,19 @@ import random
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from typing import Any, TypeVar
 
+from perfaction import metrics
 from perfaction.results import model
 
 T = TypeVar("T")
 
-# Metric name -> (unit, direction). Names as in model.py.
-METRIC_KINDS: dict[str, tuple[str, str]] = {
-    model.TIME: ("s", model.LOWER_IS_BETTER),
-    model.CPU_TIME: ("s", model.LOWER_IS_BETTER),
-    model.CPU_UTILISATION: ("ratio", model.LOWER_IS_BETTER),
-    model.LATENCY_P50: ("s", model.LOWER_IS_BETTER),
-    model.LATENCY_P95: ("s", model.LOWER_IS_BETTER),
-    model.LATENCY_P99: ("s", model.LOWER_IS_BETTER),
-    model.PEAK_MEMORY: ("B", model.LOWER_IS_BETTER),
-    model.RETAINED_MEMORY: ("B", model.LOWER_IS_BETTER),
-}
-
 MIN_DEFAULT_TIMEOUT = 10.0
 
-# The gate's defaults (perfaction.policy: DEFAULT_ALPHA and the metrics that
-# gate by default: time, peak_memory, retained_memory). Repeated here because
+# The gate's alpha (analysis/policy.py DEFAULT_ALPHA), repeated here because
 # the runner must not import the statistics stack; a unit test keeps them equal.
 GATE_ALPHA = 0.01
-GATING_METRICS_PER_BENCHMARK = 3
+# Gating tests per benchmark by default: the registry's gating rows that the
+# harness measures (time, peak_memory, retained_memory).
+GATING_METRICS_PER_BENCHMARK = sum(1 for m in metrics.harness_metrics() if m.gates)
 # Processes beyond the bare minimum: each step multiplies the smallest
 # attainable p-value by ~1/4, so two steps leave room for a 16x stricter
 # policy (more gating metrics, a smaller alpha) or one overlapping process.
@@ -130,13 +120,22 @@ def round_order(units: Sequence[T], rng: random.Random,
 def build_benchmark(name: str, *, params: Mapping[str, Any], loops: int | None,
                     processes: Sequence[Mapping[str, Sequence[float]]],
                     error: str | None) -> model.Benchmark:
-    """One model.Benchmark with one sample tuple per process for each metric."""
-    metrics: dict[str, model.Metric] = {}
-    for metric_name, (unit, direction) in METRIC_KINDS.items():
+    """One model.Benchmark with one sample tuple per process for each metric.
+
+    Metrics come in the registry's display order, with its unit and direction.
+    A metric the registry does not list (a worker of another perfaction
+    version, a measurement added without its row) is kept after them with the
+    default row (unit "?", lower is better, report-only), never dropped.
+    """
+    measured = dict.fromkeys(metric_name for p in processes for metric_name in p)
+    kept: dict[str, model.Metric] = {}
+    for metric_name in metrics.sort_names(measured):
         samples = tuple(tuple(p[metric_name]) for p in processes if p.get(metric_name))
         if samples:
-            metrics[metric_name] = model.Metric(unit=unit, direction=direction, samples=samples)
-    return model.Benchmark(name=name, metrics=metrics, params=dict(params), loops=loops,
+            info = metrics.metric_info(metric_name)
+            kept[metric_name] = model.Metric(unit=info.unit, direction=info.direction,
+                                             samples=samples)
+    return model.Benchmark(name=name, metrics=kept, params=dict(params), loops=loops,
                            error=error)
 
 

@@ -27,6 +27,19 @@ from pathlib import Path
 from typing import Any
 
 from perfaction.harness import discovery, environment, measure
+from perfaction.metrics import (
+    CPU_TIME,
+    CPU_UTILISATION,
+    LATENCY_P50,
+    LATENCY_P95,
+    LATENCY_P99,
+    PEAK_MEMORY,
+    RETAINED_MEMORY,
+    TIME,
+)
+
+# Each latency row of the registry and the percentile that measures it.
+_PERCENTILES = ((LATENCY_P50, 50), (LATENCY_P95, 95), (LATENCY_P99, 99))
 
 
 def run_job(job: dict[str, Any]) -> dict[str, Any]:
@@ -64,15 +77,16 @@ def _measure_job(job: dict[str, Any], name: str, func: Callable[[], Any]) -> dic
     loops = int(job["loops"])
     values = _guarded(name, lambda: measure.time_values(
         func, loops, int(job["values"]), int(job["warmup_values"])))
+    # Names are the registry's (perfaction.metrics), which says which pass measures each.
     metrics: dict[str, list[float]] = {
-        "time": [v.wall for v in values],
-        "cpu_time": [v.cpu for v in values],
-        "cpu_utilisation": [v.utilisation for v in values],
+        TIME: [v.wall for v in values],
+        CPU_TIME: [v.cpu for v in values],
+        CPU_UTILISATION: [v.utilisation for v in values],
     }
     if job.get("latency"):
         latencies = _guarded(name, lambda: measure.latency_pass(func, min_value_time))
-        for q in (50, 95, 99):
-            metrics[f"latency_p{q}"] = [measure.percentile(latencies, q)]
+        for metric_name, q in _PERCENTILES:
+            metrics[metric_name] = [measure.percentile(latencies, q)]
     timings = {}
     if job.get("memory", True):
         # Rounds of their own length, not a share of min_value_time: short
@@ -83,8 +97,8 @@ def _measure_job(job: dict[str, Any], name: str, func: Callable[[], Any]) -> dic
             func, round_time=round_time,
             time_cap=max(measure.MEMORY_TIME_CAP, 10 * round_time)))
         timings["memory"] = time.perf_counter() - started
-        metrics["peak_memory"] = [float(memory.peak)]
-        metrics["retained_memory"] = [memory.retained_per_call]
+        metrics[PEAK_MEMORY] = [float(memory.peak)]
+        metrics[RETAINED_MEMORY] = [memory.retained_per_call]
     return {"metrics": metrics, "timings": timings}
 
 

@@ -20,6 +20,7 @@ from markupsafe import Markup
 
 from perfaction.analysis.changepoint import REGRESSION, ChangePoint
 from perfaction.analysis.nightly import NightlyOutcome, Trend
+from perfaction.metrics import HIGHER_IS_BETTER, LOWER_IS_BETTER
 from perfaction.report import units
 from perfaction.report.markdown import NAME_LIMIT, clean_text
 from perfaction.report.render import make_environment
@@ -213,7 +214,8 @@ def render_issue_body(fields: Mapping[str, Any], context: NightlyContext, *,
                    "date": _date(fields.get("latest_date"))},
         "runners": [str(f) for f in fields.get("fingerprints") or ()],
         "chart": _issue_chart(fields), "run_url": context.run_url,
-        "direction": "lower" if fields.get("direction", "lower") == "lower" else "higher",
+        "direction": (LOWER_IS_BETTER if fields.get("direction", LOWER_IS_BETTER) == LOWER_IS_BETTER
+                      else HIGHER_IS_BETTER),
     }
     env = make_environment(Path(templates_dir) if templates_dir else None)
     return env.get_template("issue.md.j2").render(**view, recovery=False)

@@ -19,10 +19,11 @@ from typing import TYPE_CHECKING, Any
 
 from markupsafe import Markup
 
+from perfaction import metrics
 from perfaction.analysis.comparison import Comparison, Delta, Verdict
+from perfaction.metrics import LOWER_IS_BETTER, MAIN_METRIC
 from perfaction.report import units
 from perfaction.report.markdown import NAME_LIMIT, clean_text
-from perfaction.results.model import LOWER_IS_BETTER
 
 if TYPE_CHECKING:  # report.py imports this module; the context is only read here
     from perfaction.report.context import ReportContext
@@ -262,11 +263,11 @@ def _noise(comparison: Comparison) -> dict[str, Any]:
 
 def _charts(items: Sequence[tuple[str, Delta]], history: Mapping[str, Sequence[tuple[str, float]]],
             limit: int) -> tuple[Chart, ...]:
-    """A line of the main metric (time when measured) for benchmarks with history."""
+    """A line of the main metric (metrics.MAIN_METRIC when measured) for benchmarks with history."""
     main: dict[str, Delta] = {}
     for _, delta in items:
         if delta.head is not None and history.get(delta.benchmark) and (
-                delta.benchmark not in main or delta.metric == "time"):
+                delta.benchmark not in main or delta.metric == MAIN_METRIC):
             main[delta.benchmark] = delta
     charts = []
     for name, delta in list(main.items())[:limit]:
@@ -281,8 +282,7 @@ def _rules(thresholds: Sequence[Any], measured: set[str]) -> tuple[Rule, ...]:
     """The rules that applied: per-benchmark ones, and defaults of metrics this run has."""
     rules = []
     for t in thresholds:
-        kind_measured = t.metric in measured or any(m.startswith(t.metric + "_") for m in measured)
-        if measured and t.pattern is None and not kind_measured:
+        if measured and t.pattern is None and not measured.intersection(_covered(t.metric)):
             continue
         relative = None
         if t.relative is not None:
@@ -290,10 +290,24 @@ def _rules(thresholds: Sequence[Any], measured: set[str]) -> tuple[Rule, ...]:
             relative = units.format_percent(t.relative, signed=False, decimals=0 if whole else 1)
         floor = None
         if t.absolute_floor is not None:
-            scale = units.scale_for("B" if "memory" in t.metric else "", t.absolute_floor)
+            scale = units.scale_for(_floor_unit(t.metric), t.absolute_floor)
             floor = f"{t.absolute_floor / scale.factor:g} {scale.symbol}".strip()
         rules.append(Rule(t.metric, t.pattern, relative, floor, t.ignored, getattr(t, "gating", True)))
     return tuple(rules)
+
+
+def _covered(subject: str) -> tuple[str, ...]:
+    """The metrics a footer line speaks of: a metric itself, or a kind's (``latency``)."""
+    if metrics.is_known(subject) or not metrics.is_kind(subject):
+        return (subject,)
+    return metrics.kind_members(subject)
+
+
+def _floor_unit(subject: str) -> str:
+    """Floors are parsed as sizes (policy.py): shown with a size unit for byte metrics,
+    as the plain number written for any other."""
+    unit = metrics.metric_info(_covered(subject)[0]).unit
+    return unit if unit == "B" else ""
 
 
 _CORRECTIONS = {"holm": "Holm", "bonferroni": "Bonferroni", "bh": "Benjamini-Hochberg",

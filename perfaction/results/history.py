@@ -31,7 +31,8 @@ from pathlib import Path
 from typing import Any
 
 from perfaction.errors import ResultsFormatError
-from perfaction.results.model import DIRECTIONS, Metric, Suite, write_json_atomic
+from perfaction.metrics import DIRECTIONS, LOWER_IS_BETTER
+from perfaction.results.model import Metric, Suite, write_json_atomic
 
 HISTORY_FORMAT_VERSION = 1
 HISTORY_TOOL = "perfaction-history"
@@ -249,7 +250,7 @@ class History:
                  for i, e in enumerate(self.entries)]
         found = [(i, e, s) for i, e, s in found if s is not None]
         if not found:
-            return Series(benchmark, metric, "", "lower")
+            return Series(benchmark, metric, "", LOWER_IS_BETTER)
         unit, direction = found[-1][2].unit, found[-1][2].direction
         points = tuple(SeriesPoint(i, e.commit, e.date, s.center, s.n, s.spread, e.fingerprint_id)
                        for i, e, s in found

@@ -27,24 +27,14 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from perfaction import metrics
 from perfaction.errors import PerfActionError, ResultsFormatError
 
 FORMAT_VERSION = 1
 
-LOWER_IS_BETTER = "lower"
-HIGHER_IS_BETTER = "higher"
-DIRECTIONS = (LOWER_IS_BETTER, HIGHER_IS_BETTER)
-
-# Metric names the harness produces. Other tools' results may add their own.
-TIME = "time"                      # wall-clock seconds per operation
-CPU_TIME = "cpu_time"              # process CPU seconds per operation
-CPU_UTILISATION = "cpu_utilisation"  # CPU time / wall time while timing (1.0 = one core)
-PEAK_MEMORY = "peak_memory"        # tracemalloc peak bytes during one call (untimed pass)
-RETAINED_MEMORY = "retained_memory"  # steady-state bytes kept per call across rounds (untimed pass)
-LATENCY_P50 = "latency_p50"        # per-call latency percentiles, report-only by default
-LATENCY_P95 = "latency_p95"
-LATENCY_P99 = "latency_p99"
-THROUGHPUT = "throughput"          # operations per second (legacy baselines carry it)
+# Metric names, units and directions are perfaction.metrics' (the registry);
+# a file may hold metrics the registry does not know, with their own unit and
+# direction.
 
 
 def _is_number(value: Any) -> bool:
@@ -63,15 +53,16 @@ class Metric:
     """
 
     unit: str
-    direction: str = LOWER_IS_BETTER
+    direction: str = metrics.LOWER_IS_BETTER
     samples: tuple[tuple[float, ...], ...] = ()
     value: float | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.unit, str) or not self.unit:
             raise ValueError(f"unit must be a non-empty string, got {self.unit!r}")
-        if self.direction not in DIRECTIONS:
-            raise ValueError(f"direction must be one of {DIRECTIONS}, got {self.direction!r}")
+        if self.direction not in metrics.DIRECTIONS:
+            raise ValueError(f"direction must be one of {metrics.DIRECTIONS}, "
+                             f"got {self.direction!r}")
         samples = tuple(tuple(float(v) for v in process) for process in self.samples)
         for index, process in enumerate(samples):
             if not process:
@@ -322,9 +313,9 @@ def _benchmark_from_dict(raw: Any, index: int, source: str | None) -> Benchmark:
     if not isinstance(raw_metrics, dict):
         raise ResultsFormatError(f"must be an object, got {type(raw_metrics).__name__}",
                                  source=source, benchmark=name, field="metrics")
-    metrics = {}
+    parsed = {}
     for metric_name, raw_metric in raw_metrics.items():
-        metrics[metric_name] = _metric_from_dict(raw_metric, source, name, f"metrics.{metric_name}")
+        parsed[metric_name] = _metric_from_dict(raw_metric, source, name, f"metrics.{metric_name}")
     params = raw.get("params", {})
     if not isinstance(params, dict):
         raise ResultsFormatError(f"must be an object, got {type(params).__name__}",
@@ -334,7 +325,7 @@ def _benchmark_from_dict(raw: Any, index: int, source: str | None) -> Benchmark:
         raise ResultsFormatError(f"must be a string or null, got {error!r}",
                                  source=source, benchmark=name, field="error")
     try:
-        return Benchmark(name, metrics, params, raw.get("loops"), error)
+        return Benchmark(name, parsed, params, raw.get("loops"), error)
     except ValueError as exc:
         raise ResultsFormatError(str(exc), source=source, benchmark=name) from exc
 
@@ -354,7 +345,7 @@ def _metric_from_dict(raw: Any, source: str | None, bench: str, where: str) -> M
                     f"expected a number, got {type(value).__name__} {value!r}",
                     source=source, benchmark=bench, field=f"{where}.samples[{p_index}][{v_index}]")
     try:
-        return Metric(unit=raw.get("unit"), direction=raw.get("direction", LOWER_IS_BETTER),
+        return Metric(unit=raw.get("unit"), direction=raw.get("direction", metrics.LOWER_IS_BETTER),
                       samples=tuple(tuple(p) for p in samples), value=raw.get("value"))
     except (ValueError, TypeError) as exc:
         raise ResultsFormatError(str(exc), source=source, benchmark=bench, field=where) from exc
@@ -362,15 +353,17 @@ def _metric_from_dict(raw: Any, source: str | None, bench: str, where: str) -> M
 
 # The reference article's baseline: {name: BenchmarkResult.__dict__}. Its fields,
 # mapped to our metric names, units and directions. Latencies are seconds.
+# The units are the article's (cpu_percent is a percentage, not the ratio the
+# harness records), so they are written here rather than taken from the registry.
 _ARTICLE_FIELDS = {
-    "mean_latency": (TIME, "s", LOWER_IS_BETTER),
-    "median_latency": (LATENCY_P50, "s", LOWER_IS_BETTER),
-    "p95_latency": (LATENCY_P95, "s", LOWER_IS_BETTER),
-    "p99_latency": (LATENCY_P99, "s", LOWER_IS_BETTER),
-    "peak_memory": (PEAK_MEMORY, "B", LOWER_IS_BETTER),
-    "memory_leaked": (RETAINED_MEMORY, "B", LOWER_IS_BETTER),
-    "cpu_percent": (CPU_UTILISATION, "%", LOWER_IS_BETTER),
-    "ops_per_second": (THROUGHPUT, "ops/s", HIGHER_IS_BETTER),
+    "mean_latency": (metrics.TIME, "s", metrics.LOWER_IS_BETTER),
+    "median_latency": (metrics.LATENCY_P50, "s", metrics.LOWER_IS_BETTER),
+    "p95_latency": (metrics.LATENCY_P95, "s", metrics.LOWER_IS_BETTER),
+    "p99_latency": (metrics.LATENCY_P99, "s", metrics.LOWER_IS_BETTER),
+    "peak_memory": (metrics.PEAK_MEMORY, "B", metrics.LOWER_IS_BETTER),
+    "memory_leaked": (metrics.RETAINED_MEMORY, "B", metrics.LOWER_IS_BETTER),
+    "cpu_percent": (metrics.CPU_UTILISATION, "%", metrics.LOWER_IS_BETTER),
+    "ops_per_second": (metrics.THROUGHPUT, "ops/s", metrics.HIGHER_IS_BETTER),
 }
 _ARTICLE_MARKERS = {"p99_latency", "mean_latency", "peak_memory", "ops_per_second"}
 
@@ -383,7 +376,7 @@ def _looks_like_article_baseline(data: dict[str, Any]) -> bool:
 def _suite_from_article_baseline(data: dict[str, Any], *, source: str | None) -> Suite:
     benchmarks = []
     for name, summary in data.items():
-        metrics = {}
+        summaries = {}
         for article_field, (metric, unit, direction) in _ARTICLE_FIELDS.items():
             if article_field not in summary:
                 continue
@@ -391,8 +384,8 @@ def _suite_from_article_baseline(data: dict[str, Any], *, source: str | None) ->
             if not _is_number(value) or not math.isfinite(value):
                 raise ResultsFormatError(f"expected a finite number, got {value!r}",
                                          source=source, benchmark=name, field=article_field)
-            metrics[metric] = Metric(unit=unit, direction=direction, value=value)
-        benchmarks.append(Benchmark(name=name, metrics=metrics))
+            summaries[metric] = Metric(unit=unit, direction=direction, value=value)
+        benchmarks.append(Benchmark(name=name, metrics=summaries))
     return Suite(tuple(benchmarks), source_format=0)
 
 

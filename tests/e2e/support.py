@@ -36,7 +36,7 @@ IMAGE = "perf-regression-action:e2e"
 ACT_LOCAL_ACTION_IMAGE = "act-dockeraction:latest"
 # What a checkout of the action holds that the image or the runner reads.
 ACTION_FILES = ("Dockerfile", ".dockerignore", "action.yml", "pyproject.toml", "README.md",
-                "entrypoint.py", "perfaction", "templates")
+                "entrypoint.py", "perfaction")
 # The workflows print the action's outputs as "E2E-OUTPUT name=value"; act
 # shows a step's output lines as "[workflow/job]   | line".
 _OUTPUT_LINE = re.compile(r"^\[[^\]]*\]\s+\|\s+E2E-OUTPUT (?P<name>[\w-]+)=(?P<value>.*)$", re.MULTILINE)

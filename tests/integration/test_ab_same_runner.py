@@ -9,7 +9,8 @@ import pytest
 
 from perfaction.cli.main import main
 from perfaction.errors import PerfActionError
-from perfaction.harness.ab import base_worktree, run_ab
+from perfaction.harness.ab import run_ab
+from perfaction.harness.gitinfo import base_worktree
 from perfaction.harness.launcher import SubprocessLauncher
 from perfaction.harness.runner import RunOptions
 from perfaction.results import model

@@ -7,6 +7,7 @@ import sys
 import numpy as np
 import pytest
 
+from perfaction import metrics
 from perfaction.results import model
 from perfaction.results.model import Benchmark, Environment, Metric, Suite
 
@@ -16,7 +17,7 @@ ENV = Environment(cpu_model="Test CPU", logical_cores=2, machine="x86_64",
 
 
 def _suite(times_by_name: dict[str, np.ndarray], *, error: str | None = None) -> Suite:
-    benchmarks = [Benchmark(name, metrics={model.TIME: Metric(unit="s", samples=tuple((float(v),) for v in values))})
+    benchmarks = [Benchmark(name, metrics={metrics.TIME: Metric(unit="s", samples=tuple((float(v),) for v in values))})
                   for name, values in times_by_name.items()]
     if error:
         benchmarks.append(Benchmark("crashing", error=error))

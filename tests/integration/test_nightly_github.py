@@ -223,7 +223,7 @@ def test_a_history_outgrowing_the_size_limit_drops_its_oldest_nights_not_tonight
     previous = PreviousHistory(stepped([(40, 1e-3)]), "found")
     size = len(json.dumps(previous.history.to_dict(), indent=1))
     written = record(settings, previous, tonight_suite(), WorkflowCommands(out),
-                                 max_bytes=size // 2)
+                     max_bytes=size // 2)
     assert written.entries[-1].commit == "9" * 40 and len(written) <= 21
     assert History.load(tmp_path / HISTORY_FILE).entries[-1].commit == "9" * 40
     assert "title=History trimmed" in out.getvalue()

@@ -72,7 +72,7 @@ def test_the_nightly_section_keeps_its_place_after_a_comparison_that_fills_the_s
     config = schedule_config(tmp_path)
     previous_history(tmp_path / "history.json")
     out = io.StringIO()
-    code = app.run(config, github=None, runner=InstantRunner(large_suite()),
+    code = app.run(config, baselines=None, publisher=None, runner=InstantRunner(large_suite()),
                    clock=lambda: datetime(2024, 6, 1, tzinfo=UTC), stdout=out)
     assert code == 0, out.getvalue()[-3000:]
     summary = (tmp_path / "summary.md").read_text(encoding="utf-8")

@@ -4,8 +4,8 @@ import random
 
 import pytest
 
+from perfaction import metrics
 from perfaction.harness import schedule
-from perfaction.results import model
 
 
 @pytest.mark.parametrize("name, pattern, expected", [
@@ -64,10 +64,27 @@ def test_benchmark_is_built_with_one_sample_tuple_per_process():
 
 
 def test_metric_kinds_use_the_model_names_and_units():
-    assert schedule.METRIC_KINDS[model.CPU_UTILISATION] == ("ratio", model.LOWER_IS_BETTER)
-    assert set(schedule.METRIC_KINDS) == {
+    # the units and directions build_benchmark records are the registry's
+    info = metrics.metric_info(metrics.CPU_UTILISATION)
+    assert (info.unit, info.direction) == ("ratio", metrics.LOWER_IS_BETTER)
+    assert {m.name for m in metrics.harness_metrics()} == {
         "time", "cpu_time", "cpu_utilisation", "peak_memory", "retained_memory",
         "latency_p50", "latency_p95", "latency_p99"}
+
+
+def test_a_measured_metric_the_registry_does_not_know_is_kept_not_dropped():
+    processes = [{"time": [1.0], "instructions": [5.0e6]}, {"time": [1.1], "instructions": [5.1e6]}]
+    bench = schedule.build_benchmark("b", params={}, loops=1, processes=processes, error=None)
+    assert list(bench.metrics) == ["time", "instructions"]        # registry rows first
+    kept = bench.metrics["instructions"]
+    assert kept.samples == ((5.0e6,), (5.1e6,))
+    assert (kept.unit, kept.direction) == (metrics.UNKNOWN_UNIT, metrics.LOWER_IS_BETTER)
+
+
+def test_metrics_are_assembled_in_display_order_whatever_the_worker_sent():
+    processes = [{"retained_memory": [1.0], "latency_p99": [2.0], "time": [3.0], "cpu_time": [3.0]}]
+    bench = schedule.build_benchmark("b", params={}, loops=1, processes=processes, error=None)
+    assert list(bench.metrics) == ["time", "cpu_time", "latency_p99", "retained_memory"]
 
 
 def test_failure_text_names_the_benchmark_and_the_fix_for_timeouts():
@@ -93,8 +110,8 @@ def test_the_runner_sizes_memory_for_the_policy_defaults():
     # statistics stack); they must not drift apart
     from perfaction.analysis import policy
     assert schedule.GATE_ALPHA == policy.DEFAULT_ALPHA
-    gating = [name for name in schedule.METRIC_KINDS if policy.DEFAULTS[name].gating]
-    assert len(gating) == schedule.GATING_METRICS_PER_BENCHMARK
+    gating = [m.name for m in metrics.harness_metrics() if policy.default_policy(m.name).gating]
+    assert len(gating) == schedule.GATING_METRICS_PER_BENCHMARK == 3
 
 
 def test_memory_processes_cover_the_gate_with_a_margin():

@@ -4,6 +4,7 @@ import json
 
 import pytest
 
+from perfaction import metrics
 from perfaction.errors import ResultsFormatError
 from perfaction.results import model
 from perfaction.results.model import Benchmark, Environment, Metric, RunSettings, Suite
@@ -17,8 +18,8 @@ def _suite() -> Suite:
                 params={"size": 100},
                 loops=512,
                 metrics={
-                    model.TIME: Metric(unit="s", samples=((1.0e-6, 1.1e-6), (1.2e-6, 1.0e-6))),
-                    model.PEAK_MEMORY: Metric(unit="B", samples=((4096.0,), (4100.0,))),
+                    metrics.TIME: Metric(unit="s", samples=((1.0e-6, 1.1e-6), (1.2e-6, 1.0e-6))),
+                    metrics.PEAK_MEMORY: Metric(unit="B", samples=((4096.0,), (4100.0,))),
                 },
             ),
             Benchmark(name="broken", error="ValueError: boom"),
@@ -34,7 +35,7 @@ def test_round_trip_keeps_samples_environment_and_failures(tmp_path):
     model.dump_suite(_suite(), path)
     loaded = model.load_suite(path)
     assert loaded == _suite()
-    assert loaded.get("book[size=100]").metrics[model.TIME].samples == ((1.0e-6, 1.1e-6), (1.2e-6, 1.0e-6))
+    assert loaded.get("book[size=100]").metrics[metrics.TIME].samples == ((1.0e-6, 1.1e-6), (1.2e-6, 1.0e-6))
     assert loaded.get("broken").failed
     assert [b.name for b in loaded.failures] == ["broken"]
     assert loaded.source_format == model.FORMAT_VERSION
@@ -170,11 +171,11 @@ def test_reference_article_baseline_loads_as_summary_only(tmp_path):
     assert suite.source_format == 0
     assert not suite.has_samples
     book = suite.get("orderbook_updates")
-    assert book.metrics[model.TIME].value == pytest.approx(3.2e-5)
-    assert book.metrics[model.LATENCY_P99].value == pytest.approx(4.5e-5)
-    assert book.metrics[model.PEAK_MEMORY].unit == "B"
-    assert book.metrics[model.THROUGHPUT].direction == model.HIGHER_IS_BETTER
-    assert not book.metrics[model.TIME].has_samples
+    assert book.metrics[metrics.TIME].value == pytest.approx(3.2e-5)
+    assert book.metrics[metrics.LATENCY_P99].value == pytest.approx(4.5e-5)
+    assert book.metrics[metrics.PEAK_MEMORY].unit == "B"
+    assert book.metrics[metrics.THROUGHPUT].direction == metrics.HIGHER_IS_BETTER
+    assert not book.metrics[metrics.TIME].has_samples
 
 
 def test_reference_article_baseline_with_bad_value_names_it(tmp_path):
