@@ -3,8 +3,10 @@
 The validators a user's editor or CI would run, offline: check-jsonschema with
 the schemas it bundles (SchemaStore's github-action and github-workflow) and
 hadolint. Plus the promises the schemas cannot see: action.yml declares the
-inputs the configuration reads, with the same defaults, and the example
-workflows ask for the smallest permissions. No Docker engine needed.
+inputs the configuration reads, with the same defaults, the example
+workflows and the project's CI ask for the smallest permissions, and CI runs
+the README's test command and gates its own examples with the action.
+No Docker engine needed.
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ from .support import HERE, REPO, load_yaml, run, tool
 WORKFLOW_DIRS = (REPO / "examples" / "workflows", REPO / ".github" / "workflows", HERE / "workflows")
 WORKFLOWS = sorted(p for d in WORKFLOW_DIRS for p in d.glob("*.yml"))
 EXAMPLES = sorted((REPO / "examples" / "workflows").glob("*.yml"))
-# What perfaction/app.py writes to GITHUB_OUTPUT (docs/configuration.md lists them).
+CI = REPO / ".github" / "workflows" / "ci.yml"
+# What perfaction/action/app.py writes to GITHUB_OUTPUT (docs/configuration.md lists them).
 OUTPUTS = {"regression", "regressions-count", "report-path", "results-path", "comparison-json",
            "baseline-status", "comment-url", "history-path", "history-status"}
 
@@ -34,6 +37,7 @@ def test_there_are_workflows_to_check():
     assert {"perf-pr-baseline.yml", "perf-pr-same-runner.yml", "perf-nightly.yml",
             "perf-fork-pr.yml", "perf-fork-comment.yml"} <= names
     assert (REPO / ".github" / "workflows" / "release.yml") in WORKFLOWS
+    assert CI in WORKFLOWS
 
 
 @pytest.mark.parametrize("workflow", WORKFLOWS, ids=lambda p: str(p.relative_to(REPO)))
@@ -73,7 +77,7 @@ def test_action_declares_every_output_with_a_description():
     assert all(spec.get("description") for spec in outputs.values())
 
 
-@pytest.mark.parametrize("workflow", EXAMPLES, ids=lambda p: p.name)
+@pytest.mark.parametrize("workflow", [*EXAMPLES, CI], ids=lambda p: p.name)
 def test_example_workflows_ask_for_explicit_minimal_permissions(workflow):
     doc = load_yaml(workflow)
     granted = dict(doc.get("permissions") or {})
@@ -102,3 +106,31 @@ def test_release_workflow_can_point_action_yml_at_the_prebuilt_image():
     # release.yml rewrites exactly this line (sed) before moving the major tag.
     assert "\n  image: Dockerfile\n" in (REPO / "action.yml").read_text(encoding="utf-8")
     assert "s|^  image: Dockerfile$|" in (REPO / ".github" / "workflows" / "release.yml").read_text()
+
+
+def _triggers(doc) -> dict:
+    return doc.get("on") or doc.get(True)  # YAML 1.1 reads a bare `on` as True
+
+
+def test_ci_runs_the_readmes_test_command_on_pushes_and_pull_requests():
+    assert "./dev.sh test" in (REPO / "README.md").read_text(encoding="utf-8")
+    ci = load_yaml(CI)
+    assert {"push", "pull_request"} <= set(_triggers(ci))
+    test = ci["jobs"]["test"]
+    assert test["runs-on"] == "ubuntu-latest"
+    assert test["permissions"] == {"contents": "read"}
+    assert [step["run"] for step in test["steps"] if "run" in step] == ["./dev.sh test"]
+
+
+def test_ci_gates_its_own_examples_with_the_action_on_pull_requests():
+    job = load_yaml(CI)["jobs"]["dogfood"]
+    assert "pull_request" in job["if"]
+    checkout, action = job["steps"]
+    assert checkout["uses"].startswith("actions/checkout@")
+    assert checkout["with"]["fetch-depth"] == 0, "same-runner mode checks out the base commit"
+    assert action["uses"] == "./"
+    inputs = action["with"]
+    assert set(inputs) <= set(load_yaml(REPO / "action.yml")["inputs"])
+    assert inputs["mode"] == "same-runner"
+    assert (REPO / inputs["benchmark"]).is_file()
+    assert job["permissions"] == {"contents": "read", "pull-requests": "write"}
