@@ -52,7 +52,8 @@ from perfaction.pipeline import (
 from perfaction.ports import BaselineSource, Publisher, Runner
 from perfaction.report.context import BaselineInfo, ReportContext, comment_marker
 from perfaction.report.render import render_comment, render_markdown_full, render_summary, render_terminal
-from perfaction.results.model import Suite, dump_suite, load_suite
+from perfaction.results.files import dump_suite, load_suite
+from perfaction.results.model import Suite
 
 if TYPE_CHECKING:
     from perfaction.analysis.policy import Policy

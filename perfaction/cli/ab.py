@@ -57,7 +57,7 @@ def _handle(args: argparse.Namespace) -> int:
     from perfaction.harness.ab import MODE
     from perfaction.harness.progress import make_progress
     from perfaction.pipeline import discovery_failure_suite, measure_ab
-    from perfaction.results.model import dump_suite
+    from perfaction.results.files import dump_suite
 
     # Before measuring: a typo in --thresholds must not cost the whole run.
     policy = load_policy(args)
@@ -105,7 +105,7 @@ def _compare_and_report(args: argparse.Namespace, policy: Any, base: Any, head: 
     from perfaction.pipeline import exit_code, same_runner_baseline
     from perfaction.report.context import ReportContext
     from perfaction.report.render import render_terminal
-    from perfaction.results.model import write_json_atomic
+    from perfaction.results.files import write_json_atomic
 
     comparison = compare_suites(base, head, policy, mode="same-runner")
     if args.json:

@@ -62,7 +62,7 @@ def _handle(args: argparse.Namespace) -> int:
     from perfaction.pipeline import exit_code, file_baseline
     from perfaction.report.context import ReportContext
     from perfaction.report.render import render_terminal
-    from perfaction.results.model import load_suite, write_json_atomic
+    from perfaction.results.files import load_suite, write_json_atomic
 
     base = load_suite(args.base)
     head = load_suite(args.head)

@@ -82,7 +82,7 @@ def _handle(args) -> int:
 def _compare_files(base_path: str, head_path: str, spec: str | None):
     from perfaction.analysis.compare import compare_suites
     from perfaction.analysis.policy import Policy
-    from perfaction.results.model import load_suite
+    from perfaction.results.files import load_suite
 
     policy = Policy.parse(spec)  # parse first: a bad rule is reported before any file is read
     return compare_suites(load_suite(base_path), load_suite(head_path), policy)

@@ -77,7 +77,7 @@ def _handle(args: argparse.Namespace) -> int:
     from perfaction.harness.progress import make_progress
     from perfaction.harness.runner import run_suite
     from perfaction.pipeline import discovery_failure_suite, raise_for_failures
-    from perfaction.results import model
+    from perfaction.results import files
 
     cwd = Path.cwd()
     options = options_from_args(
@@ -88,11 +88,11 @@ def _handle(args: argparse.Namespace) -> int:
     try:
         suite = run_suite(args.target, options, progress=progress)
     except BenchmarkDiscoveryError as exc:
-        model.dump_suite(discovery_failure_suite(args.target, str(exc), options), args.output)
+        files.dump_suite(discovery_failure_suite(args.target, str(exc), options), args.output)
         print(f"perfaction run: results with the failure written to {args.output}",
               file=sys.stderr)
         raise
-    model.dump_suite(suite, args.output)
+    files.dump_suite(suite, args.output)
     print_summary(suite, sys.stdout)
     print(f"results written to {args.output}")
     for bench in suite.failures:

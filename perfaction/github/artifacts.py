@@ -21,9 +21,10 @@ from typing import Any, TypeVar
 
 from perfaction.errors import PerfActionError, ResultsFormatError
 from perfaction.ports import ArtifactInfo
+from perfaction.results.files import load_suite
 from perfaction.results.history import DEFAULT_MAX_BYTES as HISTORY_MAX_BYTES
 from perfaction.results.history import History
-from perfaction.results.model import Suite, load_suite
+from perfaction.results.model import Suite
 
 _CHUNK = 64 * 1024
 _T = TypeVar("_T")

@@ -32,7 +32,8 @@ from typing import Any
 
 from perfaction.errors import ResultsFormatError
 from perfaction.metrics import DIRECTIONS, LOWER_IS_BETTER
-from perfaction.results.model import Metric, Suite, write_json_atomic
+from perfaction.results.files import write_json_atomic
+from perfaction.results.model import Metric, Suite
 
 HISTORY_FORMAT_VERSION = 1
 HISTORY_TOOL = "perfaction-history"

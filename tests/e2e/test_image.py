@@ -13,7 +13,7 @@ import os
 
 import pytest
 
-from perfaction.results.model import load_suite
+from perfaction.results.files import load_suite
 
 from .support import REPO, run, write_bench
 

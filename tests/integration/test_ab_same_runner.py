@@ -13,7 +13,7 @@ from perfaction.harness.ab import run_ab
 from perfaction.harness.gitinfo import base_worktree
 from perfaction.harness.launcher import SubprocessLauncher
 from perfaction.harness.runner import RunOptions
-from perfaction.results import model
+from perfaction.results import files
 
 pytestmark = pytest.mark.slow
 
@@ -93,8 +93,8 @@ def test_ab_with_a_base_ref_measures_each_tree_with_its_own_code(repo, monkeypat
     monkeypatch.chdir(root)
     code = main(["ab", "benchmarks/bench_lib.py", "--base-ref", "v1", "-o", "head.json",
                  "--base-output", "base.json", "--processes", "8", *FAST])
-    base = model.load_suite(root / "base.json")
-    head = model.load_suite(root / "head.json")
+    base = files.load_suite(root / "base.json")
+    head = files.load_suite(root / "head.json")
     seen_pairs = seen(record)
     versions = {v for v, _ in seen_pairs}
     assert versions == {"base", "head"}
@@ -187,7 +187,7 @@ def test_base_dir_and_output_files(trees, tmp_path, monkeypatch):
                  "--processes", "3", *FAST])
     assert code in (0, 1)     # same code both sides: no failure either way
     assert json.loads((tmp_path / "b.json").read_text())["settings"]["mode"] == "same-runner"
-    assert model.load_suite(tmp_path / "h.json").names() == ("lib_work",)
+    assert files.load_suite(tmp_path / "h.json").names() == ("lib_work",)
 
 
 def test_base_ref_outside_git_and_unknown_refs_are_clear_errors(tmp_path, repo):

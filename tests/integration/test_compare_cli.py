@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from perfaction import metrics
-from perfaction.results import model
+from perfaction.results.files import dump_suite
 from perfaction.results.model import Benchmark, Environment, Metric, Suite
 
 ENV = Environment(cpu_model="Test CPU", logical_cores=2, machine="x86_64",
@@ -37,7 +37,7 @@ def _run(*args: str) -> subprocess.CompletedProcess:
 def files(tmp_path):
     def write(name: str, suite: Suite) -> str:
         path = tmp_path / name
-        model.dump_suite(suite, path)
+        dump_suite(suite, path)
         return str(path)
     return write
 

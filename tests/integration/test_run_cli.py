@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from perfaction.cli.main import main
-from perfaction.results import model
+from perfaction.results import files
 
 pytestmark = pytest.mark.slow
 
@@ -26,7 +26,7 @@ def test_failing_benchmarks_are_named_recorded_and_do_not_stop_the_others(tmp_pa
     out = tmp_path / "results.json"
     code = main(["run", f"{MODULES}/mixed_failures.py", "-o", str(out), "--timeout", "2", *FAST])
     assert code == 2
-    suite = model.load_suite(out)
+    suite = files.load_suite(out)
     errors = {b.name: b.error for b in suite.benchmarks}
     expected_causes = {
         "setup_raises": "ValueError: no market data",
@@ -49,7 +49,7 @@ def test_import_error_writes_the_failure_and_exits_2(tmp_path, capsys):
     out = tmp_path / "results.json"
     code = main(["run", f"{MODULES}/import_error.py", "-o", str(out), *FAST])
     assert code == 2
-    suite = model.load_suite(out)
+    suite = files.load_suite(out)
     assert len(suite.benchmarks) == 1 and suite.benchmarks[0].failed
     assert "perfaction_missing_dependency_xyz" in suite.benchmarks[0].error
     assert "perfaction_missing_dependency_xyz" in capsys.readouterr().err
@@ -59,7 +59,7 @@ def test_missing_module_is_named(tmp_path, capsys):
     out = tmp_path / "results.json"
     assert main(["run", "no_such_bench_module", "-o", str(out), *FAST]) == 2
     assert "'no_such_bench_module' not found" in capsys.readouterr().err
-    assert model.load_suite(out).benchmarks[0].failed
+    assert files.load_suite(out).benchmarks[0].failed
 
 
 def test_a_module_without_benchmarks_is_an_error(tmp_path, capsys):
@@ -73,7 +73,7 @@ def test_success_writes_samples_environment_and_a_summary(tmp_path, capsys):
     code = main(["run", f"{MODULES}/mixed_failures.py", "-o", str(out), "--filter", "healthy",
                  "--commit-sha", "abc123", "--ref", "feature", *FAST])
     assert code == 0
-    suite = model.load_suite(out)
+    suite = files.load_suite(out)
     assert suite.names() == ("healthy", "also_healthy[n=5]", "also_healthy[n=50]")
     bench = suite.get("also_healthy[n=50]")
     assert bench.params == {"n": 50} and bench.loops >= 1
@@ -89,7 +89,7 @@ def test_success_writes_samples_environment_and_a_summary(tmp_path, capsys):
 def test_legacy_article_style_module_runs_unchanged(tmp_path):
     out = tmp_path / "results.json"
     assert main(["run", f"{MODULES}/legacy_style.py", "-o", str(out), *FAST]) == 0
-    suite = model.load_suite(out)
+    suite = files.load_suite(out)
     assert suite.names() == ("sum_small", "join_words")
     assert all(not b.failed for b in suite.benchmarks)
 

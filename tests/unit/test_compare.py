@@ -15,7 +15,8 @@ from perfaction.analysis.comparison import Comparison, Verdict
 from perfaction.analysis.comparison_json import comparison_from_dict, comparison_to_dict
 from perfaction.analysis.policy import Policy
 from perfaction.errors import ConfigError, ResultsFormatError
-from perfaction.results.model import Benchmark, Environment, Metric, Suite, suite_from_dict
+from perfaction.results.files import suite_from_dict
+from perfaction.results.model import Benchmark, Environment, Metric, Suite
 
 KIB = 1024
 ENV = Environment(cpu_model="Test CPU 3000", logical_cores=2, machine="x86_64",

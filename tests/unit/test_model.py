@@ -6,7 +6,7 @@ import pytest
 
 from perfaction import metrics
 from perfaction.errors import ResultsFormatError
-from perfaction.results import model
+from perfaction.results import files, model
 from perfaction.results.model import Benchmark, Environment, Metric, RunSettings, Suite
 
 
@@ -32,8 +32,8 @@ def _suite() -> Suite:
 
 def test_round_trip_keeps_samples_environment_and_failures(tmp_path):
     path = tmp_path / "results.json"
-    model.dump_suite(_suite(), path)
-    loaded = model.load_suite(path)
+    files.dump_suite(_suite(), path)
+    loaded = files.load_suite(path)
     assert loaded == _suite()
     assert loaded.get("book[size=100]").metrics[metrics.TIME].samples == ((1.0e-6, 1.1e-6), (1.2e-6, 1.0e-6))
     assert loaded.get("broken").failed
@@ -49,7 +49,7 @@ def test_per_process_values_are_process_means_and_center_is_their_median():
 
 def test_written_file_declares_its_version(tmp_path):
     path = tmp_path / "r.json"
-    model.dump_suite(_suite(), path)
+    files.dump_suite(_suite(), path)
     data = json.loads(path.read_text())
     assert data["format_version"] == model.FORMAT_VERSION
     assert data["benchmarks"][0]["metrics"]["time"]["samples"][0] == [1.0e-6, 1.1e-6]
@@ -79,33 +79,33 @@ def _write(tmp_path, data) -> str:
 
 
 def _valid_dict():
-    return model.suite_to_dict(_suite())
+    return files.suite_to_dict(_suite())
 
 
 def test_future_version_is_refused_with_upgrade_advice(tmp_path):
     data = _valid_dict()
     data["format_version"] = model.FORMAT_VERSION + 1
     with pytest.raises(ResultsFormatError, match="newer than this perfaction understands") as info:
-        model.load_suite(_write(tmp_path, data))
+        files.load_suite(_write(tmp_path, data))
     assert info.value.field == "format_version"
     assert "bad.json" in str(info.value)
 
 
 def test_malformed_json_names_file_and_line(tmp_path):
     with pytest.raises(ResultsFormatError, match=r"bad.json: not valid JSON \(line 1"):
-        model.load_suite(_write(tmp_path, "{not json"))
+        files.load_suite(_write(tmp_path, "{not json"))
 
 
 def test_missing_file_is_a_clear_error(tmp_path):
     with pytest.raises(ResultsFormatError, match="file not found"):
-        model.load_suite(tmp_path / "absent.json")
+        files.load_suite(tmp_path / "absent.json")
 
 
 def test_wrong_sample_type_names_benchmark_and_field(tmp_path):
     data = _valid_dict()
     data["benchmarks"][0]["metrics"]["time"]["samples"][1][0] = "fast"
     with pytest.raises(ResultsFormatError) as info:
-        model.load_suite(_write(tmp_path, data))
+        files.load_suite(_write(tmp_path, data))
     err = info.value
     assert err.benchmark == "book[size=100]"
     assert err.field == "metrics.time.samples[1][0]"
@@ -116,14 +116,14 @@ def test_boolean_is_not_a_number(tmp_path):
     data = _valid_dict()
     data["benchmarks"][0]["metrics"]["time"]["samples"][0][0] = True
     with pytest.raises(ResultsFormatError, match="got bool"):
-        model.load_suite(_write(tmp_path, data))
+        files.load_suite(_write(tmp_path, data))
 
 
 def test_wrong_environment_type_names_the_field(tmp_path):
     data = _valid_dict()
     data["environment"]["logical_cores"] = "two"
     with pytest.raises(ResultsFormatError) as info:
-        model.load_suite(_write(tmp_path, data))
+        files.load_suite(_write(tmp_path, data))
     assert info.value.field == "environment.logical_cores"
 
 
@@ -131,7 +131,7 @@ def test_missing_unit_is_rejected_not_defaulted(tmp_path):
     data = _valid_dict()
     del data["benchmarks"][0]["metrics"]["time"]["unit"]
     with pytest.raises(ResultsFormatError, match="unit") as info:
-        model.load_suite(_write(tmp_path, data))
+        files.load_suite(_write(tmp_path, data))
     assert info.value.benchmark == "book[size=100]"
 
 
@@ -139,13 +139,13 @@ def test_benchmarks_must_be_a_list(tmp_path):
     data = _valid_dict()
     data["benchmarks"] = {"a": 1}
     with pytest.raises(ResultsFormatError, match="must be a list") as info:
-        model.load_suite(_write(tmp_path, data))
+        files.load_suite(_write(tmp_path, data))
     assert info.value.field == "benchmarks"
 
 
 def test_unrecognised_document_says_what_was_expected(tmp_path):
     with pytest.raises(ResultsFormatError, match="neither a perfaction results file"):
-        model.load_suite(_write(tmp_path, {"hello": "world"}))
+        files.load_suite(_write(tmp_path, {"hello": "world"}))
 
 
 ARTICLE_BASELINE = {
@@ -167,7 +167,7 @@ ARTICLE_BASELINE = {
 
 
 def test_reference_article_baseline_loads_as_summary_only(tmp_path):
-    suite = model.load_suite(_write(tmp_path, ARTICLE_BASELINE))
+    suite = files.load_suite(_write(tmp_path, ARTICLE_BASELINE))
     assert suite.source_format == 0
     assert not suite.has_samples
     book = suite.get("orderbook_updates")
@@ -182,16 +182,16 @@ def test_reference_article_baseline_with_bad_value_names_it(tmp_path):
     data = json.loads(json.dumps(ARTICLE_BASELINE))
     data["var_calculation"]["p99_latency"] = "slow"
     with pytest.raises(ResultsFormatError) as info:
-        model.load_suite(_write(tmp_path, data))
+        files.load_suite(_write(tmp_path, data))
     assert (info.value.benchmark, info.value.field) == ("var_calculation", "p99_latency")
 
 
 def test_atomic_write_leaves_previous_file_when_serialising_fails(tmp_path):
     path = tmp_path / "baseline.json"
-    model.dump_suite(_suite(), path)
+    files.dump_suite(_suite(), path)
     before = path.read_text()
     with pytest.raises(TypeError):
-        model.write_json_atomic({"not serialisable": object()}, path)
+        files.write_json_atomic({"not serialisable": object()}, path)
     assert path.read_text() == before
     assert [p.name for p in tmp_path.iterdir()] == ["baseline.json"]
 
@@ -203,7 +203,7 @@ def test_results_file_is_readable_by_other_users(tmp_path):
     path = tmp_path / "results.json"
     old = os.umask(0o022)
     try:
-        model.dump_suite(_suite(), path)
+        files.dump_suite(_suite(), path)
     finally:
         os.umask(old)
     assert stat.S_IMODE(path.stat().st_mode) == 0o644
@@ -214,4 +214,4 @@ def test_unwritable_destination_is_a_clear_error(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("")
     with pytest.raises(PerfActionError, match="cannot write"):
-        model.dump_suite(_suite(), blocker / "results.json")
+        files.dump_suite(_suite(), blocker / "results.json")

@@ -10,7 +10,8 @@ from test_report_cases import CASES
 
 from perfaction.analysis.comparison_json import comparison_to_dict
 from perfaction.cli.main import main
-from perfaction.results.model import Benchmark, Environment, Metric, Suite, dump_suite
+from perfaction.results.files import dump_suite
+from perfaction.results.model import Benchmark, Environment, Metric, Suite
 
 
 def suite(path, shift: float, *, seed: int, names=("parse", "serialize"), commit="a1b2c3d4e5f6"):
