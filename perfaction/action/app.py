@@ -51,6 +51,7 @@ from perfaction.pipeline import (
 )
 from perfaction.ports import BaselineSource, Publisher, Runner
 from perfaction.report.context import BaselineInfo, ReportContext, comment_marker
+from perfaction.report.reasons import reason_text
 from perfaction.report.render import render_comment, render_markdown_full, render_summary, render_terminal
 from perfaction.results.files import dump_suite, load_suite
 from perfaction.results.model import Suite
@@ -286,10 +287,10 @@ def _annotate(comparison: Comparison, commands: WorkflowCommands, *, as_error: b
     emit = commands.error if as_error else commands.warning
     for delta in comparison.regressions:
         change = f" {delta.change:+.1%}" if delta.change is not None else ""
-        emit(f"{delta.benchmark}: {delta.metric}{change}. {delta.reason}".strip(),
+        emit(f"{delta.benchmark}: {delta.metric}{change}. {reason_text(delta)}".strip(),
              title=f"Performance regression: {delta.benchmark}")
     for name in sorted({d.benchmark for d in comparison.failures}):
-        reason = next(d.reason for d in comparison.failures if d.benchmark == name)
+        reason = next(reason_text(d) for d in comparison.failures if d.benchmark == name)
         commands.error(f"{name}: {reason}", title=f"Benchmark failed: {name}")
 
 
@@ -333,7 +334,7 @@ def _comment(config: Config, publisher: Publisher | None, comparison: Comparison
 
 
 def _outputs(config: Config, comparison: Comparison, baseline: Baseline) -> dict[str, str]:
-    data = comparison_to_dict(comparison)
+    data = comparison_to_dict(comparison, describe=reason_text)
     text = json.dumps(data, separators=(",", ":"), allow_nan=False)
     if len(text) > OUTPUT_JSON_LIMIT:
         text = json.dumps({"truncated": True, "counts": comparison.counts(),

@@ -20,15 +20,14 @@ from perfaction.analysis.comparison import (
     Comparison,
     Delta,
     EnvironmentMismatch,
+    Reason,
     Summary,
     Verdict,
 )
 from perfaction.errors import ConfigError
 from perfaction.metrics import (
-    LATENCY_PASS,
     LOWER_IS_BETTER,
     MEMORY_FAMILY,
-    MEMORY_PASS,
     metric_info,
 )
 from perfaction.results.model import Benchmark, Metric, Suite
@@ -156,7 +155,7 @@ def _compare(base: Suite | None, head: Suite, policy: Policy, mode: str) -> Comp
         for bench in base.benchmarks:
             if bench.name not in head_names and not policy.benchmark_ignored(bench.name):
                 slots.extend(_single_side(bench, policy, Verdict.REMOVED,
-                                          "in the baseline but not in this run", side="base"))
+                                          Reason("not_in_this_run"), side="base"))
     if ignored:
         notes.append(f"ignored by policy: {', '.join(ignored)}")
     mismatches, env_notes = _environment_checks(base, head, mode)
@@ -252,10 +251,10 @@ def _benchmark_slots(base: Benchmark | None, head: Benchmark, policy: Policy,
                      no_baseline: bool) -> list[Delta | _Samples]:
     if head.failed:
         return [Delta(head.name, "*", "", LOWER_IS_BETTER, Verdict.FAILED,
-                      gating=True, reason=f"failed in this run: {head.error}")]
+                      gating=True, why=Reason("failed", {"error": head.error}))]
     if base is None or base.failed:
-        why = ("no baseline to compare with" if no_baseline else
-               "not in the baseline" if base is None else f"failed in the baseline: {base.error}")
+        why = (Reason("no_baseline") if no_baseline else Reason("not_in_baseline") if base is None
+               else Reason("failed_in_baseline", {"error": base.error}))
         return _single_side(head, policy, Verdict.NEW, why, side="head")
     out: list[Delta | _Samples] = []
     processes = (_processes(base), _processes(head))
@@ -266,14 +265,14 @@ def _benchmark_slots(base: Benchmark | None, head: Benchmark, policy: Policy,
         base_metric = base.metrics.get(name)
         if base_metric is None:
             out.append(_delta(head.name, name, metric, rule, Verdict.NEW, head=_summary(metric),
-                              reason="metric not in the baseline"))
+                              why=Reason("metric_not_in_baseline")))
         else:
             out.append(_metric_slot(base, head, name, base_metric, metric, rule, processes))
     for name, metric in base.metrics.items():
         rule = policy.resolve(head.name, name)
         if name not in head.metrics and not rule.ignored:
             out.append(_delta(head.name, name, metric, rule, Verdict.REMOVED,
-                              base=_summary(metric), reason="metric not measured in this run"))
+                              base=_summary(metric), why=Reason("metric_not_measured")))
     return out
 
 
@@ -282,14 +281,14 @@ def _processes(bench: Benchmark) -> int:
     return max((len(m.samples) for m in bench.metrics.values()), default=0)
 
 
-def _single_side(bench: Benchmark, policy: Policy, verdict: Verdict, reason: str, *,
+def _single_side(bench: Benchmark, policy: Policy, verdict: Verdict, why: Reason, *,
                  side: str) -> list[Delta | _Samples]:
     out: list[Delta | _Samples] = []
     for name, metric in bench.metrics.items():
         rule = policy.resolve(bench.name, name)
         if not rule.ignored:
             summary = _summary(metric)
-            out.append(_delta(bench.name, name, metric, rule, verdict, reason=reason,
+            out.append(_delta(bench.name, name, metric, rule, verdict, why=why,
                               **{side: summary}))
     return out
 
@@ -305,12 +304,13 @@ def _metric_slot(base: Benchmark, head: Benchmark, name: str, base_metric: Metri
                  processes: tuple[int, int]) -> Delta | _Samples:
     problem = None
     if dict(base.params) != dict(head.params):
-        problem = f"parameters differ (base {dict(base.params)}, head {dict(head.params)})"
+        problem = Reason("params_differ", {"base": str(dict(base.params)),
+                                           "head": str(dict(head.params))})
     elif base_metric.unit != head_metric.unit:
-        problem = f"units differ (base {base_metric.unit}, head {head_metric.unit})"
+        problem = Reason("units_differ", {"base": base_metric.unit, "head": head_metric.unit})
     elif base_metric.direction != head_metric.direction:
-        problem = (f"direction differs (base {base_metric.direction} is better, "
-                   f"head {head_metric.direction} is better)")
+        problem = Reason("direction_differs", {"base": base_metric.direction,
+                                               "head": head_metric.direction})
     if problem or not (base_metric.has_samples and head_metric.has_samples):
         return _untested(head.name, name, base_metric, head_metric, rule, problem)
     return _Samples(head.name, name, head_metric.unit, head_metric.direction, rule,
@@ -318,20 +318,18 @@ def _metric_slot(base: Benchmark, head: Benchmark, name: str, base_metric: Metri
 
 
 def _untested(bench: str, name: str, base_metric: Metric, head_metric: Metric,
-              rule: MetricPolicy, problem: str | None) -> Delta:
+              rule: MetricPolicy, problem: Reason | None) -> Delta:
     """NOT_COMPARABLE for ``problem``, else INCONCLUSIVE: one side holds a summary value only."""
     base_summary, head_summary = _summary(base_metric), _summary(head_metric)
     common = dict(base=base_summary, head=head_summary)
     if problem:
         return _delta(bench, name, head_metric, rule, Verdict.NOT_COMPARABLE,
-                      reason=problem, **common)
-    side = "baseline" if not base_metric.has_samples else "this run"
+                      why=problem, **common)
+    side = "baseline" if not base_metric.has_samples else "head"
     change = (head_summary.center / base_summary.center - 1
               if base_summary.center > 0 else None)
     return _delta(bench, name, head_metric, rule, Verdict.INCONCLUSIVE, change=change,
-                  reason=f"the {side} holds one summary value and no per-process samples, "
-                         "so no test is possible; compare perfaction results files",
-                  **common)
+                  why=Reason("summary_only", {"side": side}), **common)
 
 
 def _decide_all(slots: list[Delta | _Pending], policy: Policy,
@@ -367,33 +365,31 @@ def _decide(p: _Pending, adjusted: tuple[float, float, int], q: tuple[float, flo
     beyond_floor = rule.floor is None or abs(p.head.center - p.base.center) > rule.floor
     beyond_threshold = amount is None or abs(amount) > t
     inside = est.interval is not None and -t < est.interval[0] and est.interval[1] < t
-    change_text = _change_text(p)
+    change = {"change": est.change, "shift": est.shift, "unit": p.unit, "threshold": t}
+    test = {"tests": family, "p_adjusted": p_adj, "alpha": policy.alpha}
     if p_adj <= policy.alpha and beyond_threshold and beyond_floor:
         verdict = Verdict.REGRESSED if worse_way else Verdict.IMPROVED
-        floor = f" and the {_amount(rule.floor, p.unit)} floor" if rule.floor is not None else ""
-        reason = (f"{change_text} is beyond the {_limit(t)} threshold{floor} and significant after "
-                  f"Holm correction over {_tests(family)} (adjusted p {p_adj:.2g} <= {policy.alpha:g})")
+        why = Reason("significant", {**change, **test, "floor": rule.floor})
     elif not beyond_floor:
         verdict = Verdict.UNCHANGED
-        reason = (f"the change of {_amount(p.head.center - p.base.center, p.unit)} is within the "
-                  f"{_amount(rule.floor, p.unit)} floor")
+        why = Reason("within_floor", {"difference": p.head.center - p.base.center,
+                                      "floor": rule.floor, "unit": p.unit})
     elif inside:
         verdict = Verdict.UNCHANGED
-        reason = (f"the whole interval ({_pct(est.interval[0])} .. {_pct(est.interval[1])}) "
-                  f"lies within ±{_limit(t)}")
+        why = Reason("interval_within", {"low": est.interval[0], "high": est.interval[1],
+                                         "threshold": t})
     elif not beyond_threshold and detectable is not None and detectable <= t:
         verdict = Verdict.UNCHANGED
-        reason = (f"{change_text} is within ±{_limit(t)} and the run could have detected "
-                  f"a change of {_pct(detectable, sign=False)}")
+        why = Reason("within_threshold", {**change, "detectable": detectable})
     else:
         verdict = Verdict.INCONCLUSIVE
-        reason = _inconclusive_reason(p, change_text, beyond_threshold, p_adj, family,
-                                      detectable, policy, mode)
+        why = _inconclusive(p, {**change, **test, "detectable": detectable}, beyond_threshold,
+                            policy, mode)
     return Delta(p.benchmark, p.metric, p.unit, p.direction, verdict, base=p.base, head=p.head,
                  change=est.change, interval=est.interval,
                  p_value=p.p_worse if worse_way else p.p_better, p_adjusted=p_adj,
                  q_value=q[0] if worse_way else q[1], threshold=t, detectable=detectable,
-                 gating=rule.gating, reason=reason)
+                 gating=rule.gating, why=why)
 
 
 def _detectable(result: stats.SampleComparison | paired.PairedComparison, alpha: float,
@@ -411,37 +407,24 @@ def _detectable(result: stats.SampleComparison | paired.PairedComparison, alpha:
     return shift / abs(result.base_median) if result.base_median != 0 else None
 
 
-def _inconclusive_reason(p: _Pending, change_text: str, beyond_threshold: bool, p_adj: float,
-                         family: int, detectable: float | None, policy: Policy, mode: str) -> str:
+def _inconclusive(p: _Pending, facts: dict[str, Any], beyond_threshold: bool, policy: Policy,
+                  mode: str) -> Reason:
+    """Why a tested metric could not be decided, with what would give it more samples."""
+    family = facts["tests"]
     by_round = isinstance(p.result, paired.PairedComparison)
     smallest_p = (p.result.p_floor if by_round
                   else stats.min_attainable_p(p.result.n_base, p.result.n_head))
     too_few = smallest_p > policy.alpha / family
-    advice = _more_samples_advice(p, mode, too_few)
+    facts = {**facts, **_more_samples(p, mode, too_few)}
     if too_few:
         need = (paired.min_pairs(policy.alpha / family) if by_round
                 else stats.min_processes_per_side(policy.alpha / family))
-        return (f"too few processes (base {p.result.n_base}, head {p.result.n_head}) for any test "
-                f"to pass alpha {policy.alpha:g} over {_tests(family)}; at least {need} per side "
-                f"are needed: {advice}")
-    seen = (f"the run could only have detected changes above {_pct(detectable, sign=False)}"
-            if detectable is not None else "the run's noise is unknown")
-    threshold = _limit(p.policy.threshold)
-    if beyond_threshold:
-        return (f"{change_text} is beyond the {threshold} threshold but not significant after "
-                f"Holm correction over {_tests(family)} (adjusted p {p_adj:.2g} > "
-                f"{policy.alpha:g}); {seen}: {advice}")
-    return f"{change_text} is within ±{threshold}, but {seen}: {advice}"
+        return Reason("too_few_processes", {**facts, "n_base": p.result.n_base,
+                                            "n_head": p.result.n_head, "needed": need})
+    return Reason("not_significant" if beyond_threshold else "too_noisy", facts)
 
 
-# The knob that runs a harness pass (metrics.PASSES) in more processes.
-_MORE_PROCESSES = {
-    MEMORY_PASS: "measure memory in more processes (--memory-processes)",
-    LATENCY_PASS: "run the latency pass in more processes (the runner's detail_processes)",
-}
-
-
-def _more_samples_advice(p: _Pending, mode: str, too_few: bool) -> str:
+def _more_samples(p: _Pending, mode: str, too_few: bool) -> dict[str, Any]:
     """What would give this metric more samples; right per metric, not only for time.
 
     Memory and latency come from passes that run in the first processes of a
@@ -450,44 +433,14 @@ def _more_samples_advice(p: _Pending, mode: str, too_few: bool) -> str:
     """
     info = metric_info(p.metric)
     if p.partial:
-        (nb, nh), (pb, ph) = (p.result.n_base, p.result.n_head), p.processes
-        knob = _MORE_PROCESSES.get(info.measured_by or "", "measure it in more processes")
-        return (f"{p.metric} was measured in only {nb} of {pb} processes (base) and {nh} of "
-                f"{ph} (head), so a larger time budget adds no samples of it; {knob}, "
-                "or make fewer metrics gate")
+        return {"advice": "partial", "metric": p.metric, "pass": info.measured_by,
+                "measured_base": p.result.n_base, "measured_head": p.result.n_head,
+                "processes_base": p.processes[0], "processes_head": p.processes[1]}
     if too_few:
-        return "raise the time budget or the process count"
+        return {"advice": "more_processes"}
     if info.family == MEMORY_FAMILY or mode == "same-runner":
-        return "raise the time budget"      # memory hardly depends on the machine
-    return "raise the time budget or use same-runner mode"
-
-
-def _change_text(p: _Pending) -> str:
-    if p.result.estimate.change is not None:
-        return _pct(p.result.estimate.change)
-    shift = p.result.estimate.shift
-    return f"{'+' if shift > 0 else ''}{_amount(shift, p.unit)} from zero"
-
-
-def _tests(count: int) -> str:
-    return f"{count} test" if count == 1 else f"{count} tests"
-
-
-def _pct(value: float, *, sign: bool = True) -> str:
-    return f"{value * 100:+.1f}%" if sign else f"{value * 100:.1f}%"
-
-
-def _limit(value: float) -> str:
-    return f"{value * 100:.3g}%"
-
-
-def _amount(value: float, unit: str) -> str:
-    if unit == "B":
-        for factor, name in ((1024 ** 3, "GiB"), (1024 ** 2, "MiB"), (1024, "KiB")):
-            if abs(value) >= factor:
-                return f"{value / factor:.1f} {name}"
-        return f"{value:.0f} B"
-    return f"{value:.3g} {unit}"
+        return {"advice": "more_budget"}       # memory hardly depends on the machine
+    return {"advice": "more_budget_or_same_runner"}
 
 
 def _environment_checks(base: Suite | None, head: Suite,

@@ -1,12 +1,13 @@
-"""The comparison's value types: Verdict, Summary, Threshold, Delta, Comparison.
+"""The comparison's value types: Verdict, Reason, Summary, Threshold, Delta, Comparison.
 
 What reports render and what decides the exit code. They are computed in
-perfaction.compare (``compare_suites``), serialised in comparison_json, and
-importable from either module.
+compare.py (``compare_suites``) and serialised in comparison_json.py. A
+decision's reason is data (a code and its numbers); report/reasons.py words it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
@@ -23,6 +24,34 @@ class Verdict(str, Enum):
     REMOVED = "removed"                # only in base
     FAILED = "failed"                  # the benchmark raised or timed out in head
     NOT_COMPARABLE = "not_comparable"  # units or settings differ
+
+
+# Why a delta got its verdict. The facts each code carries are the numbers its
+# sentence needs (report/reasons.py); a code is never reused for another meaning.
+REASON_CODES = (
+    # a side is missing or failed
+    "failed", "no_baseline", "not_in_baseline", "failed_in_baseline", "not_in_this_run",
+    "metric_not_in_baseline", "metric_not_measured",
+    # not comparable, or not testable
+    "params_differ", "units_differ", "direction_differs", "summary_only",
+    # decided by the test
+    "significant", "within_floor", "interval_within", "within_threshold",
+    # undecided: "advice" in the facts says what would give the metric more samples
+    "too_few_processes", "not_significant", "too_noisy",
+)
+
+
+@dataclass(frozen=True)
+class Reason:
+    """A decision's reason as data: a code from REASON_CODES and the numbers behind it."""
+
+    code: str
+    facts: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.code not in REASON_CODES:
+            raise ValueError(f"unknown reason code {self.code!r}; known: {', '.join(REASON_CODES)}")
+        object.__setattr__(self, "facts", dict(self.facts))
 
 
 @dataclass(frozen=True)
@@ -65,7 +94,8 @@ class Delta:
     threshold: float | None = None          # relative threshold that applied
     detectable: float | None = None         # smallest change this run could have detected
     gating: bool = True                     # counts towards the job outcome
-    reason: str = ""                        # one plain sentence: why this verdict
+    why: Reason | None = None               # why this verdict, as data (compare sets it)
+    reason: str = ""                        # the same in words, when read from a file or given
 
 
 @dataclass(frozen=True)

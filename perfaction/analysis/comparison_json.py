@@ -2,19 +2,27 @@
 
 Readers skip keys they do not know, so adding an optional field keeps the
 format version; removing or changing one needs a new version.
+
+Each delta carries its reason twice: as data (``reason_code`` and
+``reason_facts``, read back into ``Delta.why``) and as the sentence a reader
+of the file sees (``reason``). The sentence comes from the report layer, which
+this module must not import: writers pass ``describe`` (report.reasons.reason_text).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, fields
 from typing import Any
 
 from perfaction.analysis.comparison import (
     COMPARISON_FORMAT_VERSION,
     METHOD,
+    REASON_CODES,
     Comparison,
     Delta,
     EnvironmentMismatch,
+    Reason,
     Summary,
     Threshold,
     Verdict,
@@ -23,8 +31,13 @@ from perfaction.errors import ResultsFormatError
 from perfaction.results.model import Environment
 
 
-def comparison_to_dict(comparison: Comparison) -> dict[str, Any]:
-    """A JSON-ready dict; ``comparison_from_dict`` reads it back unchanged."""
+def comparison_to_dict(comparison: Comparison, *,
+                       describe: Callable[[Delta], str] | None = None) -> dict[str, Any]:
+    """A JSON-ready dict; ``comparison_from_dict`` reads it back unchanged.
+
+    ``describe`` words each delta's reason for the ``reason`` key; without it
+    the key holds the delta's own ``reason`` text.
+    """
     return {
         "format_version": COMPARISON_FORMAT_VERSION,
         "kind": "perfaction-comparison",
@@ -40,13 +53,19 @@ def comparison_to_dict(comparison: Comparison) -> dict[str, Any]:
         "environment_mismatches": [asdict(m) for m in comparison.environment_mismatches],
         "thresholds": [asdict(t) for t in comparison.thresholds],
         "notes": list(comparison.notes),
-        "deltas": [_delta_to_dict(d) for d in comparison.deltas],
+        "deltas": [_delta_to_dict(d, describe) for d in comparison.deltas],
     }
 
 
-def _delta_to_dict(delta: Delta) -> dict[str, Any]:
+def _delta_to_dict(delta: Delta, describe: Callable[[Delta], str] | None) -> dict[str, Any]:
     data = asdict(delta)
     data["verdict"] = delta.verdict.value
+    del data["why"]
+    if describe is not None:
+        data["reason"] = describe(delta)
+    if delta.why is not None:
+        data["reason_code"] = delta.why.code
+        data["reason_facts"] = dict(delta.why.facts)
     if delta.interval is not None:
         data["interval"] = list(delta.interval)
     return data
@@ -85,6 +104,9 @@ def comparison_from_dict(data: Any, *, source: str | None = None) -> Comparison:
 def _delta_from_dict(raw: dict[str, Any]) -> Delta:
     values = {k: v for k, v in raw.items() if k in _DELTA_FIELDS}
     values["verdict"] = Verdict(raw["verdict"])
+    values.pop("why", None)
+    if raw.get("reason_code") in REASON_CODES:   # a newer writer's code: its text stands
+        values["why"] = Reason(raw["reason_code"], dict(raw.get("reason_facts") or {}))
     for side in ("base", "head"):
         if values.get(side) is not None:
             values[side] = _known(Summary, values[side])

@@ -104,12 +104,13 @@ def _compare_and_report(args: argparse.Namespace, policy: Any, base: Any, head: 
     from perfaction.analysis.comparison_json import comparison_to_dict
     from perfaction.pipeline import exit_code, same_runner_baseline
     from perfaction.report.context import ReportContext
+    from perfaction.report.reasons import reason_text
     from perfaction.report.render import render_terminal
     from perfaction.results.files import write_json_atomic
 
     comparison = compare_suites(base, head, policy, mode="same-runner")
     if args.json:
-        write_json_atomic(comparison_to_dict(comparison), args.json)
+        write_json_atomic(comparison_to_dict(comparison, describe=reason_text), args.json)
     context = ReportContext(mode="same-runner",
                             baseline=same_runner_baseline(base, ref=args.base_ref, path=args.base_dir),
                             commit_sha=head.environment.commit_sha, base_sha=base.environment.commit_sha)

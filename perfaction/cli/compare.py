@@ -61,6 +61,7 @@ def _handle(args: argparse.Namespace) -> int:
     from perfaction.analysis.comparison_json import comparison_to_dict
     from perfaction.pipeline import exit_code, file_baseline
     from perfaction.report.context import ReportContext
+    from perfaction.report.reasons import reason_text
     from perfaction.report.render import render_terminal
     from perfaction.results.files import load_suite, write_json_atomic
 
@@ -70,7 +71,7 @@ def _handle(args: argparse.Namespace) -> int:
     mode = args.mode or infer_mode(base, head)
     comparison = compare_suites(base, head, policy, mode=mode)
     if args.json:
-        write_json_atomic(comparison_to_dict(comparison), args.json)
+        write_json_atomic(comparison_to_dict(comparison, describe=reason_text), args.json)
     context = ReportContext(mode=mode, baseline=file_baseline(args.base, base))
     sys.stdout.write(render_terminal(comparison, context))
     return exit_code(comparison, fail_on_regression=not args.no_fail)

@@ -42,6 +42,7 @@ def add_parser(subparsers):
 def _handle(args) -> int:
     from perfaction.analysis.comparison_json import comparison_from_dict, comparison_to_dict
     from perfaction.report.context import BaselineInfo, ReportContext
+    from perfaction.report.reasons import reason_text
     from perfaction.report.render import render_comment, render_markdown_full, render_terminal
 
     if len(args.files) > 2:
@@ -68,7 +69,8 @@ def _handle(args) -> int:
                             commit_sha=comparison.head_environment.commit_sha)
     fmt = args.format or _SUFFIX_FORMATS.get(Path(args.output or "").suffix.lower(), "text")
     if fmt == "json":
-        text = json.dumps(comparison_to_dict(comparison), indent=1, allow_nan=False) + "\n"
+        data = comparison_to_dict(comparison, describe=reason_text)
+        text = json.dumps(data, indent=1, allow_nan=False) + "\n"
     elif fmt == "md":
         text = render_markdown_full(comparison, context)
     elif fmt == "comment":

@@ -24,6 +24,7 @@ from perfaction.analysis.comparison import Comparison, Delta, Verdict
 from perfaction.metrics import LOWER_IS_BETTER, MAIN_METRIC
 from perfaction.report import units
 from perfaction.report.markdown import NAME_LIMIT, clean_text
+from perfaction.report.reasons import reason_text
 
 if TYPE_CHECKING:  # report.py imports this module; the context is only read here
     from perfaction.report.context import ReportContext
@@ -182,7 +183,7 @@ def format_row(kind: str, delta: Delta, show_name: bool) -> Row:
         change=Markup(units.format_change(delta.change, delta.interval)),
         spread=Markup(units.format_spread(head.spread if head else None)),
         p=Markup(_format_p(delta.p_adjusted if delta.p_adjusted is not None else delta.p_value)),
-        n=Markup(" / ".join(side_n)), head_n=Markup(side_n[1]), note=delta.reason)
+        n=Markup(" / ".join(side_n)), head_n=Markup(side_n[1]), note=reason_text(delta))
 
 
 def _section(items: Sequence[tuple[str, Delta]], macro: str, note: bool) -> Section:

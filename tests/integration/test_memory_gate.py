@@ -15,6 +15,7 @@ from perfaction.analysis.comparison import Verdict
 from perfaction.analysis.policy import Policy
 from perfaction.harness.ab import run_ab
 from perfaction.harness.runner import RunOptions
+from perfaction.report.reasons import reason_text
 
 pytestmark = pytest.mark.slow
 
@@ -49,10 +50,10 @@ def test_a_tripled_peak_and_a_leak_regress_and_fail_the_job(tmp_path):
     assert comparison.gating_tests == 9
     verdicts = {(d.benchmark, d.metric): d for d in comparison.deltas}
     peak = verdicts["encode_frame", "peak_memory"]
-    assert peak.verdict is Verdict.REGRESSED, peak.reason
+    assert peak.verdict is Verdict.REGRESSED, reason_text(peak)
     assert 1.8 < peak.change < 2.2                          # 64 KiB -> 192 KiB
     leak = verdicts["open_session", "retained_memory"]
-    assert leak.verdict is Verdict.REGRESSED, leak.reason
+    assert leak.verdict is Verdict.REGRESSED, reason_text(leak)
     assert 4500 < leak.head.center < 6000                   # bytes kept per call
     for name in MEMORY:                                     # the unchanged benchmark
         assert verdicts["parse_order", name].verdict is not Verdict.REGRESSED

@@ -15,6 +15,7 @@ from perfaction.analysis.comparison import Comparison, Verdict
 from perfaction.analysis.comparison_json import comparison_from_dict, comparison_to_dict
 from perfaction.analysis.policy import Policy
 from perfaction.errors import ConfigError, ResultsFormatError
+from perfaction.report.reasons import reason_text
 from perfaction.results.files import suite_from_dict
 from perfaction.results.model import Benchmark, Environment, Metric, Suite
 
@@ -62,7 +63,8 @@ def test_a_clear_slowdown_regresses_and_fails_the_job():
     assert 0.15 < delta.change < 0.25
     assert delta.interval[0] < delta.change < delta.interval[1]
     assert delta.p_adjusted <= 0.01 and delta.p_value <= delta.p_adjusted
-    assert "threshold" in delta.reason
+    assert delta.why.code == "significant" and delta.why.facts["tests"] == 1
+    assert "threshold" in reason_text(delta)
     assert comparison.regressions == (delta,)
     assert exit_code(comparison) == 1
     assert exit_code(comparison, fail_on_regression=False) == 0
@@ -98,8 +100,8 @@ def test_noisy_run_is_inconclusive_and_says_what_it_could_see():
     delta = only(compare_suites(base, head, DEFAULT), "sort")
     assert delta.verdict is Verdict.INCONCLUSIVE
     assert delta.detectable > 0.05
-    assert "could only have detected changes above" in delta.reason
-    assert "same-runner mode" in delta.reason
+    assert "could only have detected changes above" in reason_text(delta)
+    assert "same-runner mode" in reason_text(delta)
 
 
 def test_big_change_that_is_not_significant_is_inconclusive():
@@ -108,8 +110,8 @@ def test_big_change_that_is_not_significant_is_inconclusive():
     delta = only(compare_suites(base, head, DEFAULT, mode="same-runner"), "sort")
     assert delta.verdict is Verdict.INCONCLUSIVE
     assert delta.change > 0.05
-    assert "not significant" in delta.reason
-    assert "same-runner mode" not in delta.reason      # already in it: other advice
+    assert "not significant" in reason_text(delta)
+    assert "same-runner mode" not in reason_text(delta)      # already in it: other advice
 
 
 def test_too_few_processes_is_inconclusive_with_the_count_needed():
@@ -118,7 +120,7 @@ def test_too_few_processes_is_inconclusive_with_the_count_needed():
     delta = only(compare_suites(base, head, DEFAULT), "sort")
     assert delta.verdict is Verdict.INCONCLUSIVE
     assert delta.detectable is None
-    assert "too few processes" in delta.reason and "at least 5 per side" in delta.reason
+    assert "too few processes" in reason_text(delta) and "at least 5 per side" in reason_text(delta)
 
 
 def test_higher_is_better_metric_regresses_when_it_drops():
@@ -150,7 +152,7 @@ def test_memory_growth_below_the_floor_is_not_a_regression():
     head = suite(bench("parse", peak_memory=constant(112 * KIB)))     # +12 %, but only 12 KiB
     delta = only(compare_suites(base, head, DEFAULT), "parse", "peak_memory")
     assert delta.verdict is Verdict.UNCHANGED
-    assert "floor" in delta.reason and "12.0 KiB" in delta.reason
+    assert "floor" in reason_text(delta) and "12.0 KiB" in reason_text(delta)
 
 
 def test_memory_growth_above_threshold_and_floor_regresses():
@@ -232,10 +234,10 @@ def test_memory_from_too_few_processes_says_the_budget_would_not_help():
     delta = only(compare_suites(base, head, DEFAULT, mode="same-runner"),
                  "var_historical[window=2500]", "peak_memory")
     assert delta.verdict is Verdict.INCONCLUSIVE
-    assert "at least 7 per side" in delta.reason
-    assert "measured in only 5 of 20 processes" in delta.reason
-    assert "adds no samples" in delta.reason and "--memory-processes" in delta.reason
-    assert "raise the time budget" not in delta.reason
+    assert "at least 7 per side" in reason_text(delta)
+    assert "measured in only 5 of 20 processes" in reason_text(delta)
+    assert "adds no samples" in reason_text(delta) and "--memory-processes" in reason_text(delta)
+    assert "raise the time budget" not in reason_text(delta)
 
 
 def test_memory_from_every_process_of_a_short_run_asks_for_more_budget():
@@ -246,8 +248,8 @@ def test_memory_from_every_process_of_a_short_run_asks_for_more_budget():
     delta = only(compare_suites(base, head, DEFAULT), "var_historical[window=2500]",
                  "peak_memory")
     assert delta.verdict is Verdict.INCONCLUSIVE
-    assert "raise the time budget" in delta.reason
-    assert "same-runner" not in delta.reason      # memory does not depend on the machine
+    assert "raise the time budget" in reason_text(delta)
+    assert "same-runner" not in reason_text(delta)      # memory does not depend on the machine
 
 
 def test_a_gated_latency_from_the_first_processes_names_its_own_knob():
@@ -258,7 +260,7 @@ def test_a_gated_latency_from_the_first_processes_names_its_own_knob():
     delta = only(compare_suites(base, head, Policy.parse("latency_p99:gate, alpha:0.001")), "slow",
                  "latency_p99")
     assert delta.verdict is Verdict.INCONCLUSIVE
-    assert "only 5 of 20 processes" in delta.reason and "detail_processes" in delta.reason
+    assert "only 5 of 20 processes" in reason_text(delta) and "detail_processes" in reason_text(delta)
 
 
 def test_tied_memory_p_values_never_go_below_the_exact_minimum():
@@ -319,7 +321,7 @@ def test_new_removed_and_failed_benchmarks():
     assert only(comparison, "added").head.n == 20
     assert only(comparison, "gone").verdict is Verdict.REMOVED
     failed = only(comparison, "crashes", "*")
-    assert failed.verdict is Verdict.FAILED and "ZeroDivisionError" in failed.reason
+    assert failed.verdict is Verdict.FAILED and "ZeroDivisionError" in reason_text(failed)
     assert comparison.failures == (failed,)
     assert exit_code(comparison) == 0          # a crash is exit 2, decided by the application
 
@@ -347,8 +349,8 @@ def test_different_units_or_parameters_are_not_comparable():
                  Benchmark("b", {"time": timed(1e-3)}, params={"size": 1000}))
     comparison = compare_suites(base, head, DEFAULT)
     assert only(comparison, "a").verdict is Verdict.NOT_COMPARABLE
-    assert "units differ" in only(comparison, "a").reason
-    assert "parameters differ" in only(comparison, "b").reason
+    assert "units differ" in reason_text(only(comparison, "a"))
+    assert "parameters differ" in reason_text(only(comparison, "b"))
 
 
 def test_legacy_summary_baseline_is_inconclusive_but_shows_the_change():
@@ -360,7 +362,7 @@ def test_legacy_summary_baseline_is_inconclusive_but_shows_the_change():
     assert delta.verdict is Verdict.INCONCLUSIVE
     assert delta.change == pytest.approx(0.5, abs=0.02)
     assert delta.base.n == 0 and delta.p_value is None
-    assert "no per-process samples" in delta.reason
+    assert "no per-process samples" in reason_text(delta)
     assert only(comparison, "sort", "peak_memory").verdict is Verdict.REMOVED
     assert any("records no environment" in note for note in comparison.notes)
 

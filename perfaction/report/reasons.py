@@ -1,0 +1,166 @@
+"""The words for a decision's reason: ``Reason(code, facts)`` becomes one plain sentence.
+
+compare.py decides and records why as data (analysis/comparison.py lists the
+codes); every sentence a reader sees is written here, so wording changes
+touch no statistics (tests/unit/test_reasons.py fails for a code without words). A delta
+read from an older comparison file, or built by hand, carries its sentence in
+``Delta.reason`` instead, which ``reason_text`` returns as it is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from perfaction.analysis.comparison import Delta, Reason
+from perfaction.metrics import LATENCY_PASS, MEMORY_PASS
+
+Facts = Mapping[str, Any]
+
+# The knob that runs a harness pass (metrics.PASSES) in more processes.
+_MORE_PROCESSES = {
+    MEMORY_PASS: "measure memory in more processes (--memory-processes)",
+    LATENCY_PASS: "run the latency pass in more processes (the runner's detail_processes)",
+}
+
+
+def reason_text(delta: Delta) -> str:
+    """The sentence explaining ``delta``'s verdict.
+
+    A reason read from a file may lack a fact its sentence needs (a damaged or
+    hand-edited comparison): the file's own sentence stands in for it then.
+    """
+    if delta.why is None:
+        return delta.reason
+    try:
+        return describe(delta.why)
+    except (KeyError, TypeError, ValueError):
+        return delta.reason or f"({delta.why.code})"
+
+
+def describe(reason: Reason) -> str:
+    return _SENTENCES[reason.code](reason.facts)
+
+
+# ---------------------------------------------------------------------------
+# Numbers in words
+# ---------------------------------------------------------------------------
+
+def _pct(value: float, *, sign: bool = True) -> str:
+    return f"{value * 100:+.1f}%" if sign else f"{value * 100:.1f}%"
+
+
+def _limit(value: float) -> str:
+    return f"{value * 100:.3g}%"
+
+
+def _amount(value: float, unit: str) -> str:
+    if unit == "B":
+        for factor, name in ((1024 ** 3, "GiB"), (1024 ** 2, "MiB"), (1024, "KiB")):
+            if abs(value) >= factor:
+                return f"{value / factor:.1f} {name}"
+        return f"{value:.0f} B"
+    return f"{value:.3g} {unit}"
+
+
+def _tests(count: int) -> str:
+    return f"{count} test" if count == 1 else f"{count} tests"
+
+
+def _change(f: Facts) -> str:
+    """The estimated change: relative when the estimate has one, else an amount from zero."""
+    if f["change"] is not None:
+        return _pct(f["change"])
+    return f"{'+' if f['shift'] > 0 else ''}{_amount(f['shift'], f['unit'])} from zero"
+
+
+def _correction(f: Facts, relation: str) -> str:
+    return (f"Holm correction over {_tests(f['tests'])} (adjusted p {f['p_adjusted']:.2g} "
+            f"{relation} {f['alpha']:g})")
+
+
+# ---------------------------------------------------------------------------
+# Undecided: what was missing, and what would give the metric more samples
+# ---------------------------------------------------------------------------
+
+def _advice(f: Facts) -> str:
+    advice = f["advice"]
+    if advice == "partial":
+        knob = _MORE_PROCESSES.get(f["pass"] or "", "measure it in more processes")
+        return (f"{f['metric']} was measured in only {f['measured_base']} of {f['processes_base']} "
+                f"processes (base) and {f['measured_head']} of {f['processes_head']} (head), so a "
+                f"larger time budget adds no samples of it; {knob}, or make fewer metrics gate")
+    return {"more_processes": "raise the time budget or the process count",
+            "more_budget": "raise the time budget",
+            "more_budget_or_same_runner": "raise the time budget or use same-runner mode"}[advice]
+
+
+def _seen(f: Facts) -> str:
+    if f["detectable"] is None:
+        return "the run's noise is unknown"
+    return f"the run could only have detected changes above {_pct(f['detectable'], sign=False)}"
+
+
+def _too_few(f: Facts) -> str:
+    return (f"too few processes (base {f['n_base']}, head {f['n_head']}) for any test to pass "
+            f"alpha {f['alpha']:g} over {_tests(f['tests'])}; at least {f['needed']} per side are "
+            f"needed: {_advice(f)}")
+
+
+def _not_significant(f: Facts) -> str:
+    return (f"{_change(f)} is beyond the {_limit(f['threshold'])} threshold but not significant "
+            f"after {_correction(f, '>')}; {_seen(f)}: {_advice(f)}")
+
+
+def _too_noisy(f: Facts) -> str:
+    return f"{_change(f)} is within ±{_limit(f['threshold'])}, but {_seen(f)}: {_advice(f)}"
+
+
+# ---------------------------------------------------------------------------
+# Decided
+# ---------------------------------------------------------------------------
+
+def _significant(f: Facts) -> str:
+    floor = f" and the {_amount(f['floor'], f['unit'])} floor" if f["floor"] is not None else ""
+    return (f"{_change(f)} is beyond the {_limit(f['threshold'])} threshold{floor} and significant "
+            f"after {_correction(f, '<=')}")
+
+
+def _within_floor(f: Facts) -> str:
+    return (f"the change of {_amount(f['difference'], f['unit'])} is within the "
+            f"{_amount(f['floor'], f['unit'])} floor")
+
+
+def _interval_within(f: Facts) -> str:
+    return (f"the whole interval ({_pct(f['low'])} .. {_pct(f['high'])}) lies within "
+            f"±{_limit(f['threshold'])}")
+
+
+def _within_threshold(f: Facts) -> str:
+    return (f"{_change(f)} is within ±{_limit(f['threshold'])} and the run could have detected a "
+            f"change of {_pct(f['detectable'], sign=False)}")
+
+
+_SENTENCES: dict[str, Callable[[Facts], str]] = {
+    "failed": lambda f: f"failed in this run: {f['error']}",
+    "no_baseline": lambda f: "no baseline to compare with",
+    "not_in_baseline": lambda f: "not in the baseline",
+    "failed_in_baseline": lambda f: f"failed in the baseline: {f['error']}",
+    "not_in_this_run": lambda f: "in the baseline but not in this run",
+    "metric_not_in_baseline": lambda f: "metric not in the baseline",
+    "metric_not_measured": lambda f: "metric not measured in this run",
+    "params_differ": lambda f: f"parameters differ (base {f['base']}, head {f['head']})",
+    "units_differ": lambda f: f"units differ (base {f['base']}, head {f['head']})",
+    "direction_differs": lambda f: (f"direction differs (base {f['base']} is better, "
+                                    f"head {f['head']} is better)"),
+    "summary_only": lambda f: (f"{'the baseline' if f['side'] == 'baseline' else 'this run'} "
+                               "holds one summary value and no per-process samples, so no test "
+                               "is possible; compare perfaction results files"),
+    "significant": _significant,
+    "within_floor": _within_floor,
+    "interval_within": _interval_within,
+    "within_threshold": _within_threshold,
+    "too_few_processes": _too_few,
+    "not_significant": _not_significant,
+    "too_noisy": _too_noisy,
+}
