@@ -1,14 +1,15 @@
 """The Docker action's entry point: build the real objects, run, exit with the verdict.
 
 Exit codes: 0 pass, 1 regression (when fail-on-regression), 2 error.
-Everything worth testing lives in perfaction.app; this file only wires it up.
+Everything worth testing lives in perfaction.action.app and perfaction.pipeline;
+this file only wires them up.
 
 The setup-command and the benchmarks are the pull request's own code, and
 they run in this container. Removing the token from ``os.environ`` is not
 enough to keep it from them: ``/proc/<pid>/environ`` shows a process's
 environment as it was when the process started, and any child can read its
 parent's. So when the runner's environment holds credentials (see
-``actions.is_credential``), the entry point first replaces itself
+``untrusted.is_credential``), the entry point first replaces itself
 (``os.execve``, same process id) with a copy of itself whose environment has
 none of them, handing the token input over through an inherited pipe; the
 new process reads and closes the pipe before it starts anything. This closes
@@ -95,7 +96,8 @@ def main() -> int:
     problem = restart_without_credentials(dict(os.environ))
     token = take_token(os.environ)   # from here on os.environ holds no credential
     # Workflow commands and progress must reach the log in order.
-    sys.stdout.reconfigure(line_buffering=True)  # type: ignore[attr-defined]
+    # typeshed's sys.stdout is a TextIO, which has no reconfigure; the real one is a TextIOWrapper
+    sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
     from perfaction.action import app
     from perfaction.action.config import Config, load_event
     from perfaction.github.client import GitHubClient

@@ -23,6 +23,7 @@ and copy the tables into docs/nightly.md.
 from __future__ import annotations
 
 import argparse
+import itertools
 import sys
 import time
 import zlib
@@ -64,7 +65,7 @@ def place(rng: np.random.Generator, length: int, count: int, gap: int, margin: i
     """``count`` positions at least ``gap`` apart and ``margin`` from both ends."""
     while True:
         spots = sorted(rng.integers(margin, length - margin, count).tolist())
-        if all(b - a >= gap for a, b in zip(spots, spots[1:])):
+        if all(b - a >= gap for a, b in itertools.pairwise(spots)):
             return spots
 
 
@@ -115,7 +116,7 @@ def hardware(rng, length, cv, with_step: bool) -> Truth:
 
 def to_history(truth: Truth) -> History:
     entries = [_entry(i, float(v), fp)
-               for i, (v, fp) in enumerate(zip(truth.values, truth.fingerprints))]
+               for i, (v, fp) in enumerate(zip(truth.values, truth.fingerprints, strict=True))]
     return History(tuple(entries), max_entries=len(entries))
 
 

@@ -221,7 +221,7 @@ def pool_run(index: int, trees: dict[str, Path], rounds: int, seed: int) -> dict
     walls: dict[str, dict[str, list[float]]] = {}
     loops: dict[str, dict[str, int | None]] = {}
     errors = []
-    for label, suite in zip(trees, result.suites):
+    for label, suite in zip(trees, result.suites, strict=True):
         for bench in suite.benchmarks:
             if bench.error:
                 errors.append(f"{label}:{bench.name}: {bench.error}")

@@ -124,7 +124,7 @@ def benchmark_trade_matching():
     asks = sorted(99.9 + i * 0.01 for i in range(50))
 
     def match():
-        return [(b, a) for b, a in zip(bids, asks) if b >= a]
+        return [(b, a) for b, a in zip(bids, asks, strict=True) if b >= a]
 
     benchmark = PerformanceBenchmark("trade_matching", warmup_iterations=100,
                                      benchmark_iterations=1000)

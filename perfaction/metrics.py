@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass
 
 # Directions: which way is better. Results files store these words.
@@ -278,8 +278,8 @@ def _build_index(metrics: tuple[MetricInfo, ...], families: tuple[FamilyInfo, ..
     return _Index(metrics, families, {m.name: m for m in metrics}, ordered, members, kinds)
 
 
-def _unique(what: str, values: list[object]) -> None:
-    seen: set[object] = set()
+def _unique(what: str, values: Sequence[Hashable]) -> None:
+    seen: set[Hashable] = set()
     for value in values:
         if value in seen:
             raise ValueError(f"{what} {value!r} appears twice in the metric registry")

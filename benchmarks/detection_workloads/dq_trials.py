@@ -262,11 +262,11 @@ def paired_deltas(trial: Trial, policy: Policy) -> dict[str, dict[str, object]]:
         [(per_process(trial.base[b]), per_process(trial.head[b])) for b in benches],
         confidence=policy.confidence)
     floors = [r.p_floor if r.method == "asymptotic" else 0.0 for r in results]
-    worse = holm([max(r.p_greater, f) for r, f in zip(results, floors)])
-    better = holm([max(r.p_less, f) for r, f in zip(results, floors)])
+    worse = holm([max(r.p_greater, f) for r, f in zip(results, floors, strict=True)])
+    better = holm([max(r.p_less, f) for r, f in zip(results, floors, strict=True)])
     family = len(benches)
     out: dict[str, dict[str, object]] = {}
-    for bench, r, adj_worse, adj_better in zip(benches, results, worse, better):
+    for bench, r, adj_worse, adj_better in zip(benches, results, worse, better, strict=True):
         t = policy.resolve(bench, metrics.TIME).threshold
         change, interval = r.estimate.change, r.estimate.interval
         worse_way = r.estimate.shift >= 0

@@ -8,7 +8,7 @@ the baseline, the comparison, the report files, the job summary, outputs and
 annotations, and last the PR comment (the one step a fork's token may refuse).
 
 On a schedule and on pushes to the default branch the run also extends the
-nightly history, reports change points and files issues (nightly_app.py)
+nightly history, reports change points and files issues (action/nightly.py)
 before the summary is written: the summary has one size limit, and the
 comparison gets what the nightly section leaves. An API failure while filing
 issues is raised last. On pull requests the history, when there is one and

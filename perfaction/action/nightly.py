@@ -17,9 +17,9 @@ calls, in order:
    (``report_night`` does all of it, writing included, for callers on their own).
 
 On pull requests ``pr_trends`` turns the history into the per-benchmark
-series that report.ReportContext(history=...) draws beside the comparison.
+series that ReportContext(history=...) (report/context.py) draws beside the comparison.
 Nothing here decides what a night concludes (nightly.py) or how it reads
-(report_nightly.py).
+(report/nightly.py).
 """
 
 from __future__ import annotations

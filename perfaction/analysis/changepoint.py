@@ -382,7 +382,7 @@ def _plateau_lengths(lo: int, hi: int, settings: DetectionSettings) -> np.ndarra
     lengths = np.arange(m, min(settings.window, hi - lo - 2 * m) + 1)
     around = np.minimum(2 * _PLATEAU_REACH * settings.window, hi - lo - lengths)
     log_best = np.array([math.log(2) - math.lgamma(n + k + 1) + math.lgamma(n + 1)
-                         + math.lgamma(k + 1) for k, n in zip(lengths, around)])
+                         + math.lgamma(k + 1) for k, n in zip(lengths, around, strict=True)])
     starts = hi - lo - 2 * m - lengths + 1
     keep = np.ones(len(lengths), dtype=bool)
     while keep.any():

@@ -1,7 +1,8 @@
 """Comparison of a head suite against a base suite: Delta per benchmark x metric.
 
 Verdicts are computed in this module only; templates just pick an icon. The
-value types live in perfaction.comparison and are re-exported here.
+value types live in comparison.py, their JSON form in comparison_json.py, and
+the words for each reason in report/reasons.py.
 """
 
 from __future__ import annotations
@@ -222,18 +223,18 @@ def _run_tests(slots: list[Delta | _Samples], confidence: float, mode: str,
                 and (len(s.base_values), len(s.head_values)) == s.processes
                 for _, s in waiting]
     samples = [(s.base_values, s.head_values) for _, s in waiting]
-    unpaired = iter(stats.compare_many([v for v, p in zip(samples, by_round) if not p],
+    unpaired = iter(stats.compare_many([v for v, p in zip(samples, by_round, strict=True) if not p],
                                        confidence=confidence))
-    pairs = iter(paired.compare_paired_many([v for v, p in zip(samples, by_round) if p],
+    pairs = iter(paired.compare_paired_many([v for v, p in zip(samples, by_round, strict=True) if p],
                                             confidence=confidence))
     out: list[Delta | _Pending] = list(slots)  # type: ignore[arg-type]
     floors: dict[tuple[int, int], float] = {}
-    for (i, s), is_paired in zip(waiting, by_round):
+    for (i, s), is_paired in zip(waiting, by_round, strict=True):
         result = next(pairs) if is_paired else next(unpaired)
         # exact p-values respect the floor already (and are left bit-for-bit as scipy gives them)
         if result.method != "asymptotic":
             floor = 0.0
-        elif is_paired:
+        elif isinstance(result, paired.PairedComparison):
             floor = result.p_floor
         else:
             sizes = (result.n_base, result.n_head)
@@ -341,12 +342,12 @@ def _decide_all(slots: list[Delta | _Pending], policy: Policy,
         family = [(i, s) for i, s in pending if s.policy.gating is gating]
         worse = stats.holm([s.p_worse for _, s in family])
         better = stats.holm([s.p_better for _, s in family])
-        for (i, _), w, b in zip(family, worse, better):
+        for (i, _), w, b in zip(family, worse, better, strict=True):
             adjusted[i] = (w, b, len(family))
     q_worse = stats.benjamini_hochberg([s.p_worse for _, s in pending])
     q_better = stats.benjamini_hochberg([s.p_better for _, s in pending])
     decided = {i: _decide(s, adjusted[i], (qw, qb), policy, mode)
-               for (i, s), qw, qb in zip(pending, q_worse, q_better)}
+               for (i, s), qw, qb in zip(pending, q_worse, q_better, strict=True)}
     deltas = tuple(decided.get(i, slot) for i, slot in enumerate(slots))
     gating_tests = sum(1 for _, s in pending if s.policy.gating)
     return deltas, gating_tests  # type: ignore[return-value]
@@ -374,7 +375,7 @@ def _decide(p: _Pending, adjusted: tuple[float, float, int], q: tuple[float, flo
         verdict = Verdict.UNCHANGED
         why = Reason("within_floor", {"difference": p.head.center - p.base.center,
                                       "floor": rule.floor, "unit": p.unit})
-    elif inside:
+    elif inside and est.interval is not None:
         verdict = Verdict.UNCHANGED
         why = Reason("interval_within", {"low": est.interval[0], "high": est.interval[1],
                                          "threshold": t})
@@ -412,7 +413,7 @@ def _inconclusive(p: _Pending, facts: dict[str, Any], beyond_threshold: bool, po
     """Why a tested metric could not be decided, with what would give it more samples."""
     family = facts["tests"]
     by_round = isinstance(p.result, paired.PairedComparison)
-    smallest_p = (p.result.p_floor if by_round
+    smallest_p = (p.result.p_floor if isinstance(p.result, paired.PairedComparison)
                   else stats.min_attainable_p(p.result.n_base, p.result.n_head))
     too_few = smallest_p > policy.alpha / family
     facts = {**facts, **_more_samples(p, mode, too_few)}

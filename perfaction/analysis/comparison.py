@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 from perfaction.results.model import Environment
 
 
-class Verdict(str, Enum):
+class Verdict(StrEnum):
     REGRESSED = "regressed"            # significant after correction AND beyond the threshold
     IMPROVED = "improved"              # same rule, the good direction
     UNCHANGED = "unchanged"            # the run could have seen a threshold-sized change and did not

@@ -23,11 +23,12 @@ from __future__ import annotations
 
 import base64
 import binascii
+import itertools
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 import numpy as np
@@ -130,7 +131,7 @@ class Recovery:
     latest_commit: str
 
 
-class IssueAction(str, Enum):
+class IssueAction(StrEnum):
     OPEN = "open"                       # create an issue with title, body, labels
     UPDATE = "update"                   # replace the title and body of issue_number
     RECOVERED = "comment-recovered"     # comment on issue_number (and close it if ``close``)
@@ -189,7 +190,9 @@ def parse_marker(body: str | None, *, issue_number: int | None = None,
         return None
     if not all(isinstance(f, str) and f for f in fields):
         return None
-    return KnownRegression(*fields, issue_number=issue_number, open=open)
+    key, benchmark, metric, commit_before, commit_after = fields
+    return KnownRegression(key, benchmark, metric, commit_before, commit_after,
+                           issue_number=issue_number, open=open)
 
 
 # ---------------------------------------------------------------------------
@@ -258,7 +261,7 @@ def _status(series: Series, group_points: Sequence[ChangePoint], span: tuple[int
         return _Status("unknown")
     level_before = float(np.median(before))
     later = [after_start, *(b for b in boundaries if b > after_start), len(values)]
-    levels = [float(np.median(values[a:b])) for a, b in zip(later, later[1:]) if b > a]
+    levels = [float(np.median(values[a:b])) for a, b in itertools.pairwise(later) if b > a]
     for level in levels:
         if _worse_by(level, level_before, series.direction) < settings.detection.min_magnitude:
             return _Status("recovered", level_before, levels[-1])
@@ -318,7 +321,7 @@ def _merge(found: list[tuple[ChangePoint, _Status]], history: History,
             clusters.append([(point, status)])
             spans.append(span)
     regressions = []
-    for cluster, (before, after) in zip(clusters, spans):
+    for cluster, (before, after) in zip(clusters, spans, strict=True):
         point, status = min(cluster, key=lambda f: (f[0].fingerprint_id != tonight, f[0].p_value))
         entry_before, entry_after = history.entries[before], history.entries[after]
         regressions.append(Regression(
@@ -335,9 +338,10 @@ def _merge(found: list[tuple[ChangePoint, _Status]], history: History,
 
 def _known_span(known: KnownRegression, positions: Mapping[str, int]) -> tuple[int, int] | None:
     before, after = positions.get(known.commit_before), positions.get(known.commit_after)
-    if before is None and after is None:
-        return None   # both commits fell off the history: nothing left to compare
-    before = after - 1 if before is None else before
+    if before is None:
+        if after is None:
+            return None   # both commits fell off the history: nothing left to compare
+        before = after - 1
     return before, before + 1 if after is None else after
 
 

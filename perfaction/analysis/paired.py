@@ -6,7 +6,7 @@ and share most of the machine's load at that moment. Load drifts over seconds
 to minutes; between rounds it can move a process's time by tens of percent,
 within a round it hits both sides alike. Analysing the per-round differences
 cancels that shared part, which the two-sample Mann-Whitney test of
-``perfaction.stats`` has to treat as noise.
+``stats.py`` has to treat as noise.
 
 Per round i the difference is d_i = log(head_i) - log(base_i) when every value
 is positive (a log ratio: multiplicative changes and load factors become
@@ -129,7 +129,7 @@ def _as_pairs(base: Sequence[float], head: Sequence[float]) -> tuple[np.ndarray,
     if x.size != y.size or x.size == 0:
         raise ValueError(f"paired samples need the same, non-zero number of values "
                          f"(base has {x.size}, head has {y.size}); unpaired samples need "
-                         "the two-sample test of perfaction.stats")
+                         "the two-sample test (stats.py)")
     return x, y
 
 
@@ -281,7 +281,7 @@ def compare_paired_many(pairs: Sequence[tuple[Sequence[float], Sequence[float]]]
             chosen = np.flatnonzero(rows)
             for row, result in zip(chosen.tolist(),
                                    _compare_block(x[chosen], y[chosen], scale, confidence)
-                                   if chosen.size else []):
+                                   if chosen.size else [], strict=True):
                 out[indices[row]] = result
     return out
 

@@ -29,6 +29,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TypedDict
 
 from perfaction import metrics
 from perfaction.analysis.comparison import Threshold
@@ -220,8 +221,17 @@ def _threshold(metric: str, pattern: str | None, policy: MetricPolicy) -> Thresh
                      absolute_floor=policy.floor, ignored=policy.ignored, gating=policy.gating)
 
 
+class _Changes(TypedDict, total=False):
+    """The MetricPolicy fields one rule sets."""
+
+    threshold: float
+    floor: float
+    gating: bool
+    ignored: bool
+
+
 def _apply(current: MetricPolicy, rule: Rule) -> MetricPolicy:
-    changes = {}
+    changes: _Changes = {}
     if rule.threshold is not None:
         changes["threshold"] = rule.threshold
     if rule.floor is not None:

@@ -92,7 +92,7 @@ class SampleComparison:
 # Spread
 # ---------------------------------------------------------------------------
 
-def robust_sd(values: Sequence[float]) -> float:
+def robust_sd(values: Sequence[float] | np.ndarray) -> float:
     """1.4826 x median absolute deviation: a standard deviation that ignores outliers.
 
     Returns NaN for fewer than 2 values (no spread can be estimated).
@@ -284,19 +284,22 @@ def _shift_rows(x: np.ndarray, y: np.ndarray, k: int):
 def shift_estimate(shift: float, shift_interval: tuple[float, float] | None, scale: str,
                    base_median: float, confidence: float) -> ShiftEstimate:
     """A shift on the analysis scale and its interval, with the same as relative changes."""
+    if scale != LOG and base_median == 0:
+        # no relative change from a zero base median
+        return ShiftEstimate(shift, shift_interval, None, None, confidence, scale)
     change = _relative(shift, scale, base_median)
     interval = None
-    if shift_interval is not None and change is not None:
+    if shift_interval is not None:
         interval = (_relative(shift_interval[0], scale, base_median),
                     _relative(shift_interval[1], scale, base_median))
     return ShiftEstimate(shift, shift_interval, change, interval, confidence, scale)
 
 
-def _relative(shift: float, scale: str, base_median: float) -> float | None:
-    """A shift on the analysis scale as a relative change (None from a zero base median)."""
+def _relative(shift: float, scale: str, base_median: float) -> float:
+    """A shift on the analysis scale as a relative change (on the linear scale, of a non-zero base)."""
     if scale == LOG:
         return math.expm1(shift)
-    return shift / abs(base_median) if base_median != 0 else None
+    return shift / abs(base_median)
 
 
 # ---------------------------------------------------------------------------
@@ -342,7 +345,7 @@ def compare_many(pairs: Sequence[tuple[Sequence[float], Sequence[float]]], *,
             chosen = np.flatnonzero(rows)
             if chosen.size:
                 results = _compare_block(x[chosen], y[chosen], scale, confidence)
-                for row, result in zip(chosen.tolist(), results):
+                for row, result in zip(chosen.tolist(), results, strict=True):
                     out[indices[row]] = result
     return out
 
@@ -364,13 +367,13 @@ def _compare_block(x: np.ndarray, y: np.ndarray, scale: str,
     spread = _pooled_rows(sd_x, m, sd_y, n).tolist()
     k = _lower_rank(m, n, (1.0 - confidence) / 2.0)
     shifts, bounds = _shift_rows(lx, ly, k)
-    intervals = (list(zip(bounds[0].tolist(), bounds[1].tolist())) if bounds is not None
+    intervals = (list(zip(bounds[0].tolist(), bounds[1].tolist(), strict=True)) if bounds is not None
                  else [None] * x.shape[0])
     return [SampleComparison(shift_estimate(shift, interval, scale, median, confidence),
                              greater, less, method, sd, m, n, median, cv_base, cv_head)
             for shift, interval, median, greater, less, method, sd, cv_base, cv_head
             in zip(shifts.tolist(), intervals, base_median, p_greater, p_less, methods,
-                   spread, base_cv.tolist(), head_cv.tolist())]
+                   spread, base_cv.tolist(), head_cv.tolist(), strict=True)]
 
 
 def _rank_tests(x: np.ndarray, y: np.ndarray) -> tuple[list[str], list[float], list[float]]:

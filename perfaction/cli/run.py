@@ -105,7 +105,7 @@ def print_summary(suite: Any, out: TextIO) -> None:
     """One plain line per benchmark (the rich report is `perfaction report`).
 
     Units and the spread are the reports' own (perfaction.units, the robust
-    CV of perfaction.stats), so this line and the comment never disagree. The
+    CV of analysis/stats.py), so this line and the comment never disagree. The
     metrics shown are the registry's rows with ``run_summary``, in display
     order; the main metric leads, with its spread and process count.
     """

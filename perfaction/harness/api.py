@@ -59,7 +59,7 @@ class BenchmarkDef:
             return
         keys = list(self.params)
         for combo in itertools.product(*(self.params[k] for k in keys)):
-            kwargs = dict(zip(keys, combo))
+            kwargs = dict(zip(keys, combo, strict=True))
             yield case_name(self.name, kwargs), kwargs
 
 

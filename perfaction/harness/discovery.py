@@ -185,16 +185,20 @@ def _collect_legacy(module: ModuleType, entry: str | None) -> list[compat.Collec
     return list(found)
 
 
+# The class name user modules import and the shim replaces, in whichever module holds it.
+_SHIMMED = "PerformanceBenchmark"
+
+
 def _install_shim(module: ModuleType) -> None:
     """Replace ``PerformanceBenchmark`` in the module and in modules of its tree."""
     home = Path(getattr(module, "__file__", "") or ".").resolve().parent
     for other in [module, *sys.modules.values()]:
-        current = getattr(other, "PerformanceBenchmark", None)
+        current = getattr(other, _SHIMMED, None)
         if not isinstance(current, type) or current is compat.PerformanceBenchmark:
             continue
         path = getattr(other, "__file__", None)
         if other is module or (path and Path(path).resolve().is_relative_to(home)):
-            other.PerformanceBenchmark = compat.PerformanceBenchmark
+            setattr(other, _SHIMMED, compat.PerformanceBenchmark)
 
 
 def describe_exception(exc: BaseException) -> str:

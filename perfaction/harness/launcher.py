@@ -45,7 +45,7 @@ class Launcher(Protocol):
 def worker_env(base: dict[str, str]) -> dict[str, str]:
     """The parent's environment without variables that change what gets imported.
 
-    Nor the CI credentials (``actions.is_credential``: the action's token, the
+    Nor the CI credentials (``untrusted.is_credential``: the action's token, the
     runner's ACTIONS_*TOKEN* variables): a benchmark is the project's code, and
     on a pull request that is code nobody has reviewed yet.
     """

@@ -8,7 +8,7 @@ stdout is left to results and summaries.
 Messages carry text from the project's code (benchmark names, a worker's
 last stderr lines, exception messages). In a workflow log a line of it could
 act as a workflow command, so every line printed passes through
-``actions.defuse``, the same function the action's own log lines use.
+``untrusted.defuse``, the same function the action's own log lines use.
 """
 
 from __future__ import annotations

@@ -209,7 +209,9 @@ class _Engine:
         return RunResult(suites, stats, tuple(self.notes))
 
     def _discover(self) -> tuple[list[list[Spec]], list[dict[str, Any]], float]:
-        specs, environments, walls = [], [], []
+        specs: list[list[Spec]] = []
+        environments: list[dict[str, Any]] = []
+        walls: list[float] = []
         for side in self.sides:
             self.progress.status(f"discovering benchmarks in {self.target}"
                                  + (f" ({side.label})" if side.label else ""))
@@ -237,7 +239,7 @@ class _Engine:
             raise BenchmarkDiscoveryError(
                 f"no benchmark in {self.target} matches --filter {self.options.filter!r}; "
                 "use a substring or a glob such as 'book_*'")
-        fallback = next((e for e in environments if e), {})
+        fallback: dict[str, Any] = next((e for e in environments if e), {})
         environments = [e or fallback for e in environments]
         return specs, environments, statistics.median(walls)
 

@@ -68,7 +68,7 @@ def min_processes_for_gate(alpha: float, tests: int) -> int:
 
     With n processes a side, an exact rank test cannot give a one-sided
     p-value below 1 / C(2n, n), and Holm's first step needs alpha / tests.
-    Same result as ``perfaction.stats.min_processes_per_side(alpha / tests)``.
+    Same result as ``analysis.stats.min_processes_per_side(alpha / tests)``.
     """
     if not 0 < alpha < 1 or tests < 1:
         raise ValueError(f"need 0 < alpha < 1 and tests >= 1, got {alpha!r}, {tests!r}")

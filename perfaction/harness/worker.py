@@ -50,6 +50,7 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
         discovery.prepare_sys_path(root, target)
         module = discovery.import_target(root, target)
         imported = time.perf_counter()
+        result: dict[str, Any]
         if job["mode"] == "discover":
             result = {"ok": True, "specs": [s.to_json() for s in discovery.find_benchmarks(module)],
                       "environment": environment.gather()}

@@ -6,7 +6,7 @@ escaped" mark, and ``refuse_unescaped`` (the environment's ``finalize``)
 refuses to print anything else that is a string: every user-controlled string
 (benchmark and metric names, units, refs, reasons, notes, URLs) must pass
 through one of these filters, or a template fails loudly at render time
-instead of leaking it. ``report.make_environment`` installs them as ``FILTERS``.
+instead of leaking it. ``render.make_environment`` installs them as ``FILTERS``.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Rendering for nightly runs: the job summary, the regression issue, the recovery comment.
 
 The nightly counterpart of report.py, with its Jinja environment and its
-escaping filters (``report.make_environment``): every user-controlled string
+escaping filters (``render.make_environment``): every user-controlled string
 (benchmark and metric names, units, commits, URLs) passes through ``md``,
 ``code``, ``code_cell``, ``url`` or ``mermaid``, and a plain string printed by
 a template fails at render time. What is shown comes from a

@@ -5,7 +5,7 @@ Both are printed in the unit chosen from the reference (the baseline when
 there is one), with the same number of decimals, so a reader compares digits
 rather than converting "998 µs" against "1.02 ms" in their head.
 
-Model units (see model.py) and how they are shown:
+Model units (results/model.py, metrics.py) and how they are shown:
 
 - ``s``: ns, µs, ms or s
 - ``B``: B, KiB, MiB or GiB (binary prefixes; memory is allocated in pages)
@@ -167,9 +167,10 @@ def format_timestamp(value: datetime | str | None) -> str | None:
         return None
     if isinstance(value, str):
         try:
-            value = datetime.fromisoformat(value)
+            parsed = datetime.fromisoformat(value)
         except ValueError:
             return value
+        value = parsed
     if value.tzinfo is not None:
         value = value.astimezone(UTC)
     return value.strftime("%Y-%m-%d %H:%M UTC")

@@ -5,7 +5,7 @@ counts, notes, rules and charts; every format (comment, summary, full report,
 terminal) renders the same view. Nothing here decides a verdict: a row's kind
 is the verdict compare.py gave, split only into gating ("regressed") and
 report-only ("advisory"). Nothing here knows Jinja either: rendering and
-fitting into a size limit are report.py's.
+fitting into a size limit are render.py's.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from markupsafe import Markup
 
 from perfaction import metrics
-from perfaction.analysis.comparison import Comparison, Delta, Verdict
+from perfaction.analysis.comparison import Comparison, Delta, Summary, Verdict
 from perfaction.metrics import LOWER_IS_BETTER, MAIN_METRIC
 from perfaction.report import units
 from perfaction.report.markdown import NAME_LIMIT, clean_text
@@ -265,14 +265,14 @@ def _noise(comparison: Comparison) -> dict[str, Any]:
 def _charts(items: Sequence[tuple[str, Delta]], history: Mapping[str, Sequence[tuple[str, float]]],
             limit: int) -> tuple[Chart, ...]:
     """A line of the main metric (metrics.MAIN_METRIC when measured) for benchmarks with history."""
-    main: dict[str, Delta] = {}
+    main: dict[str, tuple[Delta, Summary]] = {}
     for _, delta in items:
         if delta.head is not None and history.get(delta.benchmark) and (
                 delta.benchmark not in main or delta.metric == MAIN_METRIC):
-            main[delta.benchmark] = delta
+            main[delta.benchmark] = (delta, delta.head)
     charts = []
-    for name, delta in list(main.items())[:limit]:
-        points = list(history[name][-30:]) + [("this run", delta.head.center)]
+    for name, (delta, head) in list(main.items())[:limit]:
+        points = list(history[name][-30:]) + [("this run", head.center)]
         scale = units.scale_for(clean_text(delta.unit, 20), points[-1][1])
         values = tuple(Markup(f"{v / scale.factor:.{scale.decimals}f}") for _, v in points)
         charts.append(Chart(name, delta.metric, scale.symbol, tuple(p[0] for p in points), values))

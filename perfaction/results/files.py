@@ -190,9 +190,11 @@ def _metric_from_dict(raw: Any, source: str | None, bench: str, where: str) -> M
                 raise ResultsFormatError(
                     f"expected a number, got {type(value).__name__} {value!r}",
                     source=source, benchmark=bench, field=f"{where}.samples[{p_index}][{v_index}]")
+    unchecked: Any = raw   # Metric checks the unit, direction and value itself
     try:
-        return Metric(unit=raw.get("unit"), direction=raw.get("direction", metrics.LOWER_IS_BETTER),
-                      samples=tuple(tuple(p) for p in samples), value=raw.get("value"))
+        return Metric(unit=unchecked.get("unit"),
+                      direction=unchecked.get("direction", metrics.LOWER_IS_BETTER),
+                      samples=tuple(tuple(p) for p in samples), value=unchecked.get("value"))
     except (ValueError, TypeError) as exc:
         raise ResultsFormatError(str(exc), source=source, benchmark=bench, field=where) from exc
 

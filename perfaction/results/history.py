@@ -1,6 +1,6 @@
 """The nightly history: one summary entry per measured commit, carried between runs.
 
-A results file (model.py) keeps raw samples of one run; the history keeps, for
+A results file (files.py) keeps raw samples of one run; the history keeps, for
 the last N runs, just enough per benchmark and metric to redraw a trend and to
 re-run change-point detection: the median of per-process values, how many
 processes it came from and their robust spread. The file format is described
@@ -247,9 +247,9 @@ class History:
         out, since they measure something else.
         """
         wanted = fingerprint_id(fingerprint) if isinstance(fingerprint, Mapping) else fingerprint
-        found = [(i, e, e.benchmarks.get(benchmark, {}).get(metric))
-                 for i, e in enumerate(self.entries)]
-        found = [(i, e, s) for i, e, s in found if s is not None]
+        summaries = [(i, e, e.benchmarks.get(benchmark, {}).get(metric))
+                     for i, e in enumerate(self.entries)]
+        found = [(i, e, s) for i, e, s in summaries if s is not None]
         if not found:
             return Series(benchmark, metric, "", LOWER_IS_BETTER)
         unit, direction = found[-1][2].unit, found[-1][2].direction
@@ -382,9 +382,10 @@ def _entry_from_dict(raw: Any, where: str, source: str | None) -> Entry:
         benchmarks[bench] = {name: _summary_from_dict(s, f"{where}.benchmarks.{name}",
                                                       bench, source)
                              for name, s in metrics.items()}
+    unchecked: Any = raw   # Entry checks each value; its ValueError names the one that is wrong
     try:
-        return Entry(raw.get("commit"), raw.get("date"), raw.get("fingerprint", {}),
-                     benchmarks, raw.get("ref"), tuple(raw.get("failed", ())))
+        return Entry(unchecked.get("commit"), unchecked.get("date"), unchecked.get("fingerprint", {}),
+                     benchmarks, unchecked.get("ref"), tuple(unchecked.get("failed", ())))
     except ValueError as exc:
         raise ResultsFormatError(str(exc), source=source, field=where) from exc
 
@@ -393,8 +394,9 @@ def _summary_from_dict(raw: Any, where: str, bench: str, source: str | None) -> 
     if not isinstance(raw, dict):
         raise ResultsFormatError(f"must be an object, got {type(raw).__name__}",
                                  source=source, benchmark=bench, field=where)
+    unchecked: Any = raw   # MetricSummary checks each value; its ValueError names the one that is wrong
     try:
-        return MetricSummary(raw.get("unit"), raw.get("direction"), raw.get("center"),
-                             raw.get("n", 0), raw.get("spread"))
+        return MetricSummary(unchecked.get("unit"), unchecked.get("direction"),
+                             unchecked.get("center"), unchecked.get("n", 0), unchecked.get("spread"))
     except ValueError as exc:
         raise ResultsFormatError(str(exc), source=source, benchmark=bench, field=where) from exc

@@ -33,7 +33,7 @@ def history_of(values, fingerprints=None, direction="lower") -> History:
     fingerprints = fingerprints or [CPU_A] * len(values)
     entries = [Entry(f"c{i:03d}", "2024-01-01T02:00:00Z", fp,
                      {"bench": {"time": MetricSummary("s", direction, float(v), 20, 0.03)}})
-               for i, (v, fp) in enumerate(zip(values, fingerprints))]
+               for i, (v, fp) in enumerate(zip(values, fingerprints, strict=True))]
     return History(tuple(entries))
 
 

@@ -24,7 +24,7 @@ def _drifting(rng: np.random.Generator, trials: int, n: int, *, shift: float,
 
 
 def _many(base: np.ndarray, head: np.ndarray) -> list[paired.PairedComparison]:
-    return paired.compare_paired_many(list(zip(base.tolist(), head.tolist())))
+    return paired.compare_paired_many(list(zip(base.tolist(), head.tolist(), strict=True)))
 
 
 def test_p_values_are_scipys_wilcoxon_both_ways():
@@ -108,7 +108,7 @@ def test_paired_detects_a_5_percent_shift_that_mann_whitney_misses_under_drift()
     rng = np.random.default_rng(13)
     base, head = _drifting(rng, 400, 19, shift=math.log(1.05))
     paired_hits = np.mean([r.p_greater <= ALPHA_RUN for r in _many(base, head)])
-    unpaired = stats.compare_many(list(zip(base.tolist(), head.tolist())))
+    unpaired = stats.compare_many(list(zip(base.tolist(), head.tolist(), strict=True)))
     unpaired_hits = np.mean([r.p_greater <= ALPHA_RUN for r in unpaired])
     assert paired_hits >= 0.9          # 80 % power needs 4.1 % here (see detectable_shift)
     assert unpaired_hits <= 0.05

@@ -134,7 +134,7 @@ def fields_of(result: stats.SampleComparison) -> tuple:
 def identical(a, b) -> bool:
     """Bit for bit: same types (float stays float), NaN matches NaN, -0.0 differs from 0.0."""
     if isinstance(a, tuple) and isinstance(b, tuple):
-        return len(a) == len(b) and all(identical(p, q) for p, q in zip(a, b))
+        return len(a) == len(b) and all(identical(p, q) for p, q in zip(a, b, strict=True))
     if type(a) is not type(b):
         return False
     if isinstance(a, float):
@@ -191,7 +191,7 @@ def test_batch_gives_exactly_what_one_pair_at_a_time_gave():
 def test_batch_at_another_confidence_and_the_scalar_api_agree():
     pairs = mixed_pairs(np.random.default_rng(7))[:120]
     batch = stats.compare_many(pairs, confidence=0.9)
-    for pair, result in zip(pairs, batch):
+    for pair, result in zip(pairs, batch, strict=True):
         assert identical(fields_of(result), one_pair_at_a_time(*pair, confidence=0.9))
         assert identical(fields_of(stats.compare_samples(*pair, confidence=0.9)), fields_of(result))
 

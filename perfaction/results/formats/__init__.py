@@ -20,7 +20,10 @@ from perfaction.results.model import Suite
 
 
 class Reader(Protocol):
-    name: str
+    @property
+    def name(self) -> str:
+        """The format, as a message names it."""
+        ...
 
     def sniff(self, data: Any) -> bool:
         """Whether the parsed JSON ``data`` is this reader's format."""
