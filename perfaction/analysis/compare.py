@@ -13,6 +13,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+import numpy as np
+
 from perfaction.analysis import paired, stats
 from perfaction.analysis.comparison import (
     METHOD,
@@ -25,6 +27,8 @@ from perfaction.analysis.comparison import (
     Summary,
     Verdict,
 )
+from perfaction.analysis.correction import HOLM, MAX_T, Adjusted, Candidate, correct, rounds_needed
+from perfaction.analysis.exact import exact_delta
 from perfaction.errors import ConfigError
 from perfaction.metrics import (
     LOWER_IS_BETTER,
@@ -86,6 +90,7 @@ class _Pending(NamedTuple):
     result: stats.SampleComparison | paired.PairedComparison
     processes: tuple[int, int]
     p_floor: float                   # asymptotic tests: the smallest exact p of these sizes
+    rounds: np.ndarray | None        # paired tests: the per-round differences, for max-T
 
     # With ties (memory) scipy's normal approximation can undercut any exact
     # permutation p-value: 0.002 for 5 equal values against 5 others, not 1/252.
@@ -161,7 +166,7 @@ def _compare(base: Suite | None, head: Suite, policy: Policy, mode: str) -> Comp
         notes.append(f"ignored by policy: {', '.join(ignored)}")
     mismatches, env_notes = _environment_checks(base, head, mode)
     notes.extend(env_notes)
-    deltas, gating_tests = _decide_all(_run_tests(slots, policy.confidence, mode, policy.alpha),
+    deltas, gating_tests, correction = _decide_all(_run_tests(slots, policy.confidence, mode, policy.alpha),
                                        policy, mode)
     return Comparison(
         deltas=deltas,
@@ -170,7 +175,7 @@ def _compare(base: Suite | None, head: Suite, policy: Policy, mode: str) -> Comp
         environment_mismatches=mismatches,
         thresholds=policy.thresholds(),
         alpha=policy.alpha,
-        correction="holm",
+        correction=correction,
         mode=mode,
         notes=tuple(notes),
         confidence=policy.confidence,
@@ -213,12 +218,21 @@ def _run_tests(slots: list[Delta | _Samples], confidence: float, mode: str,
     metrics get the paired test (``paired.compare_paired_many``). Everything
     else gets Mann-Whitney (``stats.compare_many``).
     """
-    waiting = [(i, s) for i, s in enumerate(slots) if isinstance(s, _Samples)]
+    out: list[Delta | _Pending] = list(slots)  # type: ignore[arg-type]
+    waiting = []
+    for i, s in enumerate(slots):
+        if isinstance(s, _Samples):
+            exact = exact_delta(s.benchmark, s.metric, s.unit, s.direction, s.policy,
+                                s.base_values, s.head_values)
+            if exact is not None:
+                out[i] = exact
+            else:
+                waiting.append((i, s))
     # Pairs only for metrics of every process (not the memory or latency passes
     # of some, whose rounds need not line up), and only where 2**-n can pass
-    # the strictest Holm step: the signed-rank test needs more pairs than
-    # Mann-Whitney needs processes (9 against 6 for 3 tests).
-    need = paired.min_pairs(alpha / max(1, len(waiting)))
+    # alpha at all: the paired tests sharing their rounds are corrected by
+    # max-T (correction.py), whose smallest p does not grow with their number.
+    need = paired.min_pairs(alpha)
     by_round = [mode == "same-runner" and len(s.base_values) == len(s.head_values) >= need
                 and (len(s.base_values), len(s.head_values)) == s.processes
                 for _, s in waiting]
@@ -227,7 +241,6 @@ def _run_tests(slots: list[Delta | _Samples], confidence: float, mode: str,
                                        confidence=confidence))
     pairs = iter(paired.compare_paired_many([v for v, p in zip(samples, by_round, strict=True) if p],
                                             confidence=confidence))
-    out: list[Delta | _Pending] = list(slots)  # type: ignore[arg-type]
     floors: dict[tuple[int, int], float] = {}
     for (i, s), is_paired in zip(waiting, by_round, strict=True):
         result = next(pairs) if is_paired else next(unpaired)
@@ -241,10 +254,11 @@ def _run_tests(slots: list[Delta | _Samples], confidence: float, mode: str,
             if sizes not in floors:
                 floors[sizes] = stats.min_attainable_p(*sizes)
             floor = floors[sizes]
+        rounds = (paired.differences(s.base_values, s.head_values)[0] if is_paired else None)
         out[i] = _Pending(s.benchmark, s.metric, s.unit, s.direction, s.policy,
                           _tested_summary(s.base_values, result.base_cv),
                           _tested_summary(s.head_values, result.head_cv), result,
-                          s.processes, floor)
+                          s.processes, floor, rounds)
     return out
 
 
@@ -334,40 +348,44 @@ def _untested(bench: str, name: str, base_metric: Metric, head_metric: Metric,
 
 
 def _decide_all(slots: list[Delta | _Pending], policy: Policy,
-                mode: str) -> tuple[tuple[Delta, ...], int]:
-    """Holm per family (gating, report-only) and direction; BH over every test of the run."""
+                mode: str) -> tuple[tuple[Delta, ...], int, str]:
+    """The run-wide correction per family (correction.py); BH over every test of the run."""
     pending = [(i, s) for i, s in enumerate(slots) if isinstance(s, _Pending)]
-    adjusted: dict[int, tuple[float, float, int]] = {}
-    for gating in (True, False):
-        family = [(i, s) for i, s in pending if s.policy.gating is gating]
-        worse = stats.holm([s.p_worse for _, s in family])
-        better = stats.holm([s.p_better for _, s in family])
-        for (i, _), w, b in zip(family, worse, better, strict=True):
-            adjusted[i] = (w, b, len(family))
+    adjusted = correct([Candidate(s.policy.gating, s.p_worse, s.p_better, _smallest_raw_p(s),
+                                  s.direction == LOWER_IS_BETTER, s.rounds)
+                        for _, s in pending], policy.alpha)
     q_worse = stats.benjamini_hochberg([s.p_worse for _, s in pending])
     q_better = stats.benjamini_hochberg([s.p_better for _, s in pending])
-    decided = {i: _decide(s, adjusted[i], (qw, qb), policy, mode)
-               for (i, s), qw, qb in zip(pending, q_worse, q_better, strict=True)}
+    decided = {i: _decide(s, adj, (qw, qb), policy, mode)
+               for (i, s), adj, qw, qb in zip(pending, adjusted, q_worse, q_better, strict=True)}
     deltas = tuple(decided.get(i, slot) for i, slot in enumerate(slots))
-    gating_tests = sum(1 for _, s in pending if s.policy.gating)
-    return deltas, gating_tests  # type: ignore[return-value]
+    gating = [a for (_, s), a in zip(pending, adjusted, strict=True) if s.policy.gating]
+    used = sorted({a.correction for a in gating}, key=(MAX_T, HOLM).index) or [HOLM]
+    return deltas, len(gating), "/".join(used)  # type: ignore[return-value]
 
 
-def _decide(p: _Pending, adjusted: tuple[float, float, int], q: tuple[float, float],
+def _smallest_raw_p(p: _Pending) -> float:
+    """The smallest p-value the test's design can give: 2**-n paired, 1/C(m+n, m) unpaired."""
+    if isinstance(p.result, paired.PairedComparison):
+        return p.result.p_floor
+    return stats.min_attainable_p(p.result.n_base, p.result.n_head)
+
+
+def _decide(p: _Pending, adjusted: Adjusted, q: tuple[float, float],
             policy: Policy, mode: str) -> Delta:
     est, rule = p.result.estimate, p.policy
     sign = 1.0 if p.direction == LOWER_IS_BETTER else -1.0
     worse_way = sign * est.shift >= 0
     amount = None if est.change is None else sign * est.change     # > 0 means worse
-    adj_worse, adj_better, family = adjusted
-    p_adj = adj_worse if worse_way else adj_better
-    detectable = _detectable(p.result, policy.alpha / family, policy.power)
+    p_adj = adjusted.worse if worse_way else adjusted.better
+    detectable = _detectable(p.result, adjusted.test_alpha, policy.power)
     t = rule.threshold
     beyond_floor = rule.floor is None or abs(p.head.center - p.base.center) > rule.floor
     beyond_threshold = amount is None or abs(amount) > t
     inside = est.interval is not None and -t < est.interval[0] and est.interval[1] < t
     change = {"change": est.change, "shift": est.shift, "unit": p.unit, "threshold": t}
-    test = {"tests": family, "p_adjusted": p_adj, "alpha": policy.alpha}
+    test = {"tests": adjusted.tests, "correction": adjusted.correction, "p_adjusted": p_adj,
+            "alpha": policy.alpha}
     if p_adj <= policy.alpha and beyond_threshold and beyond_floor:
         verdict = Verdict.REGRESSED if worse_way else Verdict.IMPROVED
         why = Reason("significant", {**change, **test, "floor": rule.floor})
@@ -385,7 +403,7 @@ def _decide(p: _Pending, adjusted: tuple[float, float, int], q: tuple[float, flo
     else:
         verdict = Verdict.INCONCLUSIVE
         why = _inconclusive(p, {**change, **test, "detectable": detectable}, beyond_threshold,
-                            policy, mode)
+                            adjusted, policy, mode)
     return Delta(p.benchmark, p.metric, p.unit, p.direction, verdict, base=p.base, head=p.head,
                  change=est.change, interval=est.interval,
                  p_value=p.p_worse if worse_way else p.p_better, p_adjusted=p_adj,
@@ -408,18 +426,18 @@ def _detectable(result: stats.SampleComparison | paired.PairedComparison, alpha:
     return shift / abs(result.base_median) if result.base_median != 0 else None
 
 
-def _inconclusive(p: _Pending, facts: dict[str, Any], beyond_threshold: bool, policy: Policy,
-                  mode: str) -> Reason:
+def _inconclusive(p: _Pending, facts: dict[str, Any], beyond_threshold: bool,
+                  adjusted: Adjusted, policy: Policy, mode: str) -> Reason:
     """Why a tested metric could not be decided, with what would give it more samples."""
-    family = facts["tests"]
-    by_round = isinstance(p.result, paired.PairedComparison)
-    smallest_p = (p.result.p_floor if isinstance(p.result, paired.PairedComparison)
-                  else stats.min_attainable_p(p.result.n_base, p.result.n_head))
-    too_few = smallest_p > policy.alpha / family
+    too_few = adjusted.smallest > policy.alpha
     facts = {**facts, **_more_samples(p, mode, too_few)}
     if too_few:
-        need = (paired.min_pairs(policy.alpha / family) if by_round
-                else stats.min_processes_per_side(policy.alpha / family))
+        if adjusted.correction == MAX_T:
+            need = rounds_needed(adjusted.part_share, policy.alpha)
+        elif isinstance(p.result, paired.PairedComparison):
+            need = paired.min_pairs(policy.alpha / adjusted.tests)
+        else:
+            need = stats.min_processes_per_side(policy.alpha / adjusted.tests)
         return Reason("too_few_processes", {**facts, "n_base": p.result.n_base,
                                             "n_head": p.result.n_head, "needed": need})
     return Reason("not_significant" if beyond_threshold else "too_noisy", facts)

@@ -36,6 +36,8 @@ REASON_CODES = (
     "params_differ", "units_differ", "direction_differs", "summary_only",
     # decided by the test
     "significant", "within_floor", "interval_within", "within_threshold",
+    # decided without a test: every process of each side gave the same value (exact.py)
+    "identical", "exact_change", "exact_within_threshold",
     # undecided: "advice" in the facts says what would give the metric more samples
     "too_few_processes", "not_significant", "too_noisy",
 )
@@ -109,7 +111,8 @@ METHOD = ("one-sided Mann-Whitney U test on per-process values; change and inter
           "Hodges-Lehmann")
 METHOD_SAME_RUNNER = ("one-sided Wilcoxon signed-rank test on per-round pairs of base and head "
                       "processes (Mann-Whitney U for metrics measured in only some processes); "
-                      "change and interval: Hodges-Lehmann")
+                      "change and interval: Hodges-Lehmann; the paired tests that share their "
+                      "rounds corrected together by sign-flip max-T on the paired t")
 
 
 @dataclass(frozen=True)

@@ -75,8 +75,9 @@ def _change(f: Facts) -> str:
 
 
 def _correction(f: Facts, relation: str) -> str:
-    return (f"Holm correction over {_tests(f['tests'])} (adjusted p {f['p_adjusted']:.2g} "
-            f"{relation} {f['alpha']:g})")
+    # files written before max-T existed name no correction: theirs was Holm
+    return (f"{f.get('correction', 'Holm')} correction over {_tests(f['tests'])} (adjusted p "
+            f"{f['p_adjusted']:.2g} {relation} {f['alpha']:g})")
 
 
 # ---------------------------------------------------------------------------
@@ -141,6 +142,25 @@ def _within_threshold(f: Facts) -> str:
             f"change of {_pct(f['detectable'], sign=False)}")
 
 
+def _constant(f: Facts) -> str:
+    return (f"every process measured the same value on each side ({f['n_base']} base, "
+            f"{f['n_head']} head)")
+
+
+def _identical(f: Facts) -> str:
+    return f"{_constant(f)}, {_amount(f['value'], f['unit'])} on both: nothing changed"
+
+
+def _exact_change(f: Facts) -> str:
+    floor = f" and the {_amount(f['floor'], f['unit'])} floor" if f["floor"] is not None else ""
+    return (f"{_change(f)}, exactly: {_constant(f)}; beyond the {_limit(f['threshold'])} "
+            f"threshold{floor}")
+
+
+def _exact_within_threshold(f: Facts) -> str:
+    return (f"{_change(f)}, exactly: {_constant(f)}; within ±{_limit(f['threshold'])}")
+
+
 _SENTENCES: dict[str, Callable[[Facts], str]] = {
     "failed": lambda f: f"failed in this run: {f['error']}",
     "no_baseline": lambda f: "no baseline to compare with",
@@ -160,6 +180,9 @@ _SENTENCES: dict[str, Callable[[Facts], str]] = {
     "within_floor": _within_floor,
     "interval_within": _interval_within,
     "within_threshold": _within_threshold,
+    "identical": _identical,
+    "exact_change": _exact_change,
+    "exact_within_threshold": _exact_within_threshold,
     "too_few_processes": _too_few,
     "not_significant": _not_significant,
     "too_noisy": _too_noisy,

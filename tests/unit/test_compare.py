@@ -213,7 +213,10 @@ def test_tripled_peak_and_a_leak_regress_in_a_realistic_run():
     head = _harness_suite(rng, peak_scale={"var_historical[window=2500]": 3},
                           leak={"book_updates[depth=10]": 5000.0})
     comparison = compare_suites(base, head, DEFAULT, mode="same-runner")
-    assert comparison.gating_tests == 21
+    # 21 gating metrics; those constant on each side are decided without a test
+    gating = [d for d in comparison.deltas if d.gating]
+    assert len(gating) == 21
+    assert comparison.gating_tests == sum(1 for d in gating if d.p_value is not None)
     peak = only(comparison, "var_historical[window=2500]", "peak_memory")
     leak = only(comparison, "book_updates[depth=10]", "retained_memory")
     assert peak.verdict is Verdict.REGRESSED and peak.gating
@@ -264,14 +267,36 @@ def test_a_gated_latency_from_the_first_processes_names_its_own_knob():
 
 
 def test_tied_memory_p_values_never_go_below_the_exact_minimum():
-    # scipy's tie-corrected normal approximation gives 0.002 for 5 equal values
-    # against 5 other equal ones; no permutation of 10 values can give less than 1/252.
-    base = suite(bench("a", peak_memory=constant(1024 * KIB, n=5)))
-    head = suite(bench("a", peak_memory=constant(3072 * KIB, n=5)))
+    # scipy's tie-corrected normal approximation gives 0.0037 for 4 equal values and
+    # one other against the same shape; no permutation of 10 values gives less than 1/252.
+    def tied(value):
+        return Metric(unit="B", samples=tuple((v,) for v in [value] * 4 + [value + 16 * KIB]))
+
+    base = suite(bench("a", peak_memory=tied(1024 * KIB)))
+    head = suite(bench("a", peak_memory=tied(3072 * KIB)))
     delta = only(compare_suites(base, head, DEFAULT), "a", "peak_memory")
-    raw = stats.compare_samples([1024.0] * 5, [3072.0] * 5)
+    raw = stats.compare_samples([1024.0] * 4 + [1040.0], [3072.0] * 4 + [3088.0])
     assert raw.method == "asymptotic" and raw.p_greater < 1 / 252
     assert delta.p_value == pytest.approx(1 / 252)
+
+
+def test_memory_constant_on_each_side_is_decided_exactly_without_a_test():
+    # 5 equal values against 5 other equal ones: the change is known to the byte. A rank
+    # test could not go below 1/252, which fails 0.01 / 3; no test is spent on it.
+    base = suite(bench("a", time=timed(1e-3, seed=1), peak_memory=constant(1024 * KIB, n=5)))
+    head = suite(bench("a", time=timed(1e-3, seed=2), peak_memory=constant(3072 * KIB, n=5)))
+    comparison = compare_suites(base, head, DEFAULT)
+    delta = only(comparison, "a", "peak_memory")
+    assert delta.verdict is Verdict.REGRESSED and delta.change == pytest.approx(2.0)
+    assert delta.p_value is None and delta.why.code == "exact_change"
+    assert "exactly" in reason_text(delta)
+    assert comparison.gating_tests == 1      # the time test alone
+    same = compare_suites(base, suite(bench("a", time=timed(1e-3, seed=2),
+                                            peak_memory=constant(1024 * KIB, n=5))), DEFAULT)
+    assert only(same, "a", "peak_memory").verdict is Verdict.UNCHANGED
+    small = compare_suites(base, suite(bench("a", time=timed(1e-3, seed=2),
+                                             peak_memory=constant(1024 * KIB + 512, n=5))), DEFAULT)
+    assert only(small, "a", "peak_memory").why.code == "within_floor"
 
 
 def test_identical_code_memory_as_the_harness_measures_it_never_regresses():
@@ -452,7 +477,9 @@ def test_a_batched_run_matches_each_metric_compared_alone():
     base, head = _mixed_run(np.random.default_rng(42))
     comparison = compare_suites(base, head, Policy.parse("throughput:gate"))
     tested = [d for d in comparison.deltas if d.p_value is not None]
-    assert len(tested) == 180
+    constant = [d for d in comparison.deltas if d.why.code in ("identical", "exact_change",
+                                                               "exact_within_threshold")]
+    assert len(tested) + len(constant) == 180
     assert {d.verdict for d in tested} >= {Verdict.REGRESSED, Verdict.IMPROVED,
                                             Verdict.UNCHANGED, Verdict.INCONCLUSIVE}
     for delta in tested:
