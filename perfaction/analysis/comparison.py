@@ -109,10 +109,9 @@ class EnvironmentMismatch:
 
 METHOD = ("one-sided Mann-Whitney U test on per-process values; change and interval: "
           "Hodges-Lehmann")
-METHOD_SAME_RUNNER = ("one-sided Wilcoxon signed-rank test on per-round pairs of base and head "
-                      "processes (Mann-Whitney U for metrics measured in only some processes); "
-                      "change and interval: Hodges-Lehmann; the paired tests that share their "
-                      "rounds corrected together by sign-flip max-T on the paired t")
+METHOD_SAME_RUNNER = ("one-sided Wilcoxon signed-rank test on per-round pairs (Mann-Whitney U for "
+                      "metrics of some processes only), paired tests corrected together by "
+                      "sign-flip max-T; change and interval: Hodges-Lehmann")
 
 
 @dataclass(frozen=True)
