@@ -25,32 +25,68 @@ class FakeClock:
 
 
 class FakeLauncher:
-    """Answers jobs like a worker would; each job advances the fake clock by its cost."""
+    """Answers jobs like a worker would; each job advances the fake clock by its cost.
+
+    ``cost`` is paid once per process (start-up and import), ``benchmark_cost``
+    once per benchmark a process measures. ``protocol=1`` plays a worker of an
+    older perfaction that knows one-benchmark jobs only. ``failures`` map
+    (name, task) to an outcome: a "timeout" or "crash" phase stops a batch
+    worker there (the benchmarks after it are not reported), any other phase
+    is that benchmark's own result and the batch carries on.
+    """
 
     def __init__(self, clock, names, *, per_call=None, failures=None, cost=1.0,
-                 discovery_error=None, trees=None):
+                 benchmark_cost=0.0, discovery_error=None, trees=None, protocol=2):
         self.clock, self.names, self.cost = clock, names, cost
+        self.benchmark_cost = benchmark_cost
         self.per_call = per_call or {}
-        self.failures = failures or {}          # (name, mode) -> WorkerOutcome
+        self.failures = failures or {}          # (name, task) -> WorkerOutcome
         self.discovery_error = discovery_error
         self.trees = trees or {}                # cwd -> names, for A/B
-        self.jobs = []
+        self.protocol = protocol
+        self.jobs = []                          # every process's job, in order
+        self.benchmark_jobs = []                # one per benchmark a process ran
 
-    def run(self, job, *, cwd, python, timeout):
-        self.jobs.append({**job, "cwd": cwd, "python": python, "timeout": timeout})
+    def run(self, job, *, cwd, python, timeout, stop_after=None):
+        self.jobs.append({**job, "cwd": cwd, "python": python, "timeout": timeout,
+                          "stop_after": stop_after})
         self.clock.now += self.cost
         if job["mode"] == "discover":
             if self.discovery_error:
                 return WorkerOutcome(False, error=self.discovery_error, phase="import")
             names = self.trees.get(cwd, self.names)
-            return WorkerOutcome(True, {"specs": [{"name": n} for n in names],
-                                        "environment": ENVIRONMENT}, wall=self.cost)
+            data = {"specs": [{"name": n} for n in names], "environment": ENVIRONMENT}
+            if self.protocol >= 2:
+                data["protocol"] = self.protocol
+            return WorkerOutcome(True, data, wall=self.cost)
+        if job["mode"] != "batch":
+            assert self.protocol == 1 or job["mode"] in ("calibrate", "measure")
+            return self._one(job["mode"], {**job, "timeout": timeout}, cwd, python)
+        assert self.protocol >= 2, "an old worker would not understand a batch job"
+        events = []
+        for entry in job["benchmarks"]:
+            name = entry["spec"]["name"]
+            events.append({"event": "begin", "name": name, "timeout": entry["timeout"]})
+            outcome = self._one(job["task"], {**job, **entry}, cwd, python)
+            if outcome.phase in ("timeout", "crash"):
+                return WorkerOutcome(False, error=outcome.error, phase=outcome.phase,
+                                     wall=self.cost, events=tuple(events))
+            result = outcome.data if outcome.ok else {"ok": False, "phase": outcome.phase,
+                                                      "error": outcome.error}
+            events.append({"event": "done", "name": name, "result": {"ok": outcome.ok, **result}})
+        return WorkerOutcome(True, {"ok": True, "protocol": self.protocol,
+                                    "timings": {"import": 0.0, "total": self.cost}},
+                             wall=self.cost, events=tuple(events))
+
+    def _one(self, task, job, cwd, python):
         name = job["spec"]["name"]
-        failure = self.failures.get((name, job["mode"]))
+        self.clock.now += self.benchmark_cost
+        self.benchmark_jobs.append({**job, "mode": task, "cwd": cwd, "python": python})
+        failure = self.failures.get((name, task))
         if failure is not None:
             return failure
         per_call = self.per_call.get((cwd, name), self.per_call.get(name, 1e-6))
-        if job["mode"] == "calibrate":
+        if task == "calibrate":
             return WorkerOutcome(True, {"loops": max(1, int(0.05 / per_call)),
                                         "seconds_per_call": per_call}, wall=self.cost)
         metrics = {"time": [per_call] * job["values"]}
@@ -61,7 +97,12 @@ class FakeLauncher:
         return WorkerOutcome(True, {"metrics": metrics}, wall=self.cost)
 
     def measure_jobs(self):
-        return [j for j in self.jobs if j["mode"] == "measure"]
+        """One entry per benchmark measured, in the order the workers measured them."""
+        return [j for j in self.benchmark_jobs if j["mode"] == "measure"]
+
+    def measuring_processes(self):
+        return [j for j in self.jobs if j["mode"] == "measure"
+                or (j["mode"] == "batch" and j["task"] == "measure")]
 
 
 def options(**kwargs):
@@ -106,22 +147,30 @@ def test_rounds_interleave_benchmarks_one_fresh_process_each():
 
 def test_the_number_of_processes_follows_the_time_budget():
     clock = FakeClock()
-    launcher = FakeLauncher(clock, ["a", "b"], cost=0.5)   # one round costs 1 s
+    # one worker measures both benchmarks: a round costs 0.5 s + 2 x 0.25 s
+    launcher = FakeLauncher(clock, ["a", "b"], cost=0.5, benchmark_cost=0.25)
     start = clock.now
     suite = run_suite("bench.py", options(time_budget=20.0), launcher=launcher, clock=clock)
     elapsed = clock.now - start
     processes = len(suite.get("a").metrics["time"].samples)
     assert 15 <= processes <= 19      # discovery and calibration take their share
-    assert elapsed <= 20.0 + 1.0      # at most one round past the budget
+    assert elapsed <= 20.0 * 1.05     # the budget holds
     assert suite.settings.processes == processes
 
 
-def test_a_tiny_budget_still_gives_the_minimum_number_of_processes():
+def test_a_tiny_budget_measures_one_round_and_says_which_budget_would_decide():
+    # Before batches, the runner overran any budget to reach min_processes (3);
+    # now the budget is a limit: the first round completes (every benchmark gets
+    # a value), no later one starts once the budget is spent, and the note
+    # names a budget that buys enough processes for the gate.
     clock = FakeClock()
     launcher = FakeLauncher(clock, ["a"], cost=5.0)
-    suite = run_suite("bench.py", options(time_budget=1.0, min_processes=3), launcher=launcher,
-                      clock=clock)
-    assert len(suite.get("a").metrics["time"].samples) == 3
+    result = execute("bench.py", options(time_budget=1.0, min_processes=3), launcher=launcher,
+                     clock=clock)
+    assert len(result.suites[0].get("a").metrics["time"].samples) == 1
+    note = result.budget_note
+    assert "buys about 0 process(es)" in note and "--time-budget" in note
+    assert result.stats.estimated_processes == 0
 
 
 def test_loops_from_calibration_are_reused_and_latency_only_for_slow_calls():
