@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from perfaction.errors import BenchmarkDiscoveryError, ConfigError
-from perfaction.harness import protocol, schedule
+from perfaction.harness import budget, protocol, schedule
 from perfaction.harness.batch import BatchEntry, BatchResult, run_batch
 from perfaction.harness.discovery import Spec
 from perfaction.harness.environment import utc_timestamp
@@ -273,49 +273,26 @@ class _Engine:
         return specs, environments, statistics.median(walls)
 
     def _announce_estimate(self, benchmarks: int, start: float) -> None:
-        """Say before measuring what the budget buys, and when that cannot decide anything.
-
-        Values last at least ``min_value_time`` after calibration, so this
-        lower bound on a process's cost gives an upper bound on the rounds;
-        when even that is below what a rank test needs at the run's number of
-        gating tests, every time verdict would be inconclusive.
-        """
+        """Say before measuring what the budget buys, and when that cannot decide anything."""
         options = self.options
-        sides = len(self.sides)
-        calibration = sides * benchmarks * (self.overhead / max(1, benchmarks)
-                                            + 3 * options.min_value_time)
-        first, later = (self._benchmark_seconds(None, detail=d) for d in (True, False))
-        self.batch = schedule.batch_size(benchmarks, benchmark_seconds=later,
-                                         process_overhead=self.overhead)
-        first_round, later_round = (
-            schedule.round_seconds(benchmarks=benchmarks, sides=sides, size=self.batch,
-                                   benchmark_seconds=b, process_overhead=self.overhead)
-            for b in (first, later))
-        detail_rounds = self.memory_processes if options.memory else options.detail_processes
-        fixed = (self.clock() - start) + calibration
+        estimate = budget.estimate(
+            budget=options.time_budget, spent=self.clock() - start, benchmarks=benchmarks,
+            sides=len(self.sides), process_overhead=self.overhead,
+            first_benchmark_seconds=self._benchmark_seconds(None, detail=True),
+            later_benchmark_seconds=self._benchmark_seconds(None, detail=False),
+            calibration_seconds=3 * options.min_value_time,
+            detail_rounds=self.memory_processes if options.memory else options.detail_processes,
+            max_processes=options.max_processes)
+        self.batch = estimate.batch_size
         if options.processes is not None:
             self.estimated = options.processes
             return
-        self.estimated = schedule.affordable_processes(
-            budget_left=options.time_budget - fixed, first_rounds=detail_rounds,
-            first_round_seconds=first_round, later_round_seconds=later_round,
-            cap=options.max_processes)
-        tests = benchmarks * schedule.GATING_METRICS_PER_BENCHMARK
-        needed = schedule.min_processes_for_gate(schedule.GATE_ALPHA, tests)
-        message = (f"the {options.time_budget:g} s budget buys about {self.estimated} "
-                   f"process(es) per benchmark{' and side' if sides > 1 else ''}")
-        if self.estimated >= needed:
-            self.progress.status(message)
-            return
-        enough = schedule.budget_for_processes(
-            needed, fixed=fixed, first_rounds=detail_rounds, first_round_seconds=first_round,
-            later_round_seconds=later_round)
-        note = (f"{message}; deciding any of the run's {tests} gating tests needs at least "
-                f"{needed} per side, so verdicts will be inconclusive: a time budget of about "
-                f"{math.ceil(enough / 10) * 10:.0f} s would (--time-budget), or fewer "
-                "benchmarks (--filter); measuring anyway")
-        self.budget_note = note
-        self.progress.note(note)
+        self.estimated = estimate.processes
+        if estimate.note is None:
+            self.progress.status(estimate.summary)
+        else:
+            self.budget_note = estimate.note
+            self.progress.note(estimate.note)
 
     def _calibrate(self, units: list[_Unit]) -> None:
         # One batch worker per side calibrates every benchmark of that side;

@@ -164,3 +164,15 @@ def test_user_imports_are_paid_once_per_process():
     stats = result.stats
     assert stats.user_imports == stats.worker_processes * 1.0
     assert abs(stats.worker_startup - stats.worker_processes * 0.05) < 1e-9
+
+
+def test_the_estimate_names_a_budget_that_buys_enough_processes_for_the_gate():
+    from perfaction.harness import budget
+    common = dict(spent=1.0, benchmarks=60, sides=1, process_overhead=0.05,
+                  first_benchmark_seconds=0.4, later_benchmark_seconds=0.2,
+                  calibration_seconds=0.15, detail_rounds=11, max_processes=40)
+    short = budget.estimate(budget=60.0, **common)
+    assert short.needed == 9 and short.tests == 180
+    assert short.processes < short.needed and "--time-budget" in short.note
+    enough = budget.estimate(budget=short.enough, **common)
+    assert enough.processes >= short.needed and enough.note is None
