@@ -3,15 +3,23 @@
 ``SubprocessLauncher`` is the real one; the runner takes any object with the
 same ``run`` method, so tests of the scheduling logic can pass a fake that
 answers instantly.
+
+The worker's result stream is read line by line while it runs: a batch
+worker reports each benchmark as it begins and ends (``protocol.py``), so
+each benchmark gets its own timeout, and when a worker hangs or dies the
+lines read so far say which benchmarks finished and which one was running.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
+import select
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,12 +41,18 @@ class WorkerOutcome:
     ok: bool
     data: dict[str, Any] = field(default_factory=dict)
     error: str | None = None       # why it failed, ready to show
-    phase: str | None = None       # import, setup, call, timing, isolation, timeout, crash
+    phase: str | None = None       # import, setup, call, timing, isolation, timeout, crash,
+                                   # budget (stopped at the end of the run's time budget)
     wall: float = 0.0              # seconds from start to exit, as the parent saw it
+    events: tuple[dict[str, Any], ...] = ()   # a batch worker's progress lines, in order
 
 
 class Launcher(Protocol):
-    def run(self, job: dict[str, Any], *, cwd: Path, python: str, timeout: float) -> WorkerOutcome:
+    def run(self, job: dict[str, Any], *, cwd: Path, python: str, timeout: float,
+            stop_after: float | None = None) -> WorkerOutcome:
+        """Run one job. ``timeout`` limits start-up until the first event, then each
+        event that carries a ``timeout`` restarts the clock with it; ``stop_after``
+        (seconds) ends the worker whatever it is doing, for the run's budget."""
         ...
 
 
@@ -61,31 +75,97 @@ class SubprocessLauncher:
     def __init__(self, environ: dict[str, str] | None = None):
         self._env = worker_env(dict(os.environ if environ is None else environ))
 
-    def run(self, job: dict[str, Any], *, cwd: Path, python: str, timeout: float) -> WorkerOutcome:
+    def run(self, job: dict[str, Any], *, cwd: Path, python: str, timeout: float,
+            stop_after: float | None = None) -> WorkerOutcome:
         start = time.perf_counter()
         # -I would also drop the tree from sys.path; -s and -E are what we need
         # (no user site, no PYTHON* variables), plus a scrubbed environment.
         command = [python, "-s", "-E", "-m", "perfaction.harness.worker"]
-        try:
-            proc = subprocess.Popen(command, cwd=str(cwd), env=self._env, stdin=subprocess.PIPE,
-                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                    start_new_session=True)
-        except OSError as exc:
-            return WorkerOutcome(False, error=f"cannot start the worker interpreter {python!r}: "
-                                              f"{exc}", phase="crash")
-        try:
-            out, err = proc.communicate(json.dumps(job).encode("utf-8"), timeout=timeout)
-        except subprocess.TimeoutExpired:
-            _kill_group(proc)
-            proc.communicate()
-            return WorkerOutcome(False, error=f"timed out after {timeout:g} s",
-                                 phase="timeout", wall=time.perf_counter() - start)
-        finally:
-            if proc.poll() is None:   # interrupted (e.g. Ctrl-C): leave nothing behind
-                _kill_group(proc)
+        with tempfile.TemporaryFile() as err_file:
+            try:
+                proc = subprocess.Popen(command, cwd=str(cwd), env=self._env,
+                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                        stderr=err_file, start_new_session=True)
+            except OSError as exc:
+                return WorkerOutcome(False, error=f"cannot start the worker interpreter "
+                                                  f"{python!r}: {exc}", phase="crash")
+            try:
+                lines, stopped = _read_lines(proc, job, start, timeout, stop_after)
+            finally:
+                if proc.poll() is None:   # interrupted (e.g. Ctrl-C): leave nothing behind
+                    _kill_group(proc)
                 proc.wait()
+            err_file.seek(0)
+            err = err_file.read()
         wall = time.perf_counter() - start
-        return _parse(out, err, proc.returncode, wall, python)
+        events = tuple(line for line in lines if "event" in line)
+        if stopped is not None:
+            phase, limit = stopped
+            error = (f"timed out after {limit:g} s" if phase == "timeout"
+                     else "stopped at the end of the time budget")
+            return WorkerOutcome(False, error=error, phase=phase, wall=wall, events=events)
+        final = next((line for line in reversed(lines) if "event" not in line), None)
+        return _parse(json.dumps(final).encode() if final is not None else b"", err,
+                      proc.returncode, wall, python, events)
+
+
+def _read_lines(proc: subprocess.Popen, job: dict[str, Any], start: float, timeout: float,
+                stop_after: float | None) -> tuple[list[dict[str, Any]], tuple[str, float] | None]:
+    """Every JSON line the worker wrote, and why it was stopped (phase, limit) if it was."""
+    assert proc.stdin is not None and proc.stdout is not None
+    try:
+        # the worker reads all of stdin before writing anything, so this cannot deadlock
+        proc.stdin.write(json.dumps(job).encode("utf-8"))
+        proc.stdin.close()
+    except BrokenPipeError:
+        pass   # it died at start-up; its exit code and stderr say why
+    fd = proc.stdout.fileno()
+    deadline, limit = start + timeout, timeout
+    hard_stop = start + stop_after if stop_after is not None else math.inf
+    lines: list[dict[str, Any]] = []
+    pending = b""
+    while True:
+        now = time.perf_counter()
+        if now >= min(deadline, hard_stop):
+            _kill_group(proc)
+            if stop_after is None or deadline <= hard_stop:
+                return lines, ("timeout", limit)
+            return lines, ("budget", stop_after)
+        ready, _, _ = select.select([fd], [], [], min(deadline, hard_stop) - now)
+        if not ready:
+            continue
+        chunk = os.read(fd, 1 << 16)
+        if not chunk:
+            break
+        pending += chunk
+        *complete, pending = pending.split(b"\n")
+        for raw in complete:
+            line = _json_line(raw)
+            if line is None:
+                continue
+            lines.append(line)
+            if line.get("timeout"):
+                # a batch worker began the next benchmark: that benchmark's own timeout
+                limit = float(line["timeout"])
+                deadline = time.perf_counter() + limit
+    if pending.strip():
+        line = _json_line(pending)     # a version-1 worker ends without a newline
+        if line is not None:
+            lines.append(line)
+    try:
+        proc.wait(timeout=max(0.0, min(deadline, hard_stop) - time.perf_counter()))
+    except subprocess.TimeoutExpired:
+        _kill_group(proc)      # closed its output but kept running: stopped like a hang
+        return lines, ("timeout", limit)
+    return lines, None
+
+
+def _json_line(raw: bytes) -> dict[str, Any] | None:
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return None
+    return data if isinstance(data, dict) else None
 
 
 def _kill_group(proc: subprocess.Popen) -> None:
@@ -97,7 +177,8 @@ def _kill_group(proc: subprocess.Popen) -> None:
         proc.kill()
 
 
-def _parse(out: bytes, err: bytes, returncode: int, wall: float, python: str) -> WorkerOutcome:
+def _parse(out: bytes, err: bytes, returncode: int, wall: float, python: str,
+           events: tuple[dict[str, Any], ...] = ()) -> WorkerOutcome:
     tail = err.decode("utf-8", errors="replace").strip()[-STDERR_TAIL:]
     try:
         data = json.loads(out.decode("utf-8")) if out.strip() else None
@@ -113,11 +194,11 @@ def _parse(out: bytes, err: bytes, returncode: int, wall: float, python: str) ->
                 reason += f" (killed by signal {-returncode})"
         if tail:
             reason += f"; its last output: {tail}"
-        return WorkerOutcome(False, error=reason, phase="crash", wall=wall)
+        return WorkerOutcome(False, error=reason, phase="crash", wall=wall, events=events)
     if not data.get("ok"):
         return WorkerOutcome(False, data=data, error=str(data.get("error")),
-                             phase=str(data.get("phase")), wall=wall)
-    return WorkerOutcome(True, data=data, wall=wall)
+                             phase=str(data.get("phase")), wall=wall, events=events)
+    return WorkerOutcome(True, data=data, wall=wall, events=events)
 
 
 def default_python() -> str:

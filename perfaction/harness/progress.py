@@ -37,6 +37,9 @@ class Progress:
     def failure(self, message: str) -> None:
         pass
 
+    def note(self, message: str) -> None:
+        """A warning worth a line of its own (e.g. the budget is too small)."""
+
     def finish(self, *, elapsed: float) -> None:
         pass
 
@@ -74,6 +77,9 @@ class PlainProgress(Progress):
 
     def failure(self, message: str) -> None:
         self._print(f"FAILED: {message}")
+
+    def note(self, message: str) -> None:
+        self._print(f"warning: {message}")
 
     def finish(self, *, elapsed: float) -> None:
         self._print(f"done in {elapsed:.1f} s")
@@ -113,6 +119,9 @@ class LiveProgress(Progress):
 
     def failure(self, message: str) -> None:
         self._line(f"FAILED: {message}")
+
+    def note(self, message: str) -> None:
+        self._line(f"warning: {message}")
 
     def finish(self, *, elapsed: float) -> None:
         self._line(f"done in {elapsed:.1f} s")

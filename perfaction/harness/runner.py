@@ -1,11 +1,20 @@
-"""Running a suite: discovery, calibration, then interleaved rounds of fresh workers.
+"""Running a suite: discovery, calibration, then rounds of batch workers.
 
 The process is the unit of replication. Each benchmark is measured in many
-fresh worker processes, one per round; a round starts one worker per
-benchmark in random order, so slow drifts of a shared machine spread evenly
-over all benchmarks instead of landing on whichever ran last. Loop counts are
-calibrated once per benchmark (in its own process) and reused by every later
-process, so all values of a benchmark time the same amount of work.
+fresh worker processes, one per round. A round splits the benchmarks into
+batches (a new random partition each round); one worker imports the module
+once and measures every benchmark of its batch, in its own random order, so
+interpreter start-up and the user's imports are paid once per process, not
+once per benchmark. Slow drifts of a shared machine still spread evenly over
+all benchmarks. Loop counts are calibrated once per benchmark and run (one
+batch worker per side) and reused by every later process, so all values of a
+benchmark time the same amount of work.
+
+The time budget is a limit: rounds are planned to fit it, and a worker still
+running when it ends is stopped (benchmarks it finished keep their values).
+Only the first round always completes, so every benchmark has a value. At
+the start the runner estimates how many processes the budget buys and says
+when that is too few for the gate to decide anything.
 
 The same engine runs one tree (``run_suite``) or two trees side by side
 (``perfaction.harness.ab``): a *side* is a tree plus the interpreter that
@@ -14,6 +23,7 @@ imports it.
 
 from __future__ import annotations
 
+import math
 import random
 import statistics
 import sys
@@ -24,7 +34,8 @@ from pathlib import Path
 from typing import Any
 
 from perfaction.errors import BenchmarkDiscoveryError, ConfigError
-from perfaction.harness import schedule
+from perfaction.harness import budget, protocol, schedule
+from perfaction.harness.batch import BatchEntry, BatchResult, run_batch
 from perfaction.harness.discovery import Spec
 from perfaction.harness.environment import utc_timestamp
 from perfaction.harness.launcher import Launcher, SubprocessLauncher, WorkerOutcome
@@ -119,6 +130,8 @@ class RunStats:
     user_imports: float = 0.0     # importing the benchmark module in the workers
     memory_pass: float = 0.0      # seconds inside memory passes, all workers
     memory_processes: int = 0     # first processes per benchmark and side with a memory pass
+    batch_size: int = 1           # benchmarks per measuring worker
+    estimated_processes: int = 0  # what the budget was expected to buy, before measuring
 
 
 @dataclass(frozen=True)
@@ -126,6 +139,7 @@ class RunResult:
     suites: tuple[model.Suite, ...]   # one per side, in the order given
     stats: RunStats
     notes: tuple[str, ...] = ()       # problems worth showing that did not stop the run
+    budget_note: str | None = None    # the budget buys too few processes to decide (said at start)
 
 
 @dataclass
@@ -137,7 +151,9 @@ class _Unit:
     loops: int | None = None
     per_call: float | None = None
     latency: bool = False
+    setup: float = 0.0                 # seconds its set-up took at calibration
     processes: list[dict[str, list[float]]] = field(default_factory=list)
+    rounds: list[int] = field(default_factory=list)   # the round of each entry of processes
     error: str | None = None
 
 
@@ -179,6 +195,12 @@ class _Engine:
         self.memory_time = 0.0
         self.memory_processes = 0
         self.notes: list[str] = []
+        self.protocols: list[int] = []
+        self.overhead = 0.0            # start-up plus import of one worker, from discovery
+        self.batch = 1
+        self.estimated = 0
+        self.deadline: float | None = None
+        self.budget_note: str | None = None
 
     # -- phases ------------------------------------------------------------
     def run(self) -> RunResult:
@@ -193,9 +215,12 @@ class _Engine:
         self.memory_processes = self.options.memory_processes or schedule.memory_processes(
             len(names), at_least=self.options.detail_processes)
         self.progress.start(benchmarks=len(names), budget=self.options.time_budget)
+        self._announce_estimate(len(names), start)
         self._calibrate(units)
         calibrated = self.clock()
-        rounds = self._rounds(units, start, startup)
+        if self.options.processes is None:
+            self.deadline = start + self.options.time_budget
+        rounds = self._rounds(units, start)
         elapsed = self.clock() - start
         self.progress.finish(elapsed=elapsed)
         suites = tuple(self._suite(i, specs[i], environments[i], units, rounds)
@@ -205,8 +230,9 @@ class _Engine:
                          worker_processes=self.workers, worker_wall=self.worker_wall,
                          timed=self.timed, worker_startup=self.startup,
                          user_imports=self.imports, memory_pass=self.memory_time,
-                         memory_processes=self.memory_processes if self.options.memory else 0)
-        return RunResult(suites, stats, tuple(self.notes))
+                         memory_processes=self.memory_processes if self.options.memory else 0,
+                         batch_size=self.batch, estimated_processes=self.estimated)
+        return RunResult(suites, stats, tuple(self.notes), self.budget_note)
 
     def _discover(self) -> tuple[list[list[Spec]], list[dict[str, Any]], float]:
         specs: list[list[Spec]] = []
@@ -227,10 +253,15 @@ class _Engine:
                     self.progress.failure(note)
                     specs.append([])
                     environments.append({})
+                    self.protocols.append(protocol.PROTOCOL_VERSION)
                     continue
                 error = BenchmarkDiscoveryError(f"{where}{outcome.error}")
                 error.side = side.label  # type: ignore[attr-defined]
                 raise error
+            self.protocols.append(int(outcome.data.get("protocol", 1)))
+            timings = outcome.data.get("timings") or {}
+            self.overhead = max(self.overhead, outcome.wall - float(timings.get("total", 0.0))
+                                + float(timings.get("import", 0.0)))
             found = [Spec.from_json(s) for s in outcome.data["specs"]]
             specs.append([s for s in found if schedule.matches_filter(s.name, self.options.filter)])
             environments.append(outcome.data.get("environment", {}))
@@ -243,17 +274,49 @@ class _Engine:
         environments = [e or fallback for e in environments]
         return specs, environments, statistics.median(walls)
 
+    def _announce_estimate(self, benchmarks: int, start: float) -> None:
+        """Say before measuring what the budget buys, and when that cannot decide anything."""
+        options = self.options
+        estimate = budget.estimate(
+            budget=options.time_budget, spent=self.clock() - start, benchmarks=benchmarks,
+            sides=len(self.sides), process_overhead=self.overhead,
+            first_benchmark_seconds=self._benchmark_seconds(None, detail=True),
+            later_benchmark_seconds=self._benchmark_seconds(None, detail=False),
+            calibration_seconds=3 * options.min_value_time,
+            detail_rounds=self.memory_processes if options.memory else options.detail_processes,
+            max_processes=options.max_processes)
+        self.batch = estimate.batch_size
+        if options.processes is not None:
+            self.estimated = options.processes
+            return
+        self.estimated = estimate.processes
+        if estimate.note is None:
+            self.progress.status(estimate.summary)
+        else:
+            self.budget_note = estimate.note
+            self.progress.note(estimate.note)
+
     def _calibrate(self, units: list[_Unit]) -> None:
-        for index, unit in enumerate(units, 1):
-            self.progress.status(f"calibrating {self._label(unit)} ({index}/{len(units)})")
-            outcome = self._launch(self.sides[unit.side], {
-                "mode": "calibrate", "spec": unit.spec.to_json(),
-                "min_value_time": self.options.min_value_time}, self._timeout(unit))
-            if outcome.ok:
-                unit.loops = int(outcome.data["loops"])
-                unit.per_call = float(outcome.data["seconds_per_call"])
-            else:
-                self._fail(unit, outcome)
+        # One batch worker per side calibrates every benchmark of that side;
+        # measure.calibrate confirms the loop count and keeps the faster timing,
+        # so one preempted loop cannot leave every later value too short.
+        for side_index, side in enumerate(self.sides):
+            mine = [u for u in units if u.side == side_index]
+            if not mine:
+                continue
+            self.progress.status(f"calibrating {len(mine)} benchmark(s)"
+                                 + (f" ({side.label})" if side.label else ""))
+            entries = {u.spec.name: u for u in mine}
+            result = self._run_batch(side_index, mine, "calibrate",
+                                     lambda unit: {"spec": unit.spec.to_json()}, budget=False)
+            for name, outcome in result.outcomes.items():
+                unit = entries[name]
+                if outcome.ok:
+                    unit.loops = int(outcome.data["loops"])
+                    unit.per_call = float(outcome.data["seconds_per_call"])
+                    unit.setup = float((outcome.data.get("timings") or {}).get("setup", 0.0))
+                else:
+                    self._fail(unit, outcome)
         # Identical settings on every side: the most loops any side needed, and
         # per-call latency on everywhere if any side's calls are slow enough.
         by_name: dict[str, list[_Unit]] = {}
@@ -270,25 +333,45 @@ class _Engine:
                 unit.loops = loops
                 unit.latency = self.options.latency and (wanted is True or (wanted is None and slow))
 
-    def _rounds(self, units: list[_Unit], start: float, startup: float) -> int:
+    def _rounds(self, units: list[_Unit], start: float) -> int:
         options = self.options
         active = [u for u in units if u.error is None]
-        estimate = sum(self._process_estimate(u, startup) for u in active)
+        names = list(dict.fromkeys(u.spec.name for u in active))
+        by_name = {n: [u for u in active if u.spec.name == n] for n in names}
+        per_benchmark = (statistics.fmean(self._benchmark_seconds(u, detail=False) for u in active)
+                         if active else 0.0)
+        self.batch = schedule.batch_size(len(names), benchmark_seconds=per_benchmark,
+                                         process_overhead=self.overhead)
+        first_round = sum(self._benchmark_seconds(u, detail=True) for u in active) + (
+            len(self.sides) * math.ceil(len(names) / self.batch) * self.overhead)
         planned = schedule.plan_rounds(
-            remaining=options.time_budget - (self.clock() - start), round_seconds=estimate, done=0,
-            min_processes=options.min_processes, max_processes=options.max_processes,
+            remaining=options.time_budget - (self.clock() - start), round_seconds=first_round,
+            done=0, min_processes=options.min_processes, max_processes=options.max_processes,
             fixed=options.processes)
         done = 0
         durations: list[float] = []
-        while active and done < planned:
+        while names and done < planned and not self._out_of_time(done + 1):
             done += 1
             round_start = self.clock()
-            for unit in schedule.round_order(active, self.rng, key=lambda u: u.spec.name):
-                self.progress.step(round_index=done, rounds=planned, benchmark=self._label(unit),
-                                   time_left=options.time_budget - (self.clock() - start))
-                self._measure(unit, done)
+            for batch in schedule.split_batches(names, self.batch, self.rng):
+                if self._out_of_time(done):
+                    break
+                # the base and head workers of a batch run back to back, in random
+                # order: the two values of each pair are measured close together
+                side_order = list(range(len(self.sides)))
+                self.rng.shuffle(side_order)
+                for side_index in side_order:
+                    mine = [u for n in batch for u in by_name[n]
+                            if u.side == side_index and u.error is None]
+                    self.rng.shuffle(mine)    # each process its own order
+                    if mine:
+                        self.progress.step(
+                            round_index=done, rounds=planned,
+                            benchmark=self._batch_label(side_index, mine),
+                            time_left=options.time_budget - (self.clock() - start))
+                        self._measure(side_index, mine, done)
             durations.append(self.clock() - round_start)
-            active = [u for u in active if u.error is None]
+            names = [n for n in names if any(u.error is None for u in by_name[n])]
             planned = schedule.plan_rounds(
                 remaining=options.time_budget - (self.clock() - start),
                 # recent rounds: later ones skip the latency and then the memory pass
@@ -297,31 +380,61 @@ class _Engine:
                 fixed=options.processes)
         return done
 
-    def _measure(self, unit: _Unit, round_index: int) -> None:
+    def _out_of_time(self, round_index: int) -> bool:
+        # the first round always completes: every benchmark gets a value
+        return (round_index > 1 and self.deadline is not None
+                and self.clock() >= self.deadline)
+
+    def _measure(self, side_index: int, units: list[_Unit], round_index: int) -> None:
         options = self.options
-        outcome = self._launch(self.sides[unit.side], {
-            "mode": "measure", "spec": unit.spec.to_json(), "loops": unit.loops,
-            "min_value_time": options.min_value_time, "values": options.values_per_process,
-            "warmup_values": options.warmup_values,
-            "latency": unit.latency and round_index <= options.detail_processes,
-            "memory": options.memory and round_index <= self.memory_processes,
-            "memory_round_time": options.memory_round_time}, self._timeout(unit))
-        if not outcome.ok:
-            self._fail(unit, outcome)
-            return
-        metrics = {k: [float(v) for v in vs] for k, vs in outcome.data["metrics"].items()}
-        unit.processes.append(metrics)
-        self.timed += sum(metrics.get(TIME, [])) * (unit.loops or 1)
+
+        def job(unit: _Unit) -> dict[str, Any]:
+            return {"spec": unit.spec.to_json(), "loops": unit.loops,
+                    "latency": unit.latency and round_index <= options.detail_processes,
+                    "memory": options.memory and round_index <= self.memory_processes}
+
+        result = self._run_batch(side_index, units, "measure", job, budget=round_index > 1)
+        by_name = {u.spec.name: u for u in units}
+        for name, outcome in result.outcomes.items():
+            unit = by_name[name]
+            if not outcome.ok:
+                self._fail(unit, outcome)
+                continue
+            metrics = {k: [float(v) for v in vs] for k, vs in outcome.data["metrics"].items()}
+            unit.processes.append(metrics)
+            unit.rounds.append(round_index)
+            self.timed += sum(metrics.get(TIME, [])) * (unit.loops or 1)
+
+    def _run_batch(self, side_index: int, units: list[_Unit], task: str,
+                   job: Callable[[_Unit], dict[str, Any]], *, budget: bool) -> BatchResult:
+        side = self.sides[side_index]
+        options = self.options
+        common = {"min_value_time": options.min_value_time, "values": options.values_per_process,
+                  "warmup_values": options.warmup_values,
+                  "memory_round_time": options.memory_round_time}
+
+        def time_left() -> float | None:
+            if not budget or self.deadline is None:
+                return None
+            return self.deadline - self.clock()
+
+        return run_batch(lambda j, timeout, stop_after: self._launch(side, j, timeout, stop_after),
+                         common, task, [BatchEntry(u.spec.name, job(u), self._timeout(u))
+                                        for u in units],
+                         protocol_version=self.protocols[side_index], time_left=time_left)
 
     # -- helpers -----------------------------------------------------------
-    def _launch(self, side: Side, job: dict[str, Any], timeout: float) -> WorkerOutcome:
+    def _launch(self, side: Side, job: dict[str, Any], timeout: float,
+                stop_after: float | None = None) -> WorkerOutcome:
         job = {**job, "root": str(side.root), "target": self.target,
                "forbid_paths": [str(p) for p in side.forbid]}
-        outcome = self.launcher.run(job, cwd=side.root, python=side.python, timeout=timeout)
+        outcome = self.launcher.run(job, cwd=side.root, python=side.python, timeout=timeout,
+                                    stop_after=stop_after)
         self.workers += 1
         self.worker_wall += outcome.wall
         timings = outcome.data.get("timings") if outcome.ok else None
         if timings:
+            # counted once per process: a batch worker reports its import once
             self.startup += max(0.0, outcome.wall - float(timings.get("total", 0.0)))
             self.imports += float(timings.get("import", 0.0))
             self.memory_time += float(timings.get("memory", 0.0))
@@ -339,13 +452,39 @@ class _Engine:
         label = self.sides[unit.side].label
         self.progress.failure(f"{label}: {unit.error}" if label else unit.error)
 
-    def _process_estimate(self, unit: _Unit, startup: float) -> float:
-        value = max(self.options.min_value_time, (unit.loops or 1) * (unit.per_call or 0.0))
-        values = self.options.warmup_values + self.options.values_per_process
-        latency = self.options.min_value_time if unit.latency else 0.0
+    def _benchmark_seconds(self, unit: _Unit | None, *, detail: bool) -> float:
+        """One benchmark's share of a worker; ``detail``: with the latency and memory passes."""
+        options = self.options
+        value = options.min_value_time
+        if unit is not None:
+            value = max(value, (unit.loops or 1) * (unit.per_call or 0.0))
+        latency = options.min_value_time if detail and (unit is None or unit.latency) else 0.0
         # the memory pass: about six rounds (tracemalloc start-up and the peak calls included)
-        memory = 6 * self.options.memory_round_time if self.options.memory else 0.0
-        return startup + values * value + latency + memory
+        memory = 6 * options.memory_round_time if detail and options.memory else 0.0
+        return schedule.benchmark_seconds(
+            value_seconds=value, values=options.warmup_values + options.values_per_process,
+            setup=unit.setup if unit is not None else 0.0, latency_seconds=latency,
+            memory_seconds=memory)
+
+    def _batch_label(self, side_index: int, units: list[_Unit]) -> str:
+        label = self.sides[side_index].label
+        what = units[0].spec.name if len(units) == 1 else f"{len(units)} benchmarks"
+        return f"{label}:{what}" if label else what
+
+    @staticmethod
+    def _paired_processes(unit: _Unit, units: list[_Unit]) -> list[dict[str, list[float]]]:
+        """The unit's processes, kept to the rounds every side of its benchmark measured.
+
+        Same-runner analysis pairs base process i with head process i, so a
+        round that only one side finished (the budget stopped the other
+        side's worker) is dropped rather than shifting every later pair.
+        A failed side keeps today's rule: its values stand as they are.
+        """
+        others = [u for u in units if u.spec.name == unit.spec.name and u is not unit]
+        if not others or unit.error is not None or any(u.error is not None for u in others):
+            return unit.processes
+        common = set(unit.rounds).intersection(*(u.rounds for u in others))
+        return [p for p, r in zip(unit.processes, unit.rounds, strict=True) if r in common]
 
     def _suite(self, side_index: int, specs: list[Spec], environment: dict[str, Any],
                units: list[_Unit], rounds: int) -> model.Suite:
@@ -353,7 +492,7 @@ class _Engine:
         by_name = {u.spec.name: u for u in units if u.side == side_index}
         benchmarks = tuple(
             schedule.build_benchmark(spec.name, params=spec.params, loops=by_name[spec.name].loops,
-                                     processes=by_name[spec.name].processes,
+                                     processes=self._paired_processes(by_name[spec.name], units),
                                      error=by_name[spec.name].error)
             for spec in specs)
         known = {k: v for k, v in environment.items() if k in model.Environment.__dataclass_fields__}

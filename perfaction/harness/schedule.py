@@ -79,6 +79,18 @@ def min_processes_for_gate(alpha: float, tests: int) -> int:
     return n
 
 
+def min_rounds_for_paired_gate(alpha: float) -> int:
+    """Fewest same-runner rounds for which a paired test can pass at all: 2**-n <= alpha.
+
+    The paired tests of a same-runner run are corrected together by sign-flip
+    max-T (analysis/correction.py), whose smallest adjusted p-value is 2**-n
+    whatever their number: 7 rounds at alpha = 0.01.
+    """
+    if not 0 < alpha < 1:
+        raise ValueError(f"need 0 < alpha < 1, got {alpha!r}")
+    return max(1, math.ceil(-math.log2(alpha) - 1e-12))
+
+
 def memory_processes(benchmarks: int, *, at_least: int = 1, alpha: float = GATE_ALPHA,
                      gating_per_benchmark: int = GATING_METRICS_PER_BENCHMARK,
                      margin: int = MEMORY_MARGIN) -> int:
@@ -148,3 +160,71 @@ def format_failure(name: str, phase: str | None, error: str | None) -> str:
     if error.startswith(f"benchmark {name!r}"):
         return error
     return f"benchmark {name!r}: {error}"
+
+
+# Start-up and import may take this share of a batch worker's time: batches
+# grow until the fixed cost per process is paid back 1/share times over.
+# Smaller batches keep the two sides of an A/B pair closer in time; larger
+# ones waste less of the budget on interpreters and imports.
+BATCH_OVERHEAD_SHARE = 0.1
+
+
+def batch_size(benchmarks: int, *, benchmark_seconds: float, process_overhead: float,
+               overhead_share: float = BATCH_OVERHEAD_SHARE) -> int:
+    """How many benchmarks one worker measures, so start-up stays a small share of it.
+
+    ``benchmark_seconds``: one benchmark's set-up and passes in one process;
+    ``process_overhead``: interpreter start-up plus the module's import.
+    """
+    if benchmarks < 1:
+        return 1
+    if benchmark_seconds <= 0:
+        return benchmarks
+    wanted = math.ceil(process_overhead / (overhead_share * benchmark_seconds))
+    size = min(benchmarks, max(1, wanted))
+    batches = math.ceil(benchmarks / size)
+    return math.ceil(benchmarks / batches)      # balanced: no tiny last batch
+
+
+def split_batches(items: Sequence[T], size: int, rng: random.Random) -> list[list[T]]:
+    """A fresh random partition into batches of at most ``size``, each in random order.
+
+    Re-drawn every round, so no benchmark always shares a process (and its
+    heap, its neighbours' garbage) with the same others.
+    """
+    shuffled = list(items)
+    rng.shuffle(shuffled)
+    return [shuffled[i:i + size] for i in range(0, len(shuffled), max(1, size))]
+
+
+def round_seconds(*, benchmarks: int, sides: int, size: int, benchmark_seconds: float,
+                  process_overhead: float) -> float:
+    """Seconds one round takes: every benchmark once on every side, in batches of ``size``."""
+    batches = math.ceil(benchmarks / max(1, size))
+    return sides * (batches * process_overhead + benchmarks * benchmark_seconds)
+
+
+def benchmark_seconds(*, value_seconds: float, values: int, setup: float = 0.0,
+                      latency_seconds: float = 0.0, memory_seconds: float = 0.0) -> float:
+    """One benchmark's share of a worker: set-up, warm-up and timed values, detail passes."""
+    return setup + values * value_seconds + latency_seconds + memory_seconds
+
+
+def affordable_processes(*, budget_left: float, first_rounds: int, first_round_seconds: float,
+                         later_round_seconds: float, cap: int) -> int:
+    """Rounds the rest of the budget holds when the first rounds cost more (memory passes)."""
+    rounds, spent = 0, 0.0
+    while rounds < cap:
+        cost = first_round_seconds if rounds < first_rounds else later_round_seconds
+        if spent + cost > budget_left:
+            break
+        spent += cost
+        rounds += 1
+    return rounds
+
+
+def budget_for_processes(processes: int, *, fixed: float, first_rounds: int,
+                         first_round_seconds: float, later_round_seconds: float) -> float:
+    """The time budget that buys ``processes`` rounds after ``fixed`` seconds of set-up."""
+    first = min(processes, first_rounds)
+    return fixed + first * first_round_seconds + (processes - first) * later_round_seconds

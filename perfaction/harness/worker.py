@@ -1,15 +1,17 @@
 """The worker process: ``python -m perfaction.harness.worker``.
 
-Reads one JSON job on stdin, writes one JSON result on stdout, then exits:
-every measurement happens in a fresh interpreter. Benchmark code that prints
-cannot corrupt the result: file descriptor 1 is pointed at stderr before any
-user code runs, and the result goes to a private copy of the original stdout.
+Reads one JSON job on stdin, writes its result on stdout, then exits: every
+process is a fresh interpreter. Benchmark code that prints cannot corrupt the
+result: file descriptor 1 is pointed at stderr before any user code runs, and
+the result goes to a private copy of the original stdout.
 
-Jobs (``mode``):
+Jobs (``mode``; the versions are in ``protocol.py``):
 
 - ``discover``: import the module, list its benchmarks, report the environment;
 - ``calibrate``: build one benchmark, find its loop count;
-- ``measure``: build one benchmark, time values, latency and memory passes.
+- ``measure``: build one benchmark, time values, latency and memory passes;
+- ``batch``: import once, then ``calibrate`` or ``measure`` each benchmark of
+  a list in turn, reporting each as it finishes (one event line each).
 
 Results: ``{"ok": true, ...}`` or ``{"ok": false, "phase": ..., "error": ...}``
 where phase is ``import``, ``setup``, ``call``, ``timing`` or ``isolation``.
@@ -22,11 +24,12 @@ import json
 import os
 import sys
 import time
+import tracemalloc
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from perfaction.harness import discovery, environment, measure
+from perfaction.harness import discovery, environment, measure, protocol
 from perfaction.metrics import (
     CPU_TIME,
     CPU_UTILISATION,
@@ -42,7 +45,11 @@ from perfaction.metrics import (
 _PERCENTILES = ((LATENCY_P50, 50), (LATENCY_P95, 95), (LATENCY_P99, 99))
 
 
-def run_job(job: dict[str, Any]) -> dict[str, Any]:
+Emit = Callable[[dict[str, Any]], None]
+
+
+def run_job(job: dict[str, Any], emit: Emit | None = None) -> dict[str, Any]:
+    """The job's final result; a ``batch`` job also reports each benchmark through ``emit``."""
     root = Path(job["root"]).resolve()
     target = job["target"]
     started = time.perf_counter()
@@ -53,7 +60,12 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
         result: dict[str, Any]
         if job["mode"] == "discover":
             result = {"ok": True, "specs": [s.to_json() for s in discovery.find_benchmarks(module)],
-                      "environment": environment.gather()}
+                      "environment": environment.gather(),
+                      "protocol": protocol.PROTOCOL_VERSION}
+        elif job["mode"] == "batch":
+            forbidden = [Path(p) for p in job.get("forbid_paths", [])]
+            _check_isolation(root, forbidden)   # the module's own imports: the whole batch
+            result = _run_batch(job, module, root, forbidden, emit or (lambda event: None))
         else:
             spec = discovery.Spec.from_json(job["spec"])
             func = discovery.build_callable(module, spec)
@@ -68,6 +80,45 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
         return {"ok": False, "phase": exc.phase, "error": exc.message}
     except measure.TracingWhileTimingError as exc:
         return {"ok": False, "phase": "timing", "error": str(exc)}
+
+
+def _run_batch(job: dict[str, Any], module: Any, root: Path, forbidden: list[Path],
+               emit: Emit) -> dict[str, Any]:
+    """Each benchmark of the batch in turn: set-up, passes, result, then the next.
+
+    A benchmark's passes run back to back (timing, latency, memory, as in a
+    one-benchmark worker), and its callable is dropped before the next set-up,
+    so no benchmark times its code while another's data is still alive beyond
+    what the collector has not freed yet. A failure of one benchmark is its
+    result; the worker carries on with the others.
+    """
+    memory_seconds = 0.0
+    seen_modules = set(sys.modules)
+    for entry in job["benchmarks"]:
+        spec = discovery.Spec.from_json(entry["spec"])
+        emit({"event": protocol.BEGIN, "name": spec.name, "timeout": entry.get("timeout")})
+        task = {**job, **entry, "mode": job["task"]}
+        setup_started = time.perf_counter()
+        try:
+            func = discovery.build_callable(module, spec)
+            setup_seconds = time.perf_counter() - setup_started
+            result = {"ok": True, **_measure_job(task, spec.name, func)}
+            del func   # the benchmark's data must not stay alive while the next one is timed
+            new_modules = set(sys.modules) - seen_modules
+            seen_modules |= new_modules
+            _check_isolation(root, forbidden, only=new_modules)
+            result["timings"] = {**result.get("timings", {}), "setup": setup_seconds}
+            memory_seconds += float(result["timings"].get("memory", 0.0))
+        except discovery.BenchmarkFailure as exc:
+            result = {"ok": False, "phase": exc.phase, "error": exc.message}
+        except measure.TracingWhileTimingError as exc:
+            result = {"ok": False, "phase": "timing", "error": str(exc)}
+        if tracemalloc.is_tracing():
+            # a set-up that started tracemalloc fails alone, not every later benchmark
+            tracemalloc.stop()
+        emit({"event": protocol.DONE, "name": spec.name, "result": result})
+    return {"ok": True, "protocol": protocol.PROTOCOL_VERSION,
+            "timings": {"memory": memory_seconds}}
 
 
 def _measure_job(job: dict[str, Any], name: str, func: Callable[[], Any]) -> dict[str, Any]:
@@ -115,8 +166,12 @@ def _guarded(name: str, action: Callable[[], Any]) -> Any:
                     f"{discovery.describe_exception(exc)}") from None
 
 
-def _check_isolation(root: Path, forbidden: list[Path]) -> None:
-    """Fail when code came from the other side's tree (A/B runs)."""
+def _check_isolation(root: Path, forbidden: list[Path], only: set[str] | None = None) -> None:
+    """Fail when code came from the other side's tree (A/B runs).
+
+    ``only``: check just these module names (those a benchmark's set-up
+    imported), so the benchmark that pulled the module in is the one blamed.
+    """
     if not forbidden:
         return
     # The interpreter's environment and perfaction itself are the tool, not the
@@ -128,6 +183,8 @@ def _check_isolation(root: Path, forbidden: list[Path]) -> None:
                    + [(p.resolve(), False) for p in forbidden],
                    key=lambda item: len(str(item[0])), reverse=True)
     for name, module in list(sys.modules.items()):
+        if only is not None and name not in only:
+            continue
         path = getattr(module, "__file__", None)
         if not path:
             continue
@@ -144,10 +201,16 @@ def main() -> int:
     result_fd = os.dup(1)
     os.dup2(2, 1)   # anything user code prints goes to stderr, never into the result
     job = json.loads(sys.stdin.read())
-    result = run_job(job)
-    sys.stdout.flush()
     with os.fdopen(result_fd, "w", encoding="utf-8") as out:
-        json.dump(result, out, allow_nan=False)
+        def emit(event: dict[str, Any]) -> None:
+            # flushed at once: if the process dies later, the parent still has it
+            sys.stdout.flush()
+            out.write(json.dumps(event, allow_nan=False) + "\n")
+            out.flush()
+
+        result = run_job(job, emit)
+        sys.stdout.flush()
+        out.write(json.dumps(result, allow_nan=False) + "\n")
     return 0
 
 

@@ -101,7 +101,7 @@ def run_action(fake, workspace, tmp_path):
         output_file, summary_file = commands_dir / "set_output", commands_dir / "step_summary"
         output_file.touch()
         summary_file.touch()
-        given = {"benchmark": "bench_widgets.py", "time-budget": "0.5", "token": token, **(inputs or {})}
+        given = {"benchmark": "bench_widgets.py", "time-budget": "2", "token": token, **(inputs or {})}
         environ = {name: os.environ[name] for name in ("PATH", "HOME", "LANG", "SYSTEMROOT") if name in os.environ}
         # Every declared input is set: the given value, else the default (as the runner does).
         environ.update({input_env_name(name): given.get(name, default) for name, default in INPUTS.items()})

@@ -10,62 +10,7 @@ from perfaction.errors import BenchmarkDiscoveryError, ConfigError
 from perfaction.harness.launcher import WorkerOutcome
 from perfaction.harness.measure import MEMORY_ROUND_TIME
 from perfaction.harness.runner import RunOptions, Side, execute, run_suite
-
-ENVIRONMENT = {"cpu_model": "Test CPU", "logical_cores": 2, "os": "Linux 6", "machine": "x86_64",
-               "python_version": "3.11.7", "python_implementation": "CPython",
-               "perfaction_version": "0.1.0"}
-
-
-class FakeClock:
-    def __init__(self):
-        self.now = 1000.0
-
-    def __call__(self):
-        return self.now
-
-
-class FakeLauncher:
-    """Answers jobs like a worker would; each job advances the fake clock by its cost."""
-
-    def __init__(self, clock, names, *, per_call=None, failures=None, cost=1.0,
-                 discovery_error=None, trees=None):
-        self.clock, self.names, self.cost = clock, names, cost
-        self.per_call = per_call or {}
-        self.failures = failures or {}          # (name, mode) -> WorkerOutcome
-        self.discovery_error = discovery_error
-        self.trees = trees or {}                # cwd -> names, for A/B
-        self.jobs = []
-
-    def run(self, job, *, cwd, python, timeout):
-        self.jobs.append({**job, "cwd": cwd, "python": python, "timeout": timeout})
-        self.clock.now += self.cost
-        if job["mode"] == "discover":
-            if self.discovery_error:
-                return WorkerOutcome(False, error=self.discovery_error, phase="import")
-            names = self.trees.get(cwd, self.names)
-            return WorkerOutcome(True, {"specs": [{"name": n} for n in names],
-                                        "environment": ENVIRONMENT}, wall=self.cost)
-        name = job["spec"]["name"]
-        failure = self.failures.get((name, job["mode"]))
-        if failure is not None:
-            return failure
-        per_call = self.per_call.get((cwd, name), self.per_call.get(name, 1e-6))
-        if job["mode"] == "calibrate":
-            return WorkerOutcome(True, {"loops": max(1, int(0.05 / per_call)),
-                                        "seconds_per_call": per_call}, wall=self.cost)
-        metrics = {"time": [per_call] * job["values"]}
-        if job["memory"]:
-            metrics["peak_memory"] = [100.0]
-        if job["latency"]:
-            metrics["latency_p99"] = [per_call * 2]
-        return WorkerOutcome(True, {"metrics": metrics}, wall=self.cost)
-
-    def measure_jobs(self):
-        return [j for j in self.jobs if j["mode"] == "measure"]
-
-
-def options(**kwargs):
-    return RunOptions(**{"time_budget": 20.0, "cwd": Path("/project"), "seed": 3, **kwargs})
+from tests.unit.harness_fakes import FakeClock, FakeLauncher, options
 
 
 def test_a_failing_benchmark_is_recorded_and_the_others_still_run():
@@ -106,22 +51,30 @@ def test_rounds_interleave_benchmarks_one_fresh_process_each():
 
 def test_the_number_of_processes_follows_the_time_budget():
     clock = FakeClock()
-    launcher = FakeLauncher(clock, ["a", "b"], cost=0.5)   # one round costs 1 s
+    # one worker measures both benchmarks: a round costs 0.5 s + 2 x 0.25 s
+    launcher = FakeLauncher(clock, ["a", "b"], cost=0.5, benchmark_cost=0.25)
     start = clock.now
     suite = run_suite("bench.py", options(time_budget=20.0), launcher=launcher, clock=clock)
     elapsed = clock.now - start
     processes = len(suite.get("a").metrics["time"].samples)
     assert 15 <= processes <= 19      # discovery and calibration take their share
-    assert elapsed <= 20.0 + 1.0      # at most one round past the budget
+    assert elapsed <= 20.0 * 1.05     # the budget holds
     assert suite.settings.processes == processes
 
 
-def test_a_tiny_budget_still_gives_the_minimum_number_of_processes():
+def test_a_tiny_budget_measures_one_round_and_says_which_budget_would_decide():
+    # Before batches, the runner overran any budget to reach min_processes (3);
+    # now the budget is a limit: the first round completes (every benchmark gets
+    # a value), no later one starts once the budget is spent, and the note
+    # names a budget that buys enough processes for the gate.
     clock = FakeClock()
     launcher = FakeLauncher(clock, ["a"], cost=5.0)
-    suite = run_suite("bench.py", options(time_budget=1.0, min_processes=3), launcher=launcher,
-                      clock=clock)
-    assert len(suite.get("a").metrics["time"].samples) == 3
+    result = execute("bench.py", options(time_budget=1.0, min_processes=3), launcher=launcher,
+                     clock=clock)
+    assert len(result.suites[0].get("a").metrics["time"].samples) == 1
+    note = result.budget_note
+    assert "buys about 0 process(es)" in note and "--time-budget" in note
+    assert result.stats.estimated_processes == 0
 
 
 def test_loops_from_calibration_are_reused_and_latency_only_for_slow_calls():

@@ -1,0 +1,146 @@
+"""How `perfaction run` and same-runner `perfaction ab` scale with the suite: wall time
+against the budget, and processes per benchmark.
+
+Writes synthetic suites (N benchmarks whose calls last from 1 us to 5 ms,
+log-spaced; optionally a module import that takes 1 s) into a temporary
+directory and runs the real command line on them, as a user would:
+
+    .venv/bin/python benchmarks/suite_scaling.py --sizes 10 30 100 --budget 60
+    .venv/bin/python benchmarks/suite_scaling.py --sizes 60 --imports 0 --modes run
+
+``--python`` picks the interpreter (and so the perfaction install) that runs
+the command line and its workers, to measure another version on the same
+machine. Prints one Markdown row per (size, import, mode). Wall time is the
+command's whole life (interpreter start-up included); for `ab` the set-up
+(none here: both trees are plain directories) is part of it too.
+
+The A/B runs are A/A: both trees hold the same code. Nothing here asserts
+anything; the figures go to docs/scaling.md with the conditions they were
+measured under.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+FASTEST_CALL = 1e-6
+SLOWEST_CALL = 5e-3
+
+
+def call_seconds(count: int) -> list[float]:
+    """``count`` call durations, log-spaced from 1 us to 5 ms."""
+    if count == 1:
+        return [FASTEST_CALL]
+    ratio = math.log(SLOWEST_CALL / FASTEST_CALL) / (count - 1)
+    return [FASTEST_CALL * math.exp(i * ratio) for i in range(count)]
+
+
+def suite_source(count: int, import_seconds: float) -> str:
+    """A benchmark module: each benchmark spins on the clock for its call duration."""
+    lines = ['"""Synthetic suite written by benchmarks/suite_scaling.py."""', "",
+             "import time", "", "from perfaction import benchmark", ""]
+    if import_seconds:
+        # stands for a heavy dependency (numpy, pandas, scipy) imported at module level
+        lines += [f"time.sleep({import_seconds!r})", ""]
+    lines += ["", "def _spin(seconds):",
+              "    clock = time.perf_counter",
+              "    def call():",
+              "        end = clock() + seconds",
+              "        while clock() < end:",
+              "            pass",
+              "    return call", ""]
+    for index, seconds in enumerate(call_seconds(count)):
+        lines += ["", "@benchmark", f"def bench_{index:03d}():", f"    return _spin({seconds!r})", ""]
+    return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class Measurement:
+    benchmarks: int
+    import_seconds: float
+    mode: str
+    budget: float
+    wall: float
+    processes_min: int
+    processes_median: float
+    exit_code: int
+
+    def row(self) -> str:
+        over = (self.wall / self.budget - 1) * 100
+        return (f"| {self.benchmarks} | {self.import_seconds:g} s | {self.mode} | {self.budget:g} s "
+                f"| {self.wall:.1f} s ({over:+.1f} %) | {self.processes_min} "
+                f"| {self.processes_median:g} | {self.exit_code} |")
+
+
+HEADER = ("| benchmarks | module import | mode | budget | wall (vs budget) "
+          "| processes per benchmark (fewest) | (median) | exit |\n|---|---|---|---|---|---|---|---|")
+
+
+def processes_per_benchmark(results: Path) -> list[int]:
+    data = json.loads(results.read_text())
+    counts = []
+    for bench in data["benchmarks"]:
+        samples = (bench.get("metrics") or {}).get("time", {}).get("samples") or []
+        counts.append(len(samples))
+    return counts
+
+
+def measure(python: str, workdir: Path, count: int, import_seconds: float, mode: str,
+            budget: float) -> Measurement:
+    case = workdir / f"n{count}_i{import_seconds:g}_{mode}"
+    head = case / "head"
+    head.mkdir(parents=True)
+    (head / "bench_suite.py").write_text(suite_source(count, import_seconds))
+    command = [python, "-m", "perfaction.cli.main", mode, "bench_suite.py",
+               "--time-budget", str(budget), "-o", "head.json", "-q"]
+    if mode == "ab":
+        shutil.copytree(head, case / "base")
+        command += ["--base-dir", str(case / "base"), "--base-output", "base.json"]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
+    start = time.perf_counter()
+    done = subprocess.run(command, cwd=head, env=env, capture_output=True, text=True)
+    wall = time.perf_counter() - start
+    if done.returncode not in (0, 1) or not (head / "head.json").exists():
+        sys.stderr.write(done.stderr[-2000:])
+    counts = processes_per_benchmark(head / "head.json") if (head / "head.json").exists() else [0]
+    return Measurement(count, import_seconds, mode, budget, wall, min(counts),
+                       statistics.median(counts), done.returncode)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10, 30, 100])
+    parser.add_argument("--imports", type=float, nargs="+", default=[0.0, 1.0],
+                        help="seconds the module import takes")
+    parser.add_argument("--modes", nargs="+", default=["run", "ab"], choices=["run", "ab"])
+    parser.add_argument("--budget", type=float, default=60.0)
+    parser.add_argument("--python", default=sys.executable,
+                        help="interpreter whose perfaction runs the command and its workers")
+    args = parser.parse_args(argv)
+    print(f"python: {args.python}; load average before: "
+          f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
+    print(HEADER, flush=True)
+    with tempfile.TemporaryDirectory(prefix="suite_scaling_") as tmp:
+        for count in args.sizes:
+            for import_seconds in args.imports:
+                for mode in args.modes:
+                    result = measure(args.python, Path(tmp), count, import_seconds, mode,
+                                     args.budget)
+                    print(result.row(), flush=True)
+    print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,188 @@
+"""Batch workers: many benchmarks per process, failures that stay with their benchmark,
+A/B pairs that measured the same batch, the budget as a limit, older workers."""
+
+from pathlib import Path
+
+from perfaction.harness import schedule
+from perfaction.harness.launcher import WorkerOutcome
+from perfaction.harness.runner import Side, execute, run_suite
+from tests.unit.harness_fakes import FakeClock, FakeLauncher, options
+
+NAMES = [f"b{i}" for i in range(6)]
+HANG = WorkerOutcome(False, error="timed out after 10 s", phase="timeout")
+DIES = WorkerOutcome(False, error="the worker process exited with code 3 without a result",
+                     phase="crash")
+
+
+def batch_jobs(launcher, task="measure"):
+    return [j for j in launcher.jobs if j["mode"] == "batch" and j["task"] == task]
+
+
+def test_one_worker_measures_every_benchmark_of_its_batch_once_in_its_own_order():
+    clock = FakeClock()
+    launcher = FakeLauncher(clock, NAMES, cost=1.0)   # start-up dwarfs a benchmark: one batch
+    result = execute("bench.py", options(processes=5), launcher=launcher, clock=clock)
+    jobs = batch_jobs(launcher)
+    assert len(jobs) == 5 and result.stats.batch_size == 6
+    orders = [[b["spec"]["name"] for b in j["benchmarks"]] for j in jobs]
+    assert all(sorted(order) == NAMES for order in orders)
+    assert len({tuple(order) for order in orders}) > 1
+    assert len(batch_jobs(launcher, "calibrate")) == 1       # calibrated once per run
+    assert all(len(result.suites[0].get(n).metrics["time"].samples) == 5 for n in NAMES)
+    # discovery, calibration, five rounds: seven processes, each paying start-up once
+    assert result.stats.worker_processes == 7 and result.stats.rounds == 5
+
+
+def test_batches_shrink_when_start_up_is_cheap_against_the_benchmarks():
+    assert schedule.batch_size(60, benchmark_seconds=0.25, process_overhead=0.05) == 2
+    # a 1 s import: ~42 benchmarks pay it back ten times; balanced into equal batches
+    assert schedule.batch_size(60, benchmark_seconds=0.25, process_overhead=1.05) == 30
+    assert schedule.batch_size(20, benchmark_seconds=0.25, process_overhead=1.05) == 20
+    assert schedule.batch_size(7, benchmark_seconds=0.25, process_overhead=0.1) == 4
+
+
+def test_a_hang_fails_only_the_running_benchmark_and_the_rest_runs_in_a_new_worker():
+    clock = FakeClock()
+    launcher = FakeLauncher(clock, NAMES, failures={("b3", "measure"): HANG})
+    suite = run_suite("bench.py", options(processes=3), launcher=launcher, clock=clock)
+    assert "timed out" in suite.get("b3").error and "--timeout" in suite.get("b3").error
+    for name in NAMES:
+        if name != "b3":
+            assert len(suite.get(name).metrics["time"].samples) == 3, name
+    # the culprit was tried once, never again in later rounds
+    assert sum(1 for j in launcher.measure_jobs() if j["spec"]["name"] == "b3") == 1
+
+
+def test_a_worker_that_dies_in_calibration_fails_only_its_benchmark():
+    clock = FakeClock()
+    launcher = FakeLauncher(clock, NAMES, failures={("b0", "calibrate"): DIES})
+    suite = run_suite("bench.py", options(processes=2), launcher=launcher, clock=clock)
+    assert "exited with code 3" in suite.get("b0").error
+    assert [b.name for b in suite.benchmarks if not b.failed] == NAMES[1:]
+
+
+class DiesAtStartOnce(FakeLauncher):
+    """The first batch worker dies before any benchmark begins."""
+
+    died = False
+
+    def run(self, job, **kwargs):
+        if job["mode"] == "batch" and job["task"] == "measure" and not self.died:
+            self.died = True
+            self.jobs.append({**job, **kwargs})
+            return DIES
+        return super().run(job, **kwargs)
+
+
+def test_a_worker_dying_before_any_benchmark_falls_back_to_one_worker_per_benchmark():
+    clock = FakeClock()
+    launcher = DiesAtStartOnce(clock, NAMES[:3])
+    suite = run_suite("bench.py", options(processes=2), launcher=launcher, clock=clock)
+    assert not suite.failures
+    singles = [j for j in launcher.jobs if j["mode"] == "measure"]
+    assert sorted(j["spec"]["name"] for j in singles) == NAMES[:3]      # round 1, one each
+    assert all(len(suite.get(n).metrics["time"].samples) == 2 for n in NAMES[:3])
+
+
+def test_a_worker_of_an_older_perfaction_gets_one_job_per_benchmark():
+    clock = FakeClock()
+    launcher = FakeLauncher(clock, NAMES[:3], protocol=1)
+    suite = run_suite("bench.py", options(processes=2), launcher=launcher, clock=clock)
+    assert not any(j["mode"] == "batch" for j in launcher.jobs)
+    assert len([j for j in launcher.jobs if j["mode"] == "measure"]) == 6
+    assert all(len(suite.get(n).metrics["time"].samples) == 2 for n in NAMES[:3])
+
+
+def ab_sides():
+    base, head = Path("/base"), Path("/head")
+    return base, head, [Side("base", base, "python", forbid=(head,)),
+                        Side("head", head, "python", forbid=(base,))]
+
+
+def test_base_and_head_workers_of_a_batch_run_back_to_back():
+    clock = FakeClock()
+    base, head, sides = ab_sides()
+    launcher = FakeLauncher(clock, [], trees={base: NAMES, head: NAMES}, cost=0.05,
+                            benchmark_cost=0.25)      # cheap start-up: several batches a round
+    result = execute("bench.py", options(processes=4), sides=sides, launcher=launcher,
+                     clock=clock, mode="same-runner")
+    jobs = batch_jobs(launcher)
+    assert result.stats.batch_size < len(NAMES)
+    pairs = [jobs[i:i + 2] for i in range(0, len(jobs), 2)]
+    for first, second in pairs:
+        assert {first["cwd"], second["cwd"]} == {base, head}
+        assert ({b["spec"]["name"] for b in first["benchmarks"]}
+                == {b["spec"]["name"] for b in second["benchmarks"]})
+    assert len({p[0]["cwd"] for p in pairs}) == 2        # which side goes first varies
+    for suite in result.suites:
+        assert all(len(suite.get(n).metrics["time"].samples) == 4 for n in NAMES)
+
+
+class StopsHeadAtBudget(FakeLauncher):
+    """The head worker of the last batch it sees is stopped by the budget, after one benchmark."""
+
+    def run(self, job, **kwargs):
+        stop_after = kwargs.get("stop_after")
+        if (job["mode"] == "batch" and job["task"] == "measure" and kwargs["cwd"] == Path("/head")
+                and stop_after is not None and stop_after < 3.0):
+            first = {**job, "benchmarks": job["benchmarks"][:1]}
+            outcome = super().run(first, **kwargs)
+            return WorkerOutcome(False, error="stopped at the end of the time budget",
+                                 phase="budget", events=outcome.events)
+        return super().run(job, **kwargs)
+
+
+def test_a_round_one_side_did_not_finish_is_dropped_from_both_so_pairs_stay_aligned():
+    clock = FakeClock()
+    base, head, sides = ab_sides()
+    launcher = StopsHeadAtBudget(clock, [], trees={base: NAMES[:3], head: NAMES[:3]}, cost=0.5,
+                                 benchmark_cost=0.5)
+    result = execute("bench.py", options(time_budget=20.0), sides=sides, launcher=launcher,
+                     clock=clock, mode="same-runner")
+    base_suite, head_suite = result.suites
+    for name in NAMES[:3]:
+        assert (len(base_suite.get(name).metrics["time"].samples)
+                == len(head_suite.get(name).metrics["time"].samples)), name
+    assert not base_suite.failures and not head_suite.failures
+    assert clock.now - 1000.0 <= 20.0 * 1.05
+
+
+def test_user_imports_are_paid_once_per_process():
+    clock = FakeClock()
+
+    class Importing(FakeLauncher):
+        def run(self, job, **kwargs):
+            outcome = super().run(job, **kwargs)
+            if outcome.ok:
+                timings = {"import": 1.0, "total": outcome.wall}
+                return WorkerOutcome(True, {**outcome.data, "timings": timings},
+                                     wall=outcome.wall + 0.05, events=outcome.events)
+            return outcome
+
+    launcher = Importing(clock, NAMES * 1, cost=1.05)
+    result = execute("bench.py", options(processes=5), launcher=launcher, clock=clock)
+    stats = result.stats
+    assert stats.user_imports == stats.worker_processes * 1.0
+    assert abs(stats.worker_startup - stats.worker_processes * 0.05) < 1e-9
+
+
+def test_the_estimate_names_a_budget_that_buys_enough_processes_for_the_gate():
+    from perfaction.harness import budget
+    common = dict(spent=1.0, benchmarks=60, sides=1, process_overhead=0.05,
+                  first_benchmark_seconds=0.4, later_benchmark_seconds=0.2,
+                  calibration_seconds=0.15, detail_rounds=11, max_processes=40)
+    short = budget.estimate(budget=60.0, **common)
+    assert short.needed == 9 and short.tests == 180
+    assert short.processes < short.needed and "--time-budget" in short.note
+    enough = budget.estimate(budget=short.enough, **common)
+    assert enough.processes >= short.needed and enough.note is None
+
+
+def test_a_same_runner_estimate_asks_for_the_rounds_max_t_needs_whatever_the_suite_size():
+    from perfaction.harness import budget
+    common = dict(spent=1.0, sides=2, process_overhead=0.05, first_benchmark_seconds=0.4,
+                  later_benchmark_seconds=0.2, calibration_seconds=0.15, detail_rounds=11,
+                  max_processes=40)
+    small = budget.estimate(budget=60.0, benchmarks=10, **common)
+    large = budget.estimate(budget=600.0, benchmarks=300, **common)
+    assert small.needed == large.needed == 7        # 2**-7 <= 0.01 < 2**-6
