@@ -27,6 +27,7 @@ from perfaction.analysis.comparison import (
     Summary,
     Verdict,
 )
+from perfaction.analysis.contention import busy_notes
 from perfaction.analysis.correction import HOLM, MAX_T, Adjusted, Candidate, correct, rounds_needed
 from perfaction.analysis.exact import exact_delta
 from perfaction.errors import ConfigError
@@ -166,6 +167,7 @@ def _compare(base: Suite | None, head: Suite, policy: Policy, mode: str) -> Comp
         notes.append(f"ignored by policy: {', '.join(ignored)}")
     mismatches, env_notes = _environment_checks(base, head, mode)
     notes.extend(env_notes)
+    notes.extend(busy_notes(base.environment if base is not None else None, head.environment, mode))
     deltas, gating_tests, correction = _decide_all(_run_tests(slots, policy.confidence, mode, policy.alpha),
                                        policy, mode)
     return Comparison(

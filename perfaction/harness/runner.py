@@ -39,6 +39,7 @@ from perfaction.harness.batch import BatchEntry, BatchResult, run_batch
 from perfaction.harness.discovery import Spec
 from perfaction.harness.environment import utc_timestamp
 from perfaction.harness.launcher import Launcher, SubprocessLauncher, WorkerOutcome
+from perfaction.harness.machine import MachineWatch
 from perfaction.harness.measure import LATENCY_MIN_CALL, MEMORY_ROUND_TIME
 from perfaction.harness.progress import Progress
 from perfaction.metrics import TIME
@@ -171,20 +172,21 @@ def run_suite(target: str, options: RunOptions, *, progress: Progress | None = N
 
 def execute(target: str, options: RunOptions, *, sides: Sequence[Side] | None = None,
             progress: Progress | None = None, launcher: Launcher | None = None,
-            clock: Callable[[], float] = time.perf_counter, mode: str = "baseline") -> RunResult:
+            clock: Callable[[], float] = time.perf_counter, mode: str = "baseline",
+            watch: MachineWatch | None = None) -> RunResult:
     """``run_suite`` with the stats, for one side or several (A/B)."""
     if sides is None:
         sides = [Side("", (options.cwd or Path.cwd()).resolve(), options.python or sys.executable,
                       commit_sha=options.commit_sha, ref=options.ref)]
     engine = _Engine(target, options, list(sides), progress or Progress(),
-                     launcher or SubprocessLauncher(), clock, mode)
+                     launcher or SubprocessLauncher(), clock, mode, watch or MachineWatch())
     return engine.run()
 
 
 class _Engine:
     def __init__(self, target: str, options: RunOptions, sides: list[Side], progress: Progress,
-                 launcher: Launcher, clock: Callable[[], float], mode: str):
-        self.target, self.options, self.sides = target, options, sides
+                 launcher: Launcher, clock: Callable[[], float], mode: str, watch: MachineWatch):
+        self.target, self.options, self.sides, self.watch = target, options, sides, watch
         self.progress, self.launcher, self.clock, self.mode = progress, launcher, clock, mode
         self.rng = random.Random(options.seed)
         self.workers = 0
@@ -206,6 +208,7 @@ class _Engine:
     def run(self) -> RunResult:
         start = self.clock()
         self.timestamp = utc_timestamp()
+        self.watch.sample()
         specs, environments, startup = self._discover()
         discovered = self.clock()
         units = [_Unit(i, s) for i, side_specs in enumerate(specs) for s in side_specs]
@@ -371,6 +374,7 @@ class _Engine:
                             time_left=options.time_budget - (self.clock() - start))
                         self._measure(side_index, mine, done)
             durations.append(self.clock() - round_start)
+            self.watch.sample()
             names = [n for n in names if any(u.error is None for u in by_name[n])]
             planned = schedule.plan_rounds(
                 remaining=options.time_budget - (self.clock() - start),
@@ -497,7 +501,7 @@ class _Engine:
             for spec in specs)
         known = {k: v for k, v in environment.items() if k in model.Environment.__dataclass_fields__}
         env = model.Environment(**{**known, "commit_sha": side.commit_sha, "ref": side.ref,
-                                   "timestamp": self.timestamp})
+                                   "timestamp": self.timestamp, **self.watch.summary()})
         options = self.options
         settings = model.RunSettings(
             time_budget=options.time_budget, processes=rounds,

@@ -124,6 +124,11 @@ class Environment:
     commit_sha: str | None = None
     ref: str | None = None
     timestamp: str | None = None   # ISO 8601, UTC
+    # how busy the machine was while measuring (harness/machine.py): 1-minute load
+    # average before the first worker and at its highest, share of CPU time stolen
+    load_average_before: float | None = None
+    load_average_max: float | None = None
+    cpu_steal_max: float | None = None
 
     FINGERPRINT_FIELDS = ("cpu_model", "logical_cores", "machine",
                           "python_implementation", "python_version")
