@@ -196,6 +196,7 @@ class _Engine:
         self.imports = 0.0
         self.memory_time = 0.0
         self.memory_processes = 0
+        self.memory_settled: set[str] = set()   # benchmarks whose memory passes can stop
         self.notes: list[str] = []
         self.protocols: list[int] = []
         self.overhead = 0.0            # start-up plus import of one worker, from discovery
@@ -356,6 +357,9 @@ class _Engine:
         while names and done < planned and not self._out_of_time(done + 1):
             done += 1
             round_start = self.clock()
+            # memory that gave one value in every process of every side so far is settled
+            self.memory_settled = {n for n in names if schedule.memory_settled(
+                [u.processes for u in by_name[n]])}
             for batch in schedule.split_batches(names, self.batch, self.rng):
                 if self._out_of_time(done):
                     break
@@ -395,7 +399,8 @@ class _Engine:
         def job(unit: _Unit) -> dict[str, Any]:
             return {"spec": unit.spec.to_json(), "loops": unit.loops,
                     "latency": unit.latency and round_index <= options.detail_processes,
-                    "memory": options.memory and round_index <= self.memory_processes}
+                    "memory": (options.memory and round_index <= self.memory_processes
+                               and unit.spec.name not in self.memory_settled)}
 
         result = self._run_batch(side_index, units, "measure", job, budget=round_index > 1)
         by_name = {u.spec.name: u for u in units}

@@ -91,6 +91,30 @@ def min_rounds_for_paired_gate(alpha: float) -> int:
     return max(1, math.ceil(-math.log2(alpha) - 1e-12))
 
 
+# Processes per side in which memory must give one value before its pass stops:
+# the comparison decides a metric constant on each side without a test from this
+# many on (analysis/exact.py, MIN_PROCESSES), so later memory passes add nothing.
+CONSTANT_MEMORY_PROCESSES = 3
+
+
+def memory_settled(sides: Sequence[Sequence[Mapping[str, Sequence[float]]]]) -> bool:
+    """Whether every side measured each memory metric in enough processes, one value in all.
+
+    ``sides``: per side, the metrics of each process so far. A benchmark whose
+    memory varies on any side keeps its memory pass up to ``memory_processes``
+    on both, so that the rank test has as many values on each.
+    """
+    memory = {m.name for m in metrics.harness_metrics() if m.measured_by == metrics.MEMORY_PASS}
+    names = {name for processes in sides for p in processes for name in p if name in memory}
+    for processes in sides:
+        for name in names:
+            values = {tuple(p[name]) for p in processes if name in p}
+            measured = sum(1 for p in processes if name in p)
+            if measured < CONSTANT_MEMORY_PROCESSES or len(values) > 1:
+                return False
+    return bool(names)
+
+
 def memory_processes(benchmarks: int, *, at_least: int = 1, alpha: float = GATE_ALPHA,
                      gating_per_benchmark: int = GATING_METRICS_PER_BENCHMARK,
                      margin: int = MEMORY_MARGIN) -> int:

@@ -26,11 +26,12 @@ class FakeLauncher:
     older perfaction that knows one-benchmark jobs only. ``failures`` map
     (name, task) to an outcome: a "timeout" or "crash" phase stops a batch
     worker there (the benchmarks after it are not reported), any other phase
-    is that benchmark's own result and the batch carries on.
+    is that benchmark's own result and the batch carries on. ``peak`` gives a
+    benchmark's peak memory from (name, cwd, how many it measured before).
     """
 
     def __init__(self, clock, names, *, per_call=None, failures=None, cost=1.0,
-                 benchmark_cost=0.0, discovery_error=None, trees=None, protocol=2):
+                 benchmark_cost=0.0, discovery_error=None, trees=None, protocol=2, peak=None):
         self.clock, self.names, self.cost = clock, names, cost
         self.benchmark_cost = benchmark_cost
         self.per_call = per_call or {}
@@ -38,6 +39,8 @@ class FakeLauncher:
         self.discovery_error = discovery_error
         self.trees = trees or {}                # cwd -> names, for A/B
         self.protocol = protocol
+        self.peak = peak or (lambda name, cwd, count: 100.0)
+        self.memory_counts = {}                 # (name, cwd) -> memory passes run
         self.jobs = []                          # every process's job, in order
         self.benchmark_jobs = []                # one per benchmark a process ran
 
@@ -85,7 +88,9 @@ class FakeLauncher:
                                         "seconds_per_call": per_call}, wall=self.cost)
         metrics = {"time": [per_call] * job["values"]}
         if job["memory"]:
-            metrics["peak_memory"] = [100.0]
+            count = self.memory_counts.get((name, cwd), 0)
+            self.memory_counts[(name, cwd)] = count + 1
+            metrics["peak_memory"] = [self.peak(name, cwd, count)]
         if job["latency"]:
             metrics["latency_p99"] = [per_call * 2]
         return WorkerOutcome(True, {"metrics": metrics}, wall=self.cost)

@@ -186,3 +186,26 @@ def test_a_same_runner_estimate_asks_for_the_rounds_max_t_needs_whatever_the_sui
     small = budget.estimate(budget=60.0, benchmarks=10, **common)
     large = budget.estimate(budget=600.0, benchmarks=300, **common)
     assert small.needed == large.needed == 7        # 2**-7 <= 0.01 < 2**-6
+
+
+def test_memory_that_gives_one_value_stops_its_pass_after_the_processes_the_comparison_needs():
+    clock = FakeClock()
+    launcher = FakeLauncher(clock, NAMES, cost=1.0)      # every peak is 100 B, every time
+    result = execute("bench.py", options(processes=8, memory_processes=8), launcher=launcher,
+                     clock=clock)
+    assert set(launcher.memory_counts.values()) == {schedule.CONSTANT_MEMORY_PROCESSES}
+    peak = result.suites[0].get("b0").metrics["peak_memory"]
+    assert len(peak.samples) == 3 and len(result.suites[0].get("b0").metrics["time"].samples) == 8
+
+
+def test_memory_that_varies_on_one_side_keeps_its_pass_on_both():
+    clock = FakeClock()
+    sides = [Side("base", Path("/base"), "py"), Side("head", Path("/head"), "py")]
+    # b0's head peaks differ between processes; everything else is constant
+    launcher = FakeLauncher(clock, ["b0", "b1"], cost=1.0, peak=lambda name, cwd, count: (
+        100.0 + count if (name, str(cwd)) == ("b0", "/head") else 100.0))
+    execute("bench.py", options(processes=8, memory_processes=6), sides=sides,
+            launcher=launcher, clock=clock)
+    counts = {(name, str(cwd)): n for (name, cwd), n in launcher.memory_counts.items()}
+    assert counts[("b0", "/base")] == counts[("b0", "/head")] == 6
+    assert counts[("b1", "/base")] == counts[("b1", "/head")] == 3

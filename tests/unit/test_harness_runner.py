@@ -13,6 +13,12 @@ from perfaction.harness.runner import RunOptions, Side, execute, run_suite
 from tests.unit.harness_fakes import FakeClock, FakeLauncher, options
 
 
+def varying_peak(name, cwd, count):
+    """Peaks that differ between processes: memory the comparison must test, so its
+    pass runs in as many processes as the gate needs (constant memory stops at 3)."""
+    return 100.0 + count
+
+
 def test_a_failing_benchmark_is_recorded_and_the_others_still_run():
     clock = FakeClock()
     crash = WorkerOutcome(False, error="the timed callable raised KeyError: 'x'", phase="call")
@@ -91,7 +97,7 @@ def test_loops_from_calibration_are_reused_and_latency_only_for_slow_calls():
 
 def test_latency_and_memory_passes_run_in_the_first_processes_only():
     clock = FakeClock()
-    launcher = FakeLauncher(clock, ["slow"], per_call={"slow": 1e-3})
+    launcher = FakeLauncher(clock, ["slow"], per_call={"slow": 1e-3}, peak=varying_peak)
     suite = run_suite("bench.py", options(processes=6, detail_processes=2, memory_processes=4),
                       launcher=launcher, clock=clock)
     flags = [(j["latency"], j["memory"]) for j in launcher.measure_jobs()]
@@ -108,7 +114,7 @@ def test_memory_is_measured_in_enough_processes_for_the_gate_by_default(count):
     # for every default-gating test of the run, plus two.
     clock = FakeClock()
     names = [f"b{i}" for i in range(count)]
-    launcher = FakeLauncher(clock, names)
+    launcher = FakeLauncher(clock, names, peak=varying_peak)
     suite = run_suite("bench.py", options(processes=20, time_budget=1e6), launcher=launcher,
                       clock=clock)
     memory = len(suite.get("b0").metrics["peak_memory"].samples)
@@ -121,7 +127,7 @@ def test_memory_is_measured_in_enough_processes_for_the_gate_by_default(count):
 
 def test_a_short_run_measures_memory_in_every_process():
     clock = FakeClock()
-    launcher = FakeLauncher(clock, ["a", "b"])
+    launcher = FakeLauncher(clock, ["a", "b"], peak=varying_peak)
     suite = run_suite("bench.py", options(processes=4), launcher=launcher, clock=clock)
     assert all(j["memory"] for j in launcher.measure_jobs())
     assert len(suite.get("a").metrics["peak_memory"].samples) == 4
@@ -130,7 +136,8 @@ def test_a_short_run_measures_memory_in_every_process():
 def test_two_sides_size_the_memory_pass_by_benchmarks_not_by_sides():
     clock = FakeClock()
     base, head = Path("/base"), Path("/head")
-    launcher = FakeLauncher(clock, [], trees={base: ["a", "b"], head: ["a", "b"]})
+    launcher = FakeLauncher(clock, [], trees={base: ["a", "b"], head: ["a", "b"]},
+                            peak=varying_peak)
     sides = [Side("base", base, "python", forbid=(head,)),
              Side("head", head, "python", forbid=(base,))]
     result = execute("bench.py", options(processes=12), sides=sides, launcher=launcher,
