@@ -121,10 +121,13 @@ def _too_noisy(f: Facts) -> str:
 # Decided
 # ---------------------------------------------------------------------------
 
+def _and_floor(f: Facts) -> str:
+    return f" and the {_amount(f['floor'], f['unit'])} floor" if f["floor"] is not None else ""
+
+
 def _significant(f: Facts) -> str:
-    floor = f" and the {_amount(f['floor'], f['unit'])} floor" if f["floor"] is not None else ""
-    return (f"{_change(f)} is beyond the {_limit(f['threshold'])} threshold{floor} and significant "
-            f"after {_correction(f, '<=')}")
+    return (f"{_change(f)} is beyond the {_limit(f['threshold'])} threshold{_and_floor(f)} and "
+            f"significant after {_correction(f, '<=')}")
 
 
 def _within_floor(f: Facts) -> str:
@@ -152,9 +155,8 @@ def _identical(f: Facts) -> str:
 
 
 def _exact_change(f: Facts) -> str:
-    floor = f" and the {_amount(f['floor'], f['unit'])} floor" if f["floor"] is not None else ""
     return (f"{_change(f)}, exactly: {_constant(f)}; beyond the {_limit(f['threshold'])} "
-            f"threshold{floor}")
+            f"threshold{_and_floor(f)}")
 
 
 def _exact_within_threshold(f: Facts) -> str:
