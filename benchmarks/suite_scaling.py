@@ -14,9 +14,15 @@ machine. Prints one Markdown row per (size, import, mode). Wall time is the
 command's whole life (interpreter start-up included); for `ab` the set-up
 (none here: both trees are plain directories) is part of it too.
 
-The A/B runs are A/A: both trees hold the same code. Nothing here asserts
-anything; the figures go to docs/scaling.md with the conditions they were
-measured under.
+The A/B runs are A/A (both trees hold the same code) unless ``--slow F``
+makes every benchmark whose index is a multiple of 1/F (F = 0.1: one in ten)
+``--by`` percent slower in the head tree. From each `ab` comparison (the
+command's ``--json``) the script counts, over the gating ``time`` metrics:
+how many were decided (regressed, improved or unchanged) among the benchmarks
+left alone, the false alarms among them (a run with any is a false-alarm
+run), and the slowed ones flagged as regressed. ``--repeat`` runs each case
+several times. Nothing here asserts anything; the figures go to
+docs/scaling.md with the conditions they were measured under.
 """
 
 from __future__ import annotations
@@ -46,7 +52,16 @@ def call_seconds(count: int) -> list[float]:
     return [FASTEST_CALL * math.exp(i * ratio) for i in range(count)]
 
 
-def suite_source(count: int, import_seconds: float) -> str:
+def slowed(count: int, fraction: float) -> set[int]:
+    """Indices of the benchmarks ``--slow`` slows: every (1/fraction)-th, from the first."""
+    if fraction <= 0:
+        return set()
+    step = max(1, round(1 / fraction))
+    return set(range(0, count, step))
+
+
+def suite_source(count: int, import_seconds: float, slow: set[int] = frozenset(),
+                 factor: float = 1.0) -> str:
     """A benchmark module: each benchmark spins on the clock for its call duration."""
     lines = ['"""Synthetic suite written by benchmarks/suite_scaling.py."""', "",
              "import time", "", "from perfaction import benchmark", ""]
@@ -61,6 +76,8 @@ def suite_source(count: int, import_seconds: float) -> str:
               "            pass",
               "    return call", ""]
     for index, seconds in enumerate(call_seconds(count)):
+        if index in slow:
+            seconds *= factor
         lines += ["", "@benchmark", f"def bench_{index:03d}():", f"    return _spin({seconds!r})", ""]
     return "\n".join(lines)
 
@@ -75,16 +92,44 @@ class Measurement:
     processes_min: int
     processes_median: float
     exit_code: int
+    verdicts: Verdicts | None = None
 
     def row(self) -> str:
         over = (self.wall / self.budget - 1) * 100
+        v = self.verdicts
+        counts = (f"{v.decided}/{v.untouched} | {v.false_alarms} | {v.detected}/{v.slowed}"
+                  if v else "- | - | -")
         return (f"| {self.benchmarks} | {self.import_seconds:g} s | {self.mode} | {self.budget:g} s "
                 f"| {self.wall:.1f} s ({over:+.1f} %) | {self.processes_min} "
-                f"| {self.processes_median:g} | {self.exit_code} |")
+                f"| {self.processes_median:g} | {counts} | {self.exit_code} |")
+
+
+@dataclass(frozen=True)
+class Verdicts:
+    """Gating time verdicts of one `ab` comparison."""
+
+    untouched: int      # time metrics of benchmarks with the same code on both sides
+    decided: int        # ... regressed, improved or unchanged
+    false_alarms: int   # ... regressed or improved
+    slowed: int         # time metrics of the slowed benchmarks
+    detected: int       # ... regressed
 
 
 HEADER = ("| benchmarks | module import | mode | budget | wall (vs budget) "
-          "| processes per benchmark (fewest) | (median) | exit |\n|---|---|---|---|---|---|---|---|")
+          "| processes per benchmark (fewest) | (median) | A/A time decided | false alarms "
+          "| slowed detected | exit |\n|---|---|---|---|---|---|---|---|---|---|---|")
+
+
+def time_verdicts(comparison: Path, slow_names: set[str]) -> Verdicts:
+    deltas = [d for d in json.loads(comparison.read_text())["deltas"]
+              if d["metric"] == "time" and d.get("gating")]
+    same = [d for d in deltas if d["benchmark"] not in slow_names]
+    slow = [d for d in deltas if d["benchmark"] in slow_names]
+    return Verdicts(
+        untouched=len(same),
+        decided=sum(d["verdict"] in ("regressed", "improved", "unchanged") for d in same),
+        false_alarms=sum(d["verdict"] in ("regressed", "improved") for d in same),
+        slowed=len(slow), detected=sum(d["verdict"] == "regressed" for d in slow))
 
 
 def processes_per_benchmark(results: Path) -> list[int]:
@@ -97,16 +142,20 @@ def processes_per_benchmark(results: Path) -> list[int]:
 
 
 def measure(python: str, workdir: Path, count: int, import_seconds: float, mode: str,
-            budget: float) -> Measurement:
-    case = workdir / f"n{count}_i{import_seconds:g}_{mode}"
+            budget: float, slow: float = 0.0, by: float = 10.0, attempt: int = 0) -> Measurement:
+    case = workdir / f"n{count}_i{import_seconds:g}_{mode}_{attempt}"
     head = case / "head"
     head.mkdir(parents=True)
     (head / "bench_suite.py").write_text(suite_source(count, import_seconds))
     command = [python, "-m", "perfaction.cli.main", mode, "bench_suite.py",
                "--time-budget", str(budget), "-o", "head.json", "-q"]
+    slow_indices = slowed(count, slow) if mode == "ab" else set()
     if mode == "ab":
         shutil.copytree(head, case / "base")
-        command += ["--base-dir", str(case / "base"), "--base-output", "base.json"]
+        (head / "bench_suite.py").write_text(
+            suite_source(count, import_seconds, slow_indices, 1 + by / 100))
+        command += ["--base-dir", str(case / "base"), "--base-output", "base.json",
+                    "--json", "comparison.json", "--no-fail"]
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
     start = time.perf_counter()
     done = subprocess.run(command, cwd=head, env=env, capture_output=True, text=True)
@@ -114,8 +163,12 @@ def measure(python: str, workdir: Path, count: int, import_seconds: float, mode:
     if done.returncode not in (0, 1) or not (head / "head.json").exists():
         sys.stderr.write(done.stderr[-2000:])
     counts = processes_per_benchmark(head / "head.json") if (head / "head.json").exists() else [0]
+    verdicts = None
+    if (head / "comparison.json").exists():
+        verdicts = time_verdicts(head / "comparison.json",
+                                 {f"bench_{i:03d}" for i in slow_indices})
     return Measurement(count, import_seconds, mode, budget, wall, min(counts),
-                       statistics.median(counts), done.returncode)
+                       statistics.median(counts), done.returncode, verdicts)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -125,6 +178,11 @@ def main(argv: list[str] | None = None) -> int:
                         help="seconds the module import takes")
     parser.add_argument("--modes", nargs="+", default=["run", "ab"], choices=["run", "ab"])
     parser.add_argument("--budget", type=float, default=60.0)
+    parser.add_argument("--slow", type=float, default=0.0, metavar="F",
+                        help="share of benchmarks made slower in the head tree of `ab` (0.1)")
+    parser.add_argument("--by", type=float, default=10.0, metavar="PCT",
+                        help="how much slower, in percent (default 10)")
+    parser.add_argument("--repeat", type=int, default=1, help="runs of each case")
     parser.add_argument("--python", default=sys.executable,
                         help="interpreter whose perfaction runs the command and its workers")
     args = parser.parse_args(argv)
@@ -135,9 +193,10 @@ def main(argv: list[str] | None = None) -> int:
         for count in args.sizes:
             for import_seconds in args.imports:
                 for mode in args.modes:
-                    result = measure(args.python, Path(tmp), count, import_seconds, mode,
-                                     args.budget)
-                    print(result.row(), flush=True)
+                    for attempt in range(args.repeat):
+                        result = measure(args.python, Path(tmp), count, import_seconds, mode,
+                                         args.budget, args.slow, args.by, attempt)
+                        print(result.row(), flush=True)
     print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
     return 0
 

@@ -49,8 +49,9 @@ def add_measurement_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--timeout", type=float, metavar="S",
                         help="seconds one worker process may take for one benchmark (default: "
                              "the budget's share per benchmark, at least 10)")
-    parser.add_argument("--min-value-time", type=float, default=0.05, metavar="S",
-                        help="seconds each timed value lasts at least (default 0.05)")
+    parser.add_argument("--min-value-time", type=float, metavar="S",
+                        help="seconds each timed value lasts at least (default: sized from the "
+                             "budget, 0.05 down to 0.002, so that it buys enough processes)")
     parser.add_argument("--processes", type=int, metavar="N",
                         help="fixed number of processes per benchmark, ignoring the budget")
     parser.add_argument("--memory-processes", type=int, metavar="N",

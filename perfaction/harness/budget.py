@@ -8,11 +8,21 @@ even that is fewer than the gate needs (an exact rank test passing Holm over
 the run's gating tests; in same-runner mode the rounds max-T needs), every
 gating verdict will be inconclusive whatever the code does, and the user
 should hear it before waiting for the run, with a budget that would do.
+
+The same estimate sizes the timed values. Long values cost a process more
+and buy little: what limits a decision is the spread between processes (a
+process's memory layout, hash seeds, the machine's state when it ran), which
+only more processes average out. So the runner takes the longest value time
+of ``SIZINGS`` whose run still buys ``EXTRA_PROCESSES`` more processes than
+the gate needs, and the shortest when none does. The choices form a short
+ladder, not a continuum: runs of one suite on one machine then pick the same
+length, so a stored baseline and a later run time the same loops.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from perfaction.harness import schedule
@@ -62,3 +72,45 @@ def estimate(*, budget: float, spent: float, benchmarks: int, sides: int,
                 f"{math.ceil(enough / 10) * 10:.0f} s would (--time-budget), or fewer "
                 "benchmarks (--filter); measuring anyway")
     return BudgetEstimate(processes, needed, tests, enough, size, summary, note)
+
+
+
+@dataclass(frozen=True)
+class Sizing:
+    """How long a process spends on each benchmark: its timed values and memory rounds."""
+
+    value_time: float           # seconds each timed value lasts at least
+    memory_round_time: float    # CPU seconds per memory round
+
+
+# Longest first. Values shorten first: 2 ms is still ~10^5 timer resolutions
+# of perf_counter and many calls of any fast benchmark (a benchmark whose call
+# is longer takes one call per value). Memory rounds shorten last: below
+# 20 ms a structure still resizing (a dict switching table sizes) can move a
+# round's total and read as a few bytes retained per call (docs/harness.md),
+# the same on both sides, so no false alarm, but a noisier memory figure.
+SIZINGS = (Sizing(0.05, 0.02), Sizing(0.02, 0.02), Sizing(0.01, 0.02), Sizing(0.005, 0.02),
+           Sizing(0.002, 0.02), Sizing(0.002, 0.01), Sizing(0.002, 0.005),
+           Sizing(0.002, 0.002))
+# Processes beyond the gate's minimum that a sized run aims for: at the bare
+# minimum a test passes only when every process agrees, which a +10 % change
+# on a noisy runner rarely gives.
+EXTRA_PROCESSES = 4
+
+
+def size_values(estimate_for: Callable[[Sizing], BudgetEstimate],
+                choices: Sequence[Sizing] = SIZINGS) -> tuple[Sizing, BudgetEstimate]:
+    """The longest sizing whose estimate reaches ``needed + EXTRA_PROCESSES`` processes.
+
+    ``estimate_for(sizing)``: what the budget buys with it. When no choice
+    reaches the target, the shortest (the most processes).
+    """
+    if not choices:
+        raise ValueError("no sizing to choose from")
+    chosen = None
+    for sizing in choices:
+        chosen = (sizing, estimate_for(sizing))
+        if chosen[1].processes >= chosen[1].needed + EXTRA_PROCESSES:
+            break
+    assert chosen is not None
+    return chosen

@@ -46,6 +46,8 @@ from perfaction.metrics import TIME
 from perfaction.results import model
 
 DISCOVERY_TIMEOUT = 60.0
+# What a run uses when the budget does not size it (a fixed process count).
+DEFAULT_SIZING = budget.Sizing(budget.SIZINGS[0].value_time, MEMORY_ROUND_TIME)
 
 
 @dataclass(frozen=True)
@@ -61,7 +63,8 @@ class RunOptions:
     ref: str | None = None
     latency: bool = True               # per-call percentiles for calls >= ~10 us
     memory: bool = True                # the untimed tracemalloc pass
-    min_value_time: float = 0.05       # seconds each timed value lasts at least
+    min_value_time: float | None = None  # seconds each timed value lasts at least; None:
+                                       # sized from the budget (budget.size_values)
     values_per_process: int = 3
     warmup_values: int = 1
     processes: int | None = None       # fixed processes per benchmark (ignores the budget)
@@ -73,12 +76,14 @@ class RunOptions:
     memory_processes: int | None = None  # first processes per benchmark (and side) that run
                                        # the memory pass; None: enough for the gate
                                        # (schedule.memory_processes)
-    memory_round_time: float = MEMORY_ROUND_TIME  # CPU seconds per memory round
+    memory_round_time: float | None = None  # CPU seconds per memory round; None: sized
+                                       # from the budget with the values
 
     def __post_init__(self) -> None:
         _positive("time_budget", self.time_budget)
-        _positive("min_value_time", self.min_value_time)
-        _positive("memory_round_time", self.memory_round_time)
+        for name in ("min_value_time", "memory_round_time"):
+            if getattr(self, name) is not None:
+                _positive(name, getattr(self, name))
         if self.timeout is not None:
             _positive("timeout", self.timeout)
         for name in ("values_per_process", "min_processes", "max_processes", "detail_processes"):
@@ -204,6 +209,8 @@ class _Engine:
         self.estimated = 0
         self.deadline: float | None = None
         self.budget_note: str | None = None
+        self.value_time = options.min_value_time or DEFAULT_SIZING.value_time
+        self.memory_round_time = options.memory_round_time or DEFAULT_SIZING.memory_round_time
 
     # -- phases ------------------------------------------------------------
     def run(self) -> RunResult:
@@ -279,23 +286,42 @@ class _Engine:
         return specs, environments, statistics.median(walls)
 
     def _announce_estimate(self, benchmarks: int, start: float) -> None:
-        """Say before measuring what the budget buys, and when that cannot decide anything."""
+        """Size the values, say before measuring what the budget buys, and when that
+        cannot decide anything."""
         options = self.options
-        estimate = budget.estimate(
-            budget=options.time_budget, spent=self.clock() - start, benchmarks=benchmarks,
-            sides=len(self.sides), process_overhead=self.overhead,
-            first_benchmark_seconds=self._benchmark_seconds(None, detail=True),
-            later_benchmark_seconds=self._benchmark_seconds(None, detail=False),
-            calibration_seconds=3 * options.min_value_time,
-            detail_rounds=self.memory_processes if options.memory else options.detail_processes,
-            max_processes=options.max_processes)
+        spent = self.clock() - start
+        # memory that gives one value stops its passes after a few processes
+        # (schedule.memory_settled): the common case, so the one estimated
+        detail_rounds = (min(self.memory_processes, schedule.CONSTANT_MEMORY_PROCESSES)
+                         if options.memory else options.detail_processes)
+
+        def estimate_for(sizing: budget.Sizing) -> budget.BudgetEstimate:
+            # what the user set stays as set; the rest follows the sizing
+            self.value_time = options.min_value_time or sizing.value_time
+            self.memory_round_time = options.memory_round_time or sizing.memory_round_time
+            return budget.estimate(
+                budget=options.time_budget, spent=spent, benchmarks=benchmarks,
+                sides=len(self.sides), process_overhead=self.overhead,
+                first_benchmark_seconds=self._benchmark_seconds(None, detail=True),
+                later_benchmark_seconds=self._benchmark_seconds(None, detail=False),
+                calibration_seconds=3 * self.value_time, detail_rounds=detail_rounds,
+                max_processes=options.max_processes)
+
+        sized = options.processes is None and (options.min_value_time is None
+                                               or options.memory_round_time is None)
+        if sized:
+            chosen, estimate = budget.size_values(estimate_for)
+            estimate_for(chosen)    # leaves value_time and memory_round_time at the choice
+        else:
+            estimate = estimate_for(DEFAULT_SIZING)
         self.batch = estimate.batch_size
         if options.processes is not None:
             self.estimated = options.processes
             return
         self.estimated = estimate.processes
         if estimate.note is None:
-            self.progress.status(estimate.summary)
+            self.progress.status(f"{estimate.summary}, with values of at least "
+                                 f"{self.value_time * 1000:g} ms")
         else:
             self.budget_note = estimate.note
             self.progress.note(estimate.note)
@@ -418,9 +444,9 @@ class _Engine:
                    job: Callable[[_Unit], dict[str, Any]], *, budget: bool) -> BatchResult:
         side = self.sides[side_index]
         options = self.options
-        common = {"min_value_time": options.min_value_time, "values": options.values_per_process,
+        common = {"min_value_time": self.value_time, "values": options.values_per_process,
                   "warmup_values": options.warmup_values,
-                  "memory_round_time": options.memory_round_time}
+                  "memory_round_time": self.memory_round_time}
 
         def time_left() -> float | None:
             if not budget or self.deadline is None:
@@ -464,12 +490,12 @@ class _Engine:
     def _benchmark_seconds(self, unit: _Unit | None, *, detail: bool) -> float:
         """One benchmark's share of a worker; ``detail``: with the latency and memory passes."""
         options = self.options
-        value = options.min_value_time
+        value = self.value_time
         if unit is not None:
             value = max(value, (unit.loops or 1) * (unit.per_call or 0.0))
-        latency = options.min_value_time if detail and (unit is None or unit.latency) else 0.0
+        latency = self.value_time if detail and (unit is None or unit.latency) else 0.0
         # the memory pass: about six rounds (tracemalloc start-up and the peak calls included)
-        memory = 6 * options.memory_round_time if detail and options.memory else 0.0
+        memory = 6 * self.memory_round_time if detail and options.memory else 0.0
         return schedule.benchmark_seconds(
             value_seconds=value, values=options.warmup_values + options.values_per_process,
             setup=unit.setup if unit is not None else 0.0, latency_seconds=latency,
@@ -510,7 +536,7 @@ class _Engine:
         options = self.options
         settings = model.RunSettings(
             time_budget=options.time_budget, processes=rounds,
-            values_per_process=options.values_per_process, min_value_time=options.min_value_time,
+            values_per_process=options.values_per_process, min_value_time=self.value_time,
             warmup_values=options.warmup_values, timeout=self.timeout, filter=options.filter,
             mode=self.mode)
         return model.Suite(benchmarks, env, settings)

@@ -209,3 +209,39 @@ def test_memory_that_varies_on_one_side_keeps_its_pass_on_both():
     counts = {(name, str(cwd)): n for (name, cwd), n in launcher.memory_counts.items()}
     assert counts[("b0", "/base")] == counts[("b0", "/head")] == 6
     assert counts[("b1", "/base")] == counts[("b1", "/head")] == 3
+
+
+def test_sizing_takes_the_longest_values_that_still_buy_the_processes_the_gate_needs():
+    from perfaction.harness import budget
+
+    def estimate_for(sizing):
+        # a run whose processes grow as values shorten: 50 ms buys 4, 2 ms buys 30
+        processes = round(0.2 / sizing.value_time * sizing.memory_round_time / 0.02 * 0.6)
+        return budget.BudgetEstimate(processes, 7, 300, 0.0, 1, "", None)
+
+    chosen, estimate = budget.size_values(estimate_for)
+    assert estimate.processes >= 7 + budget.EXTRA_PROCESSES
+    longer = [s for s in budget.SIZINGS if budget.SIZINGS.index(s) < budget.SIZINGS.index(chosen)]
+    assert longer and all(estimate_for(s).processes < 11 for s in longer)
+
+    never, _ = budget.size_values(lambda s: budget.BudgetEstimate(1, 7, 3, 0.0, 1, "", None))
+    assert never == budget.SIZINGS[-1]           # the most processes there are
+
+
+def test_a_large_suite_gets_values_short_enough_to_buy_processes_and_a_small_one_keeps_50_ms():
+    def sized(names, **kwargs):
+        clock = FakeClock()
+        launcher = FakeLauncher(clock, names, cost=1.0)
+        suite = run_suite("bench.py", options(time_budget=60.0, **kwargs), launcher=launcher,
+                          clock=clock)
+        calibration = batch_jobs(launcher, "calibrate")[0]
+        assert calibration["min_value_time"] == suite.settings.min_value_time
+        return suite.settings.min_value_time, batch_jobs(launcher)[0]["memory_round_time"]
+
+    assert sized(NAMES) == (0.05, 0.02)
+    many = [f"b{i}" for i in range(200)]
+    value_time, memory_round = sized(many)
+    assert value_time < 0.05 and memory_round <= 0.02
+    # what the user sets stays as set
+    assert sized(many, min_value_time=0.03)[0] == 0.03
+    assert sized(many, processes=3) == (0.05, 0.02)

@@ -1,5 +1,6 @@
 """The worker's job handling, run in this process, and the launcher's parsing."""
 
+import gc
 import json
 import sys
 import types
@@ -97,3 +98,34 @@ def test_worker_environment_drops_variables_that_change_imports():
     env = launcher.worker_env({"PYTHONPATH": "/elsewhere", "PYTHONHOME": "/x", "HOME": "/home/u"})
     assert "PYTHONPATH" not in env and "PYTHONHOME" not in env
     assert env["HOME"] == "/home/u" and env["PYTHONNOUSERSITE"] == "1"
+
+
+FREEZE_PROBE = """
+import gc
+from pathlib import Path
+
+from perfaction import benchmark
+
+IMPORTED = [[] for _ in range(1000)]   # stands for a heavy dependency's objects
+
+
+@benchmark
+def probe():
+    Path(__file__).with_suffix(".count").write_text(str(gc.get_freeze_count()))
+    return lambda: None
+"""
+
+
+def test_a_batch_measures_with_the_import_heap_frozen_and_unfreezes_after(tmp_path):
+    # Full collections before each value must not walk the import's objects
+    # (a scipy import: ~30 ms each); the caller's heap is left as it was.
+    (tmp_path / "freeze_probe.py").write_text(FREEZE_PROBE)
+    module_job = {"root": str(tmp_path), "target": "freeze_probe.py"}
+    spec = worker.run_job({**module_job, "mode": "discover"})["specs"][0]
+    result = worker.run_job({**module_job, "mode": "batch", "task": "measure",
+                             "min_value_time": 0.001, "values": 1, "warmup_values": 0,
+                             "benchmarks": [{"spec": spec, "loops": 1, "latency": False,
+                                             "memory": False}]}, lambda event: None)
+    assert result["ok"]
+    assert int((tmp_path / "freeze_probe.count").read_text()) >= 1000
+    assert gc.get_freeze_count() == 0
