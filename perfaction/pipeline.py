@@ -39,7 +39,7 @@ from perfaction.harness import gitinfo
 from perfaction.harness.ab import base_failure, execute_ab
 from perfaction.harness.environment import gather, utc_timestamp
 from perfaction.harness.progress import PlainProgress, Progress
-from perfaction.harness.runner import RunOptions, RunResult, run_suite
+from perfaction.harness.runner import RunOptions, RunResult, execute
 from perfaction.report.context import BaselineInfo
 from perfaction.results.model import Benchmark, Environment, RunSettings, Suite
 from perfaction.signals import interruption, terminate_as_interrupt
@@ -72,8 +72,8 @@ class HarnessRunner:
                 log(line)
         return process.returncode, list(tail)
 
-    def run(self, target: str, options: RunOptions) -> Suite:
-        return run_suite(target, options, progress=PlainProgress(self.stream))
+    def run(self, target: str, options: RunOptions) -> RunResult:
+        return execute(target, options, progress=PlainProgress(self.stream))
 
     def run_ab(self, repo_dir: Path, base_ref: str, subdir: Path, target: str,
                options: RunOptions) -> RunResult:

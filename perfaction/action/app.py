@@ -58,6 +58,7 @@ from perfaction.results.model import Suite
 
 if TYPE_CHECKING:
     from perfaction.analysis.policy import Policy
+    from perfaction.harness.runner import RunResult
 
 OUTPUT_JSON_LIMIT = 512 * 1024   # comparison-json beyond this is replaced by counts
 
@@ -164,7 +165,8 @@ def _measure(config: Config, workdir: Path, runner: Runner,
                          ref=context.head_ref or context.ref_name or context.ref or None)
     with commands.group(f"Running benchmarks: {config.benchmark}"):
         if config.mode != "same-runner":
-            return None, runner.run(config.benchmark, options), ()
+            result = runner.run(config.benchmark, options)
+            return None, result.suites[0], _budget_notes(result, commands)
         base_ref = config.base_ref or context.base_sha or context.before_sha
         if not base_ref:
             raise ConfigError("input 'base-ref' is needed in same-runner mode on a "
@@ -175,7 +177,16 @@ def _measure(config: Config, workdir: Path, runner: Runner,
     base, head = result.suites
     for note in result.notes:
         commands.warning(note, title="Same-runner base")
-    return base, head, tuple(f"Base {base_ref}: {note}" for note in result.notes)
+    return base, head, (tuple(f"Base {base_ref}: {note}" for note in result.notes)
+                        + _budget_notes(result, commands))
+
+
+def _budget_notes(result: RunResult, commands: WorkflowCommands) -> tuple[str, ...]:
+    """The runner's warning that the budget buys too few processes, for the log and the report."""
+    if not result.budget_note:
+        return ()
+    commands.warning(result.budget_note, title="Time budget too small to decide")
+    return (f"Time budget: {result.budget_note}.",)
 
 
 def _repository_root(workdir: Path) -> Path:
