@@ -17,6 +17,10 @@ stay backward-aware:
   shaped like a version-1 job's result (``ok``, ``phase``, ``error``, ...);
   ``{"ok": ..., "protocol": 2, "timings": {...}}``     last.
 
+  A ``measure`` batch also writes ``{"event": "reference", "seconds": s}``
+  before its first benchmark: the runner's speed (``reference.py``). A parent
+  that does not know an event ignores it, so older parents are unaffected.
+
   The ``begin`` line lets the parent give each benchmark its own timeout and
   name the one that was running when a worker hung or died. Version-2 workers
   still answer version-1 jobs the version-1 way, so an older parent works
@@ -31,3 +35,4 @@ BATCH_PROTOCOL = 2      # first version that understands ``batch`` jobs
 
 BEGIN = "begin"
 DONE = "done"
+REFERENCE = "reference"

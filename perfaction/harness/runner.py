@@ -202,6 +202,7 @@ class _Engine:
         self.memory_time = 0.0
         self.memory_processes = 0
         self.memory_settled: set[str] = set()   # benchmarks whose memory passes can stop
+        self.references: dict[str, list[float]] = {}   # side label -> each worker's speed
         self.notes: list[str] = []
         self.protocols: list[int] = []
         self.overhead = 0.0            # start-up plus import of one worker, from discovery
@@ -467,6 +468,10 @@ class _Engine:
                                     stop_after=stop_after)
         self.workers += 1
         self.worker_wall += outcome.wall
+        for event in outcome.events:
+            seconds = event.get("seconds") if event.get("event") == protocol.REFERENCE else None
+            if isinstance(seconds, (int, float)) and math.isfinite(seconds) and seconds > 0:
+                self.references.setdefault(side.label, []).append(float(seconds))
         timings = outcome.data.get("timings") if outcome.ok else None
         if timings:
             # counted once per process: a batch worker reports its import once
@@ -531,8 +536,11 @@ class _Engine:
                                      error=by_name[spec.name].error)
             for spec in specs)
         known = {k: v for k, v in environment.items() if k in model.Environment.__dataclass_fields__}
+        references = self.references.get(side.label)
         env = model.Environment(**{**known, "commit_sha": side.commit_sha, "ref": side.ref,
-                                   "timestamp": self.timestamp, **self.watch.summary()})
+                                   "timestamp": self.timestamp, **self.watch.summary(),
+                                   "speed_reference": (statistics.median(references)
+                                                       if references else None)})
         options = self.options
         settings = model.RunSettings(
             time_budget=options.time_budget, processes=rounds,

@@ -30,7 +30,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from perfaction.harness import discovery, environment, measure, protocol
+from perfaction.harness import discovery, environment, measure, protocol, reference
 from perfaction.metrics import (
     CPU_TIME,
     CPU_UTILISATION,
@@ -65,6 +65,8 @@ def run_job(job: dict[str, Any], emit: Emit | None = None) -> dict[str, Any]:
                       "protocol": protocol.PROTOCOL_VERSION}
         elif job["mode"] == "batch":
             _freeze_import_heap()
+            if job.get("task") == "measure" and emit is not None:
+                emit({"event": protocol.REFERENCE, "seconds": reference.time_reference()})
             forbidden = [Path(p) for p in job.get("forbid_paths", [])]
             _check_isolation(root, forbidden)   # the module's own imports: the whole batch
             result = _run_batch(job, module, root, forbidden, emit or (lambda event: None))

@@ -129,6 +129,9 @@ class Environment:
     load_average_before: float | None = None
     load_average_max: float | None = None
     cpu_steal_max: float | None = None
+    # seconds of one call of a fixed Python workload, median over the measuring
+    # workers (harness/reference.py): the runner's speed at the time
+    speed_reference: float | None = None
 
     FINGERPRINT_FIELDS = ("cpu_model", "logical_cores", "machine",
                           "python_implementation", "python_version")

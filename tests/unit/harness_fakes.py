@@ -28,10 +28,13 @@ class FakeLauncher:
     worker there (the benchmarks after it are not reported), any other phase
     is that benchmark's own result and the batch carries on. ``peak`` gives a
     benchmark's peak memory from (name, cwd, how many it measured before).
+    ``reference`` gives each measuring batch worker's speed reference from its
+    cwd (harness/reference.py); None sends no reference event.
     """
 
     def __init__(self, clock, names, *, per_call=None, failures=None, cost=1.0,
-                 benchmark_cost=0.0, discovery_error=None, trees=None, protocol=2, peak=None):
+                 benchmark_cost=0.0, discovery_error=None, trees=None, protocol=2, peak=None,
+                 reference=None):
         self.clock, self.names, self.cost = clock, names, cost
         self.benchmark_cost = benchmark_cost
         self.per_call = per_call or {}
@@ -40,6 +43,7 @@ class FakeLauncher:
         self.trees = trees or {}                # cwd -> names, for A/B
         self.protocol = protocol
         self.peak = peak or (lambda name, cwd, count: 100.0)
+        self.reference = reference
         self.memory_counts = {}                 # (name, cwd) -> memory passes run
         self.jobs = []                          # every process's job, in order
         self.benchmark_jobs = []                # one per benchmark a process ran
@@ -61,6 +65,8 @@ class FakeLauncher:
             return self._one(job["mode"], {**job, "timeout": timeout}, cwd, python)
         assert self.protocol >= 2, "an old worker would not understand a batch job"
         events = []
+        if self.reference is not None and job["task"] == "measure":
+            events.append({"event": "reference", "seconds": self.reference(cwd)})
         for entry in job["benchmarks"]:
             name = entry["spec"]["name"]
             events.append({"event": "begin", "name": name, "timeout": entry["timeout"]})

@@ -245,3 +245,17 @@ def test_a_large_suite_gets_values_short_enough_to_buy_processes_and_a_small_one
     # what the user sets stays as set
     assert sized(many, min_value_time=0.03)[0] == 0.03
     assert sized(many, processes=3) == (0.05, 0.02)
+
+
+def test_each_side_records_the_median_speed_reference_of_its_workers_and_ignores_nonsense():
+    clock = FakeClock()
+    readings = {Path("/base"): iter([4.0e-4, float("nan"), 4.2e-4, 4.1e-4, -1.0]),
+                Path("/head"): iter([5.0e-4, 5.2e-4, "fast", 5.1e-4, 0.0])}
+    launcher = FakeLauncher(clock, NAMES, trees={Path("/base"): NAMES, Path("/head"): NAMES},
+                            reference=lambda cwd: next(readings[cwd]))
+    sides = [Side("base", Path("/base"), "py"), Side("head", Path("/head"), "py")]
+    result = execute("bench.py", options(processes=5), sides=sides, launcher=launcher,
+                     clock=clock)
+    base, head = result.suites
+    assert base.environment.speed_reference == 4.1e-4
+    assert head.environment.speed_reference == 5.1e-4

@@ -122,10 +122,14 @@ def test_a_batch_measures_with_the_import_heap_frozen_and_unfreezes_after(tmp_pa
     (tmp_path / "freeze_probe.py").write_text(FREEZE_PROBE)
     module_job = {"root": str(tmp_path), "target": "freeze_probe.py"}
     spec = worker.run_job({**module_job, "mode": "discover"})["specs"][0]
+    events = []
     result = worker.run_job({**module_job, "mode": "batch", "task": "measure",
                              "min_value_time": 0.001, "values": 1, "warmup_values": 0,
                              "benchmarks": [{"spec": spec, "loops": 1, "latency": False,
-                                             "memory": False}]}, lambda event: None)
+                                             "memory": False}]}, events.append)
     assert result["ok"]
     assert int((tmp_path / "freeze_probe.count").read_text()) >= 1000
     assert gc.get_freeze_count() == 0
+    # the runner's speed, read once per measuring worker before its first benchmark
+    assert events[0]["event"] == "reference" and 0 < events[0]["seconds"] < 0.1
+    assert [e["event"] for e in events[1:]] == ["begin", "done"]
