@@ -27,7 +27,7 @@ from perfaction.analysis.comparison import (
     Summary,
     Verdict,
 )
-from perfaction.analysis.contention import busy_notes
+from perfaction.analysis.contention import busy_notes, hold_contended
 from perfaction.analysis.correction import HOLM, MAX_T, Adjusted, Candidate, correct, rounds_needed
 from perfaction.analysis.exact import exact_delta
 from perfaction.errors import ConfigError
@@ -170,6 +170,8 @@ def _compare(base: Suite | None, head: Suite, policy: Policy, mode: str) -> Comp
     notes.extend(busy_notes(base.environment if base is not None else None, head.environment, mode))
     deltas, gating_tests, correction = _decide_all(_run_tests(slots, policy.confidence, mode, policy.alpha),
                                        policy, mode)
+    deltas = hold_contended(deltas, base.environment if base is not None else None,
+                            head.environment, mode)
     return Comparison(
         deltas=deltas,
         base_environment=base.environment if base is not None else None,

@@ -40,7 +40,11 @@ REASON_CODES = (
     "identical", "exact_change", "exact_within_threshold",
     # undecided: "advice" in the facts says what would give the metric more samples
     "too_few_processes", "not_significant", "too_noisy",
+    # undecided: the runner explains the change as well as the code (contention.py)
+    "runner_busy", "runner_slower", "suite_shift",
 )
+# The codes of changes withheld because the runner explains them (contention.py).
+RUNNER_REASONS = ("runner_busy", "runner_slower", "suite_shift")
 
 
 @dataclass(frozen=True)

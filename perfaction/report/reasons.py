@@ -163,9 +163,52 @@ def _exact_within_threshold(f: Facts) -> str:
     return (f"{_change(f)}, exactly: {_constant(f)}; within ±{_limit(f['threshold'])}")
 
 
+# ---------------------------------------------------------------------------
+# Withheld: the runner explains the change as well as the code
+# ---------------------------------------------------------------------------
+
+_CONFIRM = ("confirm it with mode: same-runner, which measures the base commit and this one "
+            "side by side on one runner")
+
+
+def _moved(f: Facts) -> str:
+    change = _pct(f["change"]) if f.get("change") is not None else "the change"
+    return f"{change} would have been {'a regression' if f['was'] == 'regressed' else 'an improvement'}"
+
+
+def _runner_busy(f: Facts) -> str:
+    evidence = []
+    if f["machine"]:
+        evidence.append(f"the machine was busy while {f['side']} measured ({f['machine']})")
+    if f["utilisation_base"] is not None:
+        evidence.append(f"CPU utilisation went from {_pct(f['utilisation_base'], sign=False)} "
+                        f"(baseline) to {_pct(f['utilisation_head'], sign=False)} (this run), "
+                        "so the wall time moved by waiting, not by computing")
+    return (f"{_moved(f)}, but the runner explains it as well as the code: "
+            f"{'; '.join(evidence)}; {_CONFIRM}")
+
+
+def _runner_slower(f: Facts) -> str:
+    pace = "slower" if f["reference_change"] > 0 else "faster"
+    return (f"{_moved(f)}, but the runner itself ran {pace} than when the baseline was measured "
+            f"(its speed reference {_pct(f['reference_change'])}; what remains is "
+            f"{_pct(f['adjusted'])}); {_CONFIRM}")
+
+
+def _suite_shift(f: Facts) -> str:
+    reference = ("" if f.get("reference_change") is None
+                 else f", and so did the runner's speed reference ({_pct(f['reference_change'])})")
+    return (f"{_moved(f)}, but {f['moved']} of {f['compared']} benchmarks moved together "
+            f"(median {_pct(f['median_change'])}){reference}, as a slower or busier runner "
+            f"makes them; {_CONFIRM}")
+
+
 _SENTENCES: dict[str, Callable[[Facts], str]] = {
     "failed": lambda f: f"failed in this run: {f['error']}",
     "no_baseline": lambda f: "no baseline to compare with",
+    "runner_busy": _runner_busy,
+    "runner_slower": _runner_slower,
+    "suite_shift": _suite_shift,
     "not_in_baseline": lambda f: "not in the baseline",
     "failed_in_baseline": lambda f: f"failed in the baseline: {f['error']}",
     "not_in_this_run": lambda f: "in the baseline but not in this run",

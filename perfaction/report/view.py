@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from markupsafe import Markup
 
 from perfaction import metrics
-from perfaction.analysis.comparison import Comparison, Delta, Summary, Verdict
+from perfaction.analysis.comparison import RUNNER_REASONS, Comparison, Delta, Summary, Verdict
 from perfaction.metrics import LOWER_IS_BETTER, MAIN_METRIC
 from perfaction.report import units
 from perfaction.report.markdown import NAME_LIMIT, clean_text
@@ -254,8 +254,11 @@ def _noise(comparison: Comparison) -> dict[str, Any]:
         if worst is not None and worst > UNSTABLE_SPREAD:
             spreads.append((worst, delta.benchmark, delta.metric))
     spreads.sort(key=lambda item: -item[0])
+    undecided = [d for d in comparison.deltas if d.gating and d.verdict is Verdict.INCONCLUSIVE]
+    held = sum(1 for d in undecided if d.why is not None and d.why.code in RUNNER_REASONS)
     return {
-        "undecided": sum(1 for d in comparison.deltas if d.gating and d.verdict is Verdict.INCONCLUSIVE),
+        "undecided": len(undecided) - held,
+        "held": held,
         "unstable": tuple((b, m, units.format_spread(s)) for s, b, m in spreads[:5]),
         "unstable_total": len(spreads),
         "summary_only": any(d.base is not None and d.base.n == 0 for d in comparison.deltas),
@@ -338,7 +341,7 @@ def build_view(comparison: Comparison, context: ReportContext, *, marker: str,
     confidence = getattr(comparison, "confidence", None)
     correction = comparison.correction
     return {
-        "status": _status(comparison, has_baseline, noise["undecided"]),
+        "status": _status(comparison, has_baseline, noise["undecided"] + noise["held"]),
         "label": context.label, "marker": Markup(marker),
         "counts": _counts(items), "kinds_used": tuple(dict.fromkeys(k for k, _ in items)),
         "total_benchmarks": len({d.benchmark for d in comparison.deltas}),
