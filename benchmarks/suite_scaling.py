@@ -93,15 +93,17 @@ class Measurement:
     processes_median: float
     exit_code: int
     verdicts: Verdicts | None = None
+    value_time: float | None = None
 
     def row(self) -> str:
         over = (self.wall / self.budget - 1) * 100
         v = self.verdicts
+        value = f"{self.value_time * 1000:g} ms" if self.value_time else "-"
         counts = (f"{v.decided}/{v.untouched} | {v.false_alarms} | {v.detected}/{v.slowed}"
                   if v else "- | - | -")
         return (f"| {self.benchmarks} | {self.import_seconds:g} s | {self.mode} | {self.budget:g} s "
                 f"| {self.wall:.1f} s ({over:+.1f} %) | {self.processes_min} "
-                f"| {self.processes_median:g} | {counts} | {self.exit_code} |")
+                f"| {self.processes_median:g} | {value} | {counts} | {self.exit_code} |")
 
 
 @dataclass(frozen=True)
@@ -116,8 +118,8 @@ class Verdicts:
 
 
 HEADER = ("| benchmarks | module import | mode | budget | wall (vs budget) "
-          "| processes per benchmark (fewest) | (median) | A/A time decided | false alarms "
-          "| slowed detected | exit |\n|---|---|---|---|---|---|---|---|---|---|---|")
+          "| processes per benchmark (fewest) | (median) | value time | A/A time decided "
+          "| false alarms | slowed detected | exit |\n|---|---|---|---|---|---|---|---|---|---|---|---|")
 
 
 def time_verdicts(comparison: Path, slow_names: set[str]) -> Verdicts:
@@ -132,13 +134,14 @@ def time_verdicts(comparison: Path, slow_names: set[str]) -> Verdicts:
         slowed=len(slow), detected=sum(d["verdict"] == "regressed" for d in slow))
 
 
-def processes_per_benchmark(results: Path) -> list[int]:
+def processes_per_benchmark(results: Path) -> tuple[list[int], float | None]:
+    """Processes of each benchmark's time, and the value time the run chose."""
     data = json.loads(results.read_text())
     counts = []
     for bench in data["benchmarks"]:
         samples = (bench.get("metrics") or {}).get("time", {}).get("samples") or []
         counts.append(len(samples))
-    return counts
+    return counts, (data.get("settings") or {}).get("min_value_time")
 
 
 def measure(python: str, workdir: Path, count: int, import_seconds: float, mode: str,
@@ -162,13 +165,15 @@ def measure(python: str, workdir: Path, count: int, import_seconds: float, mode:
     wall = time.perf_counter() - start
     if done.returncode not in (0, 1) or not (head / "head.json").exists():
         sys.stderr.write(done.stderr[-2000:])
-    counts = processes_per_benchmark(head / "head.json") if (head / "head.json").exists() else [0]
+    counts, value_time = ([0], None)
+    if (head / "head.json").exists():
+        counts, value_time = processes_per_benchmark(head / "head.json")
     verdicts = None
     if (head / "comparison.json").exists():
         verdicts = time_verdicts(head / "comparison.json",
                                  {f"bench_{i:03d}" for i in slow_indices})
     return Measurement(count, import_seconds, mode, budget, wall, min(counts),
-                       statistics.median(counts), done.returncode, verdicts)
+                       statistics.median(counts), done.returncode, verdicts, value_time)
 
 
 def main(argv: list[str] | None = None) -> int:
