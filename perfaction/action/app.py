@@ -166,7 +166,7 @@ def _measure(config: Config, workdir: Path, runner: Runner,
     with commands.group(f"Running benchmarks: {config.benchmark}"):
         if config.mode != "same-runner":
             result = runner.run(config.benchmark, options)
-            return None, result.suites[0], _budget_notes(result, commands)
+            return None, result.suites[0], _run_notes(result, commands)
         base_ref = config.base_ref or context.base_sha or context.before_sha
         if not base_ref:
             raise ConfigError("input 'base-ref' is needed in same-runner mode on a "
@@ -178,15 +178,20 @@ def _measure(config: Config, workdir: Path, runner: Runner,
     for note in result.notes:
         commands.warning(note, title="Same-runner base")
     return base, head, (tuple(f"Base {base_ref}: {note}" for note in result.notes)
-                        + _budget_notes(result, commands))
+                        + _run_notes(result, commands))
 
 
-def _budget_notes(result: RunResult, commands: WorkflowCommands) -> tuple[str, ...]:
-    """The runner's warning that the budget buys too few processes, for the log and the report."""
-    if not result.budget_note:
-        return ()
-    commands.warning(result.budget_note, title="Time budget too small to decide")
-    return (f"Time budget: {result.budget_note}.",)
+def _run_notes(result: RunResult, commands: WorkflowCommands) -> tuple[str, ...]:
+    """What the runner warned about, for the log and the report: a budget too small to
+    decide, benchmarks measured again after their worker was killed from outside."""
+    notes = []
+    if result.budget_note:
+        commands.warning(result.budget_note, title="Time budget too small to decide")
+        notes.append(f"Time budget: {result.budget_note}.")
+    for retry in result.retries:
+        commands.warning(retry, title="Worker killed from outside")
+        notes.append(f"{retry}.")
+    return tuple(notes)
 
 
 def _repository_root(workdir: Path) -> Path:

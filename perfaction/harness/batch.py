@@ -87,6 +87,7 @@ def run_batch(launch: Launch, common: dict[str, Any], task: str, entries: Sequen
         running = _running(outcome, finished)
         if running is not None:
             outcomes[running] = WorkerOutcome(False, error=outcome.error, phase=outcome.phase,
+                                              returncode=outcome.returncode,
                                               wall=outcome.wall)
             pending = [e for e in pending if e.name != running]
         elif outcome.phase == "crash":

@@ -45,6 +45,17 @@ class WorkerOutcome:
                                    # budget (stopped at the end of the run's time budget)
     wall: float = 0.0              # seconds from start to exit, as the parent saw it
     events: tuple[dict[str, Any], ...] = ()   # a batch worker's progress lines, in order
+    returncode: int | None = None  # of a worker that died without a result (-N: signal N)
+
+    @property
+    def killed_from_outside(self) -> bool:
+        """Died of SIGKILL that we did not send (our timeouts and budget stops say so).
+
+        Another job, an operator or the kernel's out-of-memory killer ended it;
+        not the benchmark's own crash (an exit code, SIGSEGV, SIGABRT).
+        """
+        return (self.phase == "crash"
+                and self.returncode == -getattr(signal, "SIGKILL", 9))
 
 
 class Launcher(Protocol):
@@ -194,7 +205,8 @@ def _parse(out: bytes, err: bytes, returncode: int, wall: float, python: str,
                 reason += f" (killed by signal {-returncode})"
         if tail:
             reason += f"; its last output: {tail}"
-        return WorkerOutcome(False, error=reason, phase="crash", wall=wall, events=events)
+        return WorkerOutcome(False, error=reason, phase="crash", wall=wall, events=events,
+                             returncode=returncode)
     if not data.get("ok"):
         return WorkerOutcome(False, data=data, error=str(data.get("error")),
                              phase=str(data.get("phase")), wall=wall, events=events)

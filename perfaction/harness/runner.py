@@ -146,6 +146,7 @@ class RunResult:
     stats: RunStats
     notes: tuple[str, ...] = ()       # problems worth showing that did not stop the run
     budget_note: str | None = None    # the budget buys too few processes to decide (said at start)
+    retries: tuple[str, ...] = ()     # benchmarks measured again after their worker was killed
 
 
 @dataclass
@@ -161,6 +162,7 @@ class _Unit:
     processes: list[dict[str, list[float]]] = field(default_factory=list)
     rounds: list[int] = field(default_factory=list)   # the round of each entry of processes
     error: str | None = None
+    killed: bool = False               # a worker was killed from outside while measuring it
 
 
 def run_suite(target: str, options: RunOptions, *, progress: Progress | None = None,
@@ -203,6 +205,7 @@ class _Engine:
         self.memory_processes = 0
         self.memory_settled: set[str] = set()   # benchmarks whose memory passes can stop
         self.references: dict[str, list[float]] = {}   # side label -> each worker's speed
+        self.retries: list[str] = []    # benchmarks measured again after an outside kill
         self.notes: list[str] = []
         self.protocols: list[int] = []
         self.overhead = 0.0            # start-up plus import of one worker, from discovery
@@ -244,7 +247,7 @@ class _Engine:
                          user_imports=self.imports, memory_pass=self.memory_time,
                          memory_processes=self.memory_processes if self.options.memory else 0,
                          batch_size=self.batch, estimated_processes=self.estimated)
-        return RunResult(suites, stats, tuple(self.notes), self.budget_note)
+        return RunResult(suites, stats, tuple(self.notes), self.budget_note, tuple(self.retries))
 
     def _discover(self) -> tuple[list[list[Spec]], list[dict[str, Any]], float]:
         specs: list[list[Spec]] = []
@@ -338,16 +341,21 @@ class _Engine:
             self.progress.status(f"calibrating {len(mine)} benchmark(s)"
                                  + (f" ({side.label})" if side.label else ""))
             entries = {u.spec.name: u for u in mine}
-            result = self._run_batch(side_index, mine, "calibrate",
-                                     lambda unit: {"spec": unit.spec.to_json()}, budget=False)
-            for name, outcome in result.outcomes.items():
-                unit = entries[name]
-                if outcome.ok:
-                    unit.loops = int(outcome.data["loops"])
-                    unit.per_call = float(outcome.data["seconds_per_call"])
-                    unit.setup = float((outcome.data.get("timings") or {}).get("setup", 0.0))
-                else:
-                    self._fail(unit, outcome)
+            todo = mine
+            while todo:
+                result = self._run_batch(side_index, todo, "calibrate",
+                                         lambda unit: {"spec": unit.spec.to_json()}, budget=False)
+                todo = []
+                for name, outcome in result.outcomes.items():
+                    unit = entries[name]
+                    if outcome.ok:
+                        unit.loops = int(outcome.data["loops"])
+                        unit.per_call = float(outcome.data["seconds_per_call"])
+                        unit.setup = float((outcome.data.get("timings") or {}).get("setup", 0.0))
+                    elif self._spare(unit, outcome, "calibration"):
+                        todo.append(unit)      # calibrated again at once: nothing runs without
+                    else:
+                        self._fail(unit, outcome)
         # Identical settings on every side: the most loops any side needed, and
         # per-call latency on everywhere if any side's calls are slow enough.
         by_name: dict[str, list[_Unit]] = {}
@@ -434,7 +442,8 @@ class _Engine:
         for name, outcome in result.outcomes.items():
             unit = by_name[name]
             if not outcome.ok:
-                self._fail(unit, outcome)
+                if not self._spare(unit, outcome, f"round {round_index}"):
+                    self._fail(unit, outcome)
                 continue
             metrics = {k: [float(v) for v in vs] for k, vs in outcome.data["metrics"].items()}
             unit.processes.append(metrics)
@@ -486,6 +495,26 @@ class _Engine:
     def _label(self, unit: _Unit) -> str:
         label = self.sides[unit.side].label
         return f"{label}:{unit.spec.name}" if label else unit.spec.name
+
+    def _spare(self, unit: _Unit, outcome: WorkerOutcome, when: str) -> bool:
+        """Whether a worker killed from outside gets the benchmark another try (once).
+
+        SIGKILL from another job, an operator or the out-of-memory killer says
+        nothing about the benchmark the first time; the values it already has
+        stay, and later rounds measure it again. A second kill fails it: a
+        benchmark that exhausts memory is killed every time.
+        """
+        if unit.killed or not outcome.killed_from_outside:
+            return False
+        unit.killed = True
+        label = self.sides[unit.side].label
+        note = (f"{f'{label}: ' if label else ''}benchmark {unit.spec.name!r}: its worker was "
+                f"killed from outside (SIGKILL) during {when}, not by its own crash; measured "
+                "again in a fresh worker, keeping its earlier values (a second kill would "
+                "fail it)")
+        self.retries.append(note)
+        self.progress.note(note)
+        return True
 
     def _fail(self, unit: _Unit, outcome: WorkerOutcome) -> None:
         unit.error = schedule.format_failure(unit.spec.name, outcome.phase, outcome.error)

@@ -47,3 +47,62 @@ def test_benchmarks_that_raise_hang_or_kill_their_worker_fail_alone():
     assert "ValueError" in failed["setup_raises"]
     for name in ("healthy", "also_healthy[n=5]", "also_healthy[n=50]"):
         assert len(suite.get(name).metrics["time"].samples) == 2, name
+
+
+KILLED_ONCE = '''
+import os
+import signal
+from pathlib import Path
+
+from perfaction import benchmark
+
+MARK = Path(__file__).with_name("killed.mark")
+
+
+@benchmark
+def victim():
+    data = list(range(100))
+
+    def call():
+        # the first measuring process is killed as another job or an operator would
+        if os.environ.get("PERFACTION_TEST_KILL") and not MARK.exists() and len(data) == 100:
+            MARK.write_text("killed")
+            os.kill(os.getpid(), signal.SIGKILL)
+        return sum(data)
+    return call
+
+
+@benchmark
+def bystander():
+    return lambda: sum(range(100))
+'''
+
+
+def test_a_worker_killed_from_outside_is_measured_again_and_keeps_its_values(tmp_path,
+                                                                            monkeypatch):
+    (tmp_path / "killed_once.py").write_text(KILLED_ONCE)
+    # calibration runs first and must not be the one killed: arm the kill after it
+    monkeypatch.setenv("PERFACTION_TEST_KILL", "1")
+    (tmp_path / "killed.mark").write_text("calibration spared")
+    options = RunOptions(time_budget=10.0, cwd=tmp_path, processes=4, min_value_time=0.002,
+                         seed=2)
+
+    class ArmAfterCalibration:
+        """A launcher that removes the mark once calibration is done (the first measure)."""
+
+        def __init__(self):
+            from perfaction.harness.launcher import SubprocessLauncher
+            self.inner, self.armed = SubprocessLauncher(), False
+
+        def run(self, job, **kwargs):
+            if job.get("task") == "measure" and not self.armed:
+                self.armed = True
+                (tmp_path / "killed.mark").unlink()
+            return self.inner.run(job, **kwargs)
+
+    result = execute("killed_once.py", options, launcher=ArmAfterCalibration())
+    suite = result.suites[0]
+    assert not suite.failures
+    assert len(suite.get("victim").metrics["time"].samples) == 3     # one round lost
+    assert len(suite.get("bystander").metrics["time"].samples) == 4
+    assert len(result.retries) == 1 and "'victim'" in result.retries[0]

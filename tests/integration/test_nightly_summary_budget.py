@@ -30,8 +30,8 @@ def name(index: int) -> str:
 class InstantRunner:
     """Returns a ready suite; nothing is measured."""
 
-    def __init__(self, suite: Suite, budget_note: str | None = None):
-        self.suite, self.budget_note = suite, budget_note
+    def __init__(self, suite: Suite, budget_note: str | None = None, retries=()):
+        self.suite, self.budget_note, self.retries = suite, budget_note, tuple(retries)
 
     def setup(self, command, cwd, log):
         return 0, []
@@ -39,7 +39,8 @@ class InstantRunner:
     def run(self, target, options):
         stats = RunStats(wall=0.0, discovery=0.0, calibration=0.0, rounds=3,
                          worker_processes=0, worker_wall=0.0, timed=0.0)
-        return RunResult((self.suite,), stats, budget_note=self.budget_note)
+        return RunResult((self.suite,), stats, budget_note=self.budget_note,
+                         retries=self.retries)
 
     def run_ab(self, repo_dir, base_ref, subdir, target, options):
         raise AssertionError("baseline mode only")
@@ -92,16 +93,20 @@ def test_the_nightly_section_keeps_its_place_after_a_comparison_that_fills_the_s
     assert f"bench_{BENCHMARKS - 1:05d}_" in full and "Nightly performance" in full
 
 
-def test_a_budget_too_small_to_decide_is_said_in_the_log_and_the_report(tmp_path):
+def test_a_small_budget_and_a_killed_worker_are_said_in_the_log_and_the_report(tmp_path):
     config = schedule_config(tmp_path)
     note = ("the 60 s budget buys about 2 process(es) per benchmark; deciding any of the run's "
             "900 gating tests needs at least 10 per side, so verdicts will be inconclusive: "
             "a time budget of about 310 s would (--time-budget)")
     out = io.StringIO()
     code = app.run(config, baselines=None, publisher=None,
-                   runner=InstantRunner(large_suite(), budget_note=note),
+                   runner=InstantRunner(large_suite(), budget_note=note, retries=[
+                       "benchmark 'bench_00007': its worker was killed from outside (SIGKILL) "
+                       "during round 3"]),
                    clock=lambda: datetime(2024, 6, 1, tzinfo=UTC), stdout=out)
     assert code == 0, out.getvalue()[-3000:]
     assert "::warning title=Time budget too small to decide::" in out.getvalue()
+    assert "::warning title=Worker killed from outside::" in out.getvalue()
     report = (tmp_path / "perf-report.md").read_text(encoding="utf-8")
     assert "a time budget of about 310 s would" in report
+    assert "killed from outside (SIGKILL) during round 3" in report

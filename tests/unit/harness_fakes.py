@@ -73,7 +73,8 @@ class FakeLauncher:
             outcome = self._one(job["task"], {**job, **entry}, cwd, python)
             if outcome.phase in ("timeout", "crash"):
                 return WorkerOutcome(False, error=outcome.error, phase=outcome.phase,
-                                     wall=self.cost, events=tuple(events))
+                                     wall=self.cost, events=tuple(events),
+                                     returncode=outcome.returncode)
             result = outcome.data if outcome.ok else {"ok": False, "phase": outcome.phase,
                                                       "error": outcome.error}
             events.append({"event": "done", "name": name, "result": {"ok": outcome.ok, **result}})

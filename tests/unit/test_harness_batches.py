@@ -259,3 +259,71 @@ def test_each_side_records_the_median_speed_reference_of_its_workers_and_ignores
     base, head = result.suites
     assert base.environment.speed_reference == 4.1e-4
     assert head.environment.speed_reference == 5.1e-4
+
+
+KILLED = WorkerOutcome(False, error="the worker process exited with code -9 without a result "
+                       "(killed by signal 9)", phase="crash", returncode=-9)
+
+
+class KilledFromOutside(FakeLauncher):
+    """The worker measuring ``victim`` is SIGKILLed the first ``times`` times it runs ``task``."""
+
+    def __init__(self, *args, victim, times, task="measure", **kwargs):
+        super().__init__(*args, **kwargs)
+        self.victim, self.times, self.task = victim, times, task
+
+    def _one(self, task, job, cwd, python):
+        if job["spec"]["name"] == self.victim and task == self.task and self.times > 0:
+            self.times -= 1
+            self.benchmark_jobs.append({**job, "mode": task, "cwd": cwd})
+            return KILLED
+        return super()._one(task, job, cwd, python)
+
+
+def test_a_worker_killed_from_outside_costs_its_benchmark_one_round_not_the_run():
+    clock = FakeClock()
+    launcher = KilledFromOutside(clock, NAMES, victim="b2", times=1)
+    result = execute("bench.py", options(processes=5), launcher=launcher, clock=clock)
+    suite = result.suites[0]
+    assert not suite.failures
+    assert len(suite.get("b2").metrics["time"].samples) == 4      # the killed round only
+    assert all(len(suite.get(n).metrics["time"].samples) == 5 for n in NAMES if n != "b2")
+    assert len(result.retries) == 1 and "'b2'" in result.retries[0]
+    assert "killed from outside (SIGKILL)" in result.retries[0]
+
+
+def test_a_second_kill_fails_the_benchmark_as_an_out_of_memory_kill_would():
+    clock = FakeClock()
+    launcher = KilledFromOutside(clock, NAMES, victim="b2", times=5)
+    suite = run_suite("bench.py", options(processes=5), launcher=launcher, clock=clock)
+    assert "killed by signal 9" in suite.get("b2").error
+    assert sum(1 for j in launcher.measure_jobs() if j["spec"]["name"] == "b2") == 2
+
+
+def test_a_crash_of_the_benchmark_itself_is_not_retried():
+    clock = FakeClock()
+    segfault = WorkerOutcome(False, error="the worker process exited with code -11 without a "
+                             "result (killed by signal 11)", phase="crash", returncode=-11)
+    launcher = FakeLauncher(clock, NAMES, failures={("b2", "measure"): segfault})
+    result = execute("bench.py", options(processes=3), launcher=launcher, clock=clock)
+    assert "signal 11" in result.suites[0].get("b2").error and not result.retries
+
+
+def test_a_calibration_worker_killed_from_outside_calibrates_again_at_once():
+    clock = FakeClock()
+    launcher = KilledFromOutside(clock, NAMES, victim="b4", times=1, task="calibrate")
+    result = execute("bench.py", options(processes=3), launcher=launcher, clock=clock)
+    assert not result.suites[0].failures
+    assert len(result.suites[0].get("b4").metrics["time"].samples) == 3
+    assert "during calibration" in result.retries[0]
+
+
+def test_in_a_b_the_round_a_kill_cost_one_side_is_dropped_from_both():
+    clock = FakeClock()
+    base, head, sides = ab_sides()
+    launcher = KilledFromOutside(clock, NAMES, victim="b1", times=1,
+                                 trees={base: NAMES, head: NAMES})
+    result = execute("bench.py", options(processes=4), sides=sides, launcher=launcher,
+                     clock=clock)
+    counts = [len(s.get("b1").metrics["time"].samples) for s in result.suites]
+    assert counts == [3, 3] and result.retries[0].startswith(("base: ", "head: "))
