@@ -56,6 +56,7 @@ class RunOptions:
 
     time_budget: float = 60.0          # seconds for the whole suite, start-up included
     filter: str | None = None          # glob (``*``, ``?``) or substring of benchmark names
+    names: tuple[str, ...] | None = None  # only these benchmarks, by exact name
     timeout: float | None = None       # seconds per worker process; default from the budget
     cwd: Path | None = None            # project root the module is imported from
     python: str | None = None          # interpreter for workers; default this one
@@ -278,7 +279,8 @@ class _Engine:
             self.overhead = max(self.overhead, outcome.wall - float(timings.get("total", 0.0))
                                 + float(timings.get("import", 0.0)))
             found = [Spec.from_json(s) for s in outcome.data["specs"]]
-            specs.append([s for s in found if schedule.matches_filter(s.name, self.options.filter)])
+            specs.append([s for s in found if schedule.matches_filter(s.name, self.options.filter)
+                          and (self.options.names is None or s.name in self.options.names)])
             environments.append(outcome.data.get("environment", {}))
             walls.append(outcome.wall)
         if not any(specs):
@@ -528,8 +530,9 @@ class _Engine:
         if unit is not None:
             value = max(value, (unit.loops or 1) * (unit.per_call or 0.0))
         latency = self.value_time if detail and (unit is None or unit.latency) else 0.0
-        # the memory pass: about six rounds (tracemalloc start-up and the peak calls included)
-        memory = 6 * self.memory_round_time if detail and options.memory else 0.0
+        # the memory pass: about four rounds' worth (the peak calls, the first round and
+        # two more, which end it when nothing was retained: measure.memory_pass)
+        memory = 4 * self.memory_round_time if detail and options.memory else 0.0
         return schedule.benchmark_seconds(
             value_seconds=value, values=options.warmup_values + options.values_per_process,
             setup=unit.setup if unit is not None else 0.0, latency_seconds=latency,

@@ -220,9 +220,10 @@ def test_sizing_takes_the_longest_values_that_still_buy_the_processes_the_gate_n
         return budget.BudgetEstimate(processes, 7, 300, 0.0, 1, "", None)
 
     chosen, estimate = budget.size_values(estimate_for)
-    assert estimate.processes >= 7 + budget.EXTRA_PROCESSES
+    target = 7 + budget.EXTRA_PROCESSES
+    assert estimate.processes >= target
     longer = [s for s in budget.SIZINGS if budget.SIZINGS.index(s) < budget.SIZINGS.index(chosen)]
-    assert longer and all(estimate_for(s).processes < 11 for s in longer)
+    assert longer and all(estimate_for(s).processes < target for s in longer)
 
     never, _ = budget.size_values(lambda s: budget.BudgetEstimate(1, 7, 3, 0.0, 1, "", None))
     assert never == budget.SIZINGS[-1]           # the most processes there are
