@@ -58,7 +58,7 @@ from perfaction.results.model import Suite
 
 if TYPE_CHECKING:
     from perfaction.analysis.policy import Policy
-    from perfaction.harness.runner import RunResult
+    from perfaction.harness.runner import RunOptions, RunResult
 
 OUTPUT_JSON_LIMIT = 512 * 1024   # comparison-json beyond this is replaced by counts
 
@@ -96,6 +96,10 @@ def run(config: Config, *, baselines: BaselineSource | None, publisher: Publishe
 
     baseline = _baseline(config, baselines, base_suite, clock, commands)
     comparison = compare.compare_suites(baseline.suite, head, policy, mode=config.mode)
+    if config.mode != "same-runner" and config.confirm and baseline.suite is not None:
+        comparison, confirm_notes = _confirm(config, workdir, runner, comparison, policy,
+                                             baseline.suite, results_file, commands)
+        run_notes += confirm_notes
     night = None
     if context.records_history:   # before the report: a later failure still leaves the file
         previous = nightly.load_previous(config, baselines, commands)
@@ -154,15 +158,20 @@ def _setup(command: str, workdir: Path, runner: Runner, commands: WorkflowComman
                               f"Last lines of its output:\n{shown}")
 
 
+def _run_options(config: Config, workdir: Path) -> RunOptions:
+    from perfaction.harness.runner import RunOptions
+    context = config.github
+    return RunOptions(time_budget=config.time_budget, filter=config.filter,
+                      timeout=config.benchmark_timeout, cwd=workdir,
+                      commit_sha=context.head_commit or None,
+                      ref=context.head_ref or context.ref_name or context.ref or None)
+
+
 def _measure(config: Config, workdir: Path, runner: Runner,
              commands: WorkflowCommands) -> tuple[Suite | None, Suite, tuple[str, ...]]:
     """(base suite in same-runner mode, head suite, notes for the report)."""
-    from perfaction.harness.runner import RunOptions
     context = config.github
-    options = RunOptions(time_budget=config.time_budget, filter=config.filter,
-                         timeout=config.benchmark_timeout, cwd=workdir,
-                         commit_sha=context.head_commit or None,
-                         ref=context.head_ref or context.ref_name or context.ref or None)
+    options = _run_options(config, workdir)
     with commands.group(f"Running benchmarks: {config.benchmark}"):
         if config.mode != "same-runner":
             result = runner.run(config.benchmark, options)
@@ -179,6 +188,32 @@ def _measure(config: Config, workdir: Path, runner: Runner,
         commands.warning(note, title="Same-runner base")
     return base, head, (tuple(f"Base {base_ref}: {note}" for note in result.notes)
                         + _run_notes(result, commands))
+
+
+def _confirm(config: Config, workdir: Path, runner: Runner, comparison: Comparison,
+             policy: Policy, baseline: Suite, results_file: Path,
+             commands: WorkflowCommands) -> tuple[Comparison, tuple[str, ...]]:
+    """Baseline mode: the flagged benchmarks measured again beside the base commit (confirm.py)."""
+    from perfaction.action import confirm
+    from perfaction.harness import gitinfo
+    if not confirm.flagged(comparison):
+        return comparison, ()
+    context = config.github
+    base_ref = (config.base_ref or context.base_sha or baseline.environment.commit_sha
+                or context.before_sha)
+    repo_dir = gitinfo.toplevel(workdir)
+    available = bool(repo_dir and base_ref and gitinfo.has_commit(repo_dir, base_ref))
+    subdir = workdir.resolve().relative_to(repo_dir) if repo_dir else Path(".")
+    with commands.group("Confirming flagged benchmarks beside the base commit"):
+        done = confirm.confirm(comparison, policy=policy, runner=runner, repo_dir=repo_dir,
+                               subdir=subdir, target=config.benchmark, base_ref=base_ref,
+                               available=available, options=_run_options(config, workdir))
+    if done.suites is not None:
+        for suite, side in zip(done.suites, ("base", "head"), strict=True):
+            dump_suite(suite, results_file.with_name(f"{results_file.stem}.confirm-{side}.json"))
+    for note in done.notes:
+        commands.log(f"perfaction: {note}")
+    return done.comparison, done.notes
 
 
 def _run_notes(result: RunResult, commands: WorkflowCommands) -> tuple[str, ...]:

@@ -46,6 +46,7 @@ INPUTS: dict[str, str] = {
     "thresholds": "",
     "thresholds-file": "",
     "fail-on-regression": "true",
+    "confirm": "true",
     "fail-on-missing-baseline": "false",
     "comment-mode": "always",
     "comment-id": "default",
@@ -230,6 +231,7 @@ class Config:
     thresholds: str | None = None
     thresholds_file: str | None = None
     fail_on_regression: bool = True
+    confirm: bool = True               # baseline mode: re-measure flags beside the base commit
     fail_on_missing_baseline: bool = False
     comment_mode: str = "always"
     comment_id: str = "default"
@@ -295,6 +297,7 @@ class Config:
             thresholds=values["thresholds"] or None,
             thresholds_file=values["thresholds-file"] or None,
             fail_on_regression=_parse_bool("fail-on-regression", values["fail-on-regression"]),
+            confirm=_parse_bool("confirm", values["confirm"]),
             fail_on_missing_baseline=_parse_bool("fail-on-missing-baseline",
                                                  values["fail-on-missing-baseline"]),
             comment_mode=_parse_choice("comment-mode", values["comment-mode"], COMMENT_MODES),

@@ -42,9 +42,12 @@ REASON_CODES = (
     "too_few_processes", "not_significant", "too_noisy",
     # undecided: the runner explains the change as well as the code (contention.py)
     "runner_busy", "runner_slower", "suite_shift",
+    # undecided: flagged against a stored baseline, not confirmable on this runner
+    # (action/confirm.py: the base commit is not in the checkout)
+    "unconfirmed",
 )
-# The codes of changes withheld because the runner explains them (contention.py).
-RUNNER_REASONS = ("runner_busy", "runner_slower", "suite_shift")
+# The codes of changes withheld because the runner explains them as well as the code.
+RUNNER_REASONS = ("runner_busy", "runner_slower", "suite_shift", "unconfirmed")
 
 
 @dataclass(frozen=True)

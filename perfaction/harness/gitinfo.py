@@ -53,6 +53,15 @@ def resolve_commit(repo: Path, ref: str) -> str:
     return done.stdout.strip()
 
 
+def has_commit(repo: Path, ref: str) -> bool:
+    """Whether ``ref`` names a commit present in ``repo`` (a shallow clone often lacks the base)."""
+    try:
+        done = _git(repo, "rev-parse", "--verify", "-q", f"{ref}^{{commit}}")
+    except PerfActionError:
+        return False
+    return done.returncode == 0 and bool(done.stdout.strip())
+
+
 @contextmanager
 def base_worktree(repo_dir: Path, ref: str) -> Iterator[Path]:
     """A detached git worktree of ``ref``, outside the repository; removed afterwards.

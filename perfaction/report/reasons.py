@@ -203,11 +203,18 @@ def _suite_shift(f: Facts) -> str:
             f"makes them; {_CONFIRM}")
 
 
+def _unconfirmed(f: Facts) -> str:
+    return (f"{_moved(f)} against the stored baseline, but it could not be confirmed on this "
+            f"runner ({f['why']}); the action measures the base commit side by side when the "
+            "checkout has it (actions/checkout with fetch-depth: 0)")
+
+
 _SENTENCES: dict[str, Callable[[Facts], str]] = {
     "failed": lambda f: f"failed in this run: {f['error']}",
     "no_baseline": lambda f: "no baseline to compare with",
     "runner_busy": _runner_busy,
     "runner_slower": _runner_slower,
+    "unconfirmed": _unconfirmed,
     "suite_shift": _suite_shift,
     "not_in_baseline": lambda f: "not in the baseline",
     "failed_in_baseline": lambda f: f"failed in the baseline: {f['error']}",

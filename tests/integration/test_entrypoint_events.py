@@ -20,7 +20,9 @@ def test_push_to_main_writes_the_next_baseline_and_compares_with_the_previous(fa
     previous = fake.add_artifact(REPO, NAME, baseline_zip(FAST_BASELINE), head_branch="main")
     # A re-run attempt of this very run uploaded one already: not a *previous* baseline.
     fake.add_artifact(REPO, NAME, baseline_zip(SLOW_BASELINE), head_branch="main", run_id=RUN_ID)
-    result = run_action("push", inputs={"setup-command": 'echo "setup ran in $(pwd)" > setup.log'})
+    # confirm: false keeps the stored baseline's verdict (confirmations: test_entrypoint_confirm.py)
+    result = run_action("push", inputs={"setup-command": 'echo "setup ran in $(pwd)" > setup.log',
+                                        "confirm": "false"})
     # On push the comparison informs; it never blocks the upload of the next baseline.
     assert result.returncode == 0, result.explain()
     assert downloaded_ids(fake) == [previous.id]

@@ -61,7 +61,8 @@ def test_no_token_and_a_local_baseline_file_never_touch_the_api(fake, run_action
     baseline = workspace / "baselines" / "main.json"
     baseline.parent.mkdir()
     baseline.write_text(json.dumps(suite_dict_fast()))
-    result = run_action("pull_request", token="", inputs={"baseline-path": "baselines/main.json"})
+    result = run_action("pull_request", token="", inputs={"baseline-path": "baselines/main.json",
+                                                          "confirm": "false"})
     assert result.returncode == 1, result.explain()
     assert result.outputs["baseline-status"] == "file"
     assert result.outputs["regression"] == "true"

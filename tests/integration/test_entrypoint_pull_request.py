@@ -52,7 +52,9 @@ def test_second_run_with_a_regression_edits_the_comment_and_fails(fake, run_acti
     fake.add_comment(REPO, PR, f"Quoting the bot:\n{first_body}", author="octocat")
 
     fake.add_artifact(REPO, NAME, baseline_zip(FAST_BASELINE))
-    second = run_action("pull_request")
+    # The stored baseline's verdict stands (confirm: false): these tests are about the
+    # comment and the gate; confirmations are in test_entrypoint_confirm.py.
+    second = run_action("pull_request", inputs={"confirm": "false"})
     assert second.returncode == 1, second.explain()
     ours = [c for c in fake.comments_on(REPO, PR) if c.author == BOT]
     assert [c.id for c in ours] == [comment.id], "the second run must edit, not add"
@@ -69,7 +71,8 @@ def test_second_run_with_a_regression_edits_the_comment_and_fails(fake, run_acti
 
 def test_without_gating_or_comments_a_regression_only_warns(fake, run_action):
     fake.add_artifact(REPO, NAME, baseline_zip(FAST_BASELINE))
-    result = run_action("pull_request", inputs={"fail-on-regression": "false", "comment-mode": "never"})
+    result = run_action("pull_request", inputs={"fail-on-regression": "false", "comment-mode": "never",
+                                                "confirm": "false"})
     assert result.returncode == 0, result.explain()
     assert result.outputs["regression"] == "true"
     assert not result.annotations("error")
@@ -79,7 +82,7 @@ def test_without_gating_or_comments_a_regression_only_warns(fake, run_action):
 
 def test_a_fork_pr_gets_no_comment_but_a_summary_and_the_verdict(fake, run_action):
     fake.add_artifact(REPO, NAME, baseline_zip(FAST_BASELINE))
-    result = run_action("pull_request_fork", token=READ_ONLY_TOKEN)
+    result = run_action("pull_request_fork", token=READ_ONLY_TOKEN, inputs={"confirm": "false"})
     assert result.returncode == 1, result.explain()   # the verdict, not the 403
     assert fake.comments_on(REPO, FORK_PR) == []
     assert result.summary.strip()
