@@ -375,3 +375,23 @@ def test_minimum_sample_counts():
     # "Exact Mann-Whitney cannot reach p < 0.001 with fewer than 7 samples per side."
     assert stats.min_processes_per_side(0.001) == 7
     assert stats.min_processes_per_side(0.01) == 5    # 1/C(10,5) = 1/252
+
+
+def test_the_p_value_floor_of_very_large_samples_does_not_overflow():
+    # 515 a side: C(1030, 515) is beyond the largest float, and 1 / C raised OverflowError
+    assert stats.min_attainable_p(515, 515) == 5e-324
+    assert 0 < stats.min_attainable_p(2000, 3) < 1e-9
+    assert stats.min_attainable_p(5, 5) == 1 / 252
+
+
+def test_a_comparison_of_600_processes_a_side_decides_without_overflow():
+    from perfaction.analysis.compare import compare_suites
+    from perfaction.analysis.policy import Policy
+    from perfaction.results.model import Benchmark, Metric, Suite
+
+    def suite(center):
+        samples = tuple((center * (1 + 0.01 * ((i * 7) % 11 - 5) / 5),) for i in range(600))
+        return Suite((Benchmark("a", {"time": Metric("s", samples=samples)}),))
+
+    [delta] = compare_suites(suite(1e-3), suite(1.2e-3), Policy()).deltas
+    assert delta.verdict.value == "regressed" and delta.p_adjusted > 0
