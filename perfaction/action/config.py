@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import math
+import posixpath
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -264,6 +265,7 @@ class Config:
         if self.baseline_path and self.mode == "same-runner":
             raise ConfigError("inputs 'baseline-path' and mode 'same-runner' exclude each other: "
                               "same-runner measures the base commit itself; drop one of them")
+        _check_output_paths(self)
 
     @property
     def workspace(self) -> Path:
@@ -384,6 +386,44 @@ def _check_label(value: str) -> None:
             or value != value.strip():
         raise ConfigError("input 'issue-label' accepts a label name of 1 to 50 printable "
                           f"characters without commas or surrounding spaces, got {value!r}")
+
+
+def _normal(path: str) -> str:
+    return posixpath.normpath(path.replace("\\", "/"))
+
+
+def _check_output_paths(config: Config) -> None:
+    """Files the run writes stay in the workspace and never land on one another, or on the
+    baseline it reads: a report written over the results left later pull requests an
+    'invalid' baseline, and results written over baseline-path compare a run with itself."""
+    results = config.results_path
+    stem = posixpath.splitext(results)[0]
+    written = {"results-path": results, "report-path": config.report_path}
+    if config.history_path or config.github.records_history:
+        written["history-path"] = config.history_output
+    derived = {f"{stem}.{suffix}.json": f"the {what} results written beside results-path"
+               for suffix, what in (("base", "base commit's"), ("confirm-base", "confirming run's base"),
+                                    ("confirm-head", "confirming run's head"))}
+    seen: dict[str, str] = {}
+    for name, path in written.items():
+        normal = _normal(path)
+        if normal.startswith("../") or normal == ".." or posixpath.isabs(normal):
+            raise ConfigError(f"input '{name}' must stay inside the workspace (where the upload "
+                              f"step finds it), got {path!r}; give a path relative to it")
+        for other, taken in seen.items():
+            if taken == normal:
+                raise ConfigError(f"inputs '{other}' and '{name}' name the same file {path!r}; "
+                                  "each would overwrite the other: give them different names")
+        if name != "results-path" and normal in {_normal(p) for p in derived}:
+            raise ConfigError(f"input '{name}' names {path!r}, which is "
+                              f"{derived[next(p for p in derived if _normal(p) == normal)]}; "
+                              "give it another name")
+        seen[name] = normal
+    if config.baseline_path and _normal(config.baseline_path) in seen.values():
+        clash = next(n for n, p in seen.items() if p == _normal(config.baseline_path or ""))
+        raise ConfigError(f"input 'baseline-path' names the same file as '{clash}' "
+                          f"({config.baseline_path!r}): this run would overwrite the baseline "
+                          "before reading it; write the results elsewhere")
 
 
 def _parse_relative_file(name: str, value: str) -> str:

@@ -61,6 +61,7 @@ def _handle(args: argparse.Namespace) -> int:
 
     # Before measuring: a typo in --thresholds must not cost the whole run.
     policy = load_policy(args)
+    _check_outputs(args)
     head_dir = Path.cwd().resolve()
     options = options_from_args(args, cwd=head_dir, commit_sha=gitinfo.head_commit(head_dir),
                                 ref=gitinfo.current_ref(head_dir))
@@ -84,6 +85,22 @@ def _handle(args: argparse.Namespace) -> int:
     for note in result.notes:
         print(f"perfaction ab: warning: {note}", file=sys.stderr)
     return _compare_and_report(args, policy, base, head)
+
+
+def _check_outputs(args: argparse.Namespace) -> None:
+    """Each output its own file: one written over another would lose a side's results."""
+    from perfaction.errors import PerfActionError
+
+    named = {"-o/--output": args.output, "--base-output": args.base_output, "--json": args.json}
+    seen: dict[Path, str] = {}
+    for option, value in named.items():
+        if not value:
+            continue
+        path = Path(value).resolve()
+        if path in seen:
+            raise PerfActionError(f"{seen[path]} and {option} name the same file {value!r}; "
+                                  "each would overwrite the other: give them different names")
+        seen[path] = option
 
 
 def _base_from_ref(stack: ExitStack, head_dir: Path, ref: str) -> Path:

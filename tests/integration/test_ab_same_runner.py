@@ -227,3 +227,16 @@ def test_a_bad_threshold_spec_fails_before_anything_is_measured(trees, tmp_path,
     # Nothing ran: no set-up recorded a call, no results file was started.
     assert not record.exists()
     assert not (tmp_path / "h.json").exists() and not (tmp_path / "b.json").exists()
+
+
+def test_ab_refuses_outputs_that_name_one_file_before_measuring(trees, tmp_path, monkeypatch,
+                                                               capsys):
+    base, head, _ = trees
+    monkeypatch.chdir(head)
+    same = str(tmp_path / "results.json")
+    code = main(["ab", "benchmarks/bench_lib.py", "--base-dir", str(base), "-o", same,
+                 "--base-output", same, *FAST])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "-o/--output and --base-output name the same file" in err
+    assert "discovering" not in err and not (tmp_path / "results.json").exists()

@@ -230,3 +230,27 @@ def test_only_nightly_events_on_the_default_branch_extend_the_history():
     assert not records("push", "refs/tags/v1.0", event("push"))
     assert not records("push", "refs/heads/main", {})     # default branch unknown: not trusted
     assert not records("pull_request", "refs/pull/42/merge", event("pull_request"))
+
+
+@pytest.mark.parametrize("inputs, fragment", [
+    ({"report-path": "perf-results.json"}, "'results-path' and 'report-path' name the same file"),
+    ({"report-path": "./out/../perf-results.json"}, "name the same file"),
+    ({"results-path": "r.json", "report-path": "r.base.json"}, "base commit's results"),
+    ({"report-path": "perf-results.confirm-head.json"}, "confirming run's head"),
+    ({"results-path": "../elsewhere/results.json"}, "'results-path' must stay inside the workspace"),
+    ({"report-path": "/tmp/report.md"}, "'report-path' must stay inside the workspace"),
+    ({"baseline-path": "perf-results.json"}, "would overwrite the baseline before reading it"),
+    ({"history-path": "perf-report.md"}, "'report-path' and 'history-path' name the same file"),
+])
+def test_output_paths_that_collide_or_leave_the_workspace_are_refused_before_measuring(
+        inputs, fragment):
+    with pytest.raises(ConfigError, match=re.escape(fragment)):
+        Config.from_env(runner_env(**inputs), event=event("pull_request"))
+
+
+def test_distinct_output_paths_inside_the_workspace_are_accepted():
+    config = Config.from_env(runner_env(**{"results-path": "out/results.json",
+                                           "report-path": "out/report.md",
+                                           "baseline-path": "baselines/main.json"}),
+                             event=event("pull_request"))
+    assert config.report_path == "out/report.md"
