@@ -85,6 +85,8 @@ def run(config: Config, *, baselines: BaselineSource | None, publisher: Publishe
     policy = load_policy(config)
     if config.setup_command:
         _setup(config.setup_command, workdir, runner, commands)
+    # Before measuring: a typo in baseline-path must not cost the whole budget.
+    baseline_file = _baseline_file(config)
 
     base_suite, head, run_notes = _measure(config, workdir, runner, commands)
     results_file = config.in_workspace(config.results_path)
@@ -94,7 +96,7 @@ def run(config: Config, *, baselines: BaselineSource | None, publisher: Publishe
         dump_suite(base_suite, results_file.with_name(results_file.stem + ".base.json"))
         run_notes += _base_failures(base_suite, commands)
 
-    baseline = _baseline(config, baselines, base_suite, clock, commands)
+    baseline = _baseline(config, baselines, base_suite, baseline_file, clock, commands)
     comparison = compare.compare_suites(baseline.suite, head, policy, mode=config.mode)
     if config.mode != "same-runner" and config.confirm and baseline.suite is not None:
         comparison, confirm_notes = _confirm(config, workdir, runner, comparison, policy,
@@ -285,19 +287,26 @@ def _write_summary(path: str | None, comparison: Comparison, report_context: Rep
     append_summary(path, summary.rstrip("\n") + "\n" + nightly_section)
 
 
+def _baseline_file(config: Config) -> Suite | None:
+    """The suite at baseline-path, read before measuring; None when the input is not set."""
+    if not config.baseline_path:
+        return None
+    try:
+        return load_suite(config.in_workspace(config.baseline_path))
+    except ResultsFormatError as exc:
+        raise ConfigError(f"input 'baseline-path' (relative to the workspace): {exc}") from exc
+
+
 def _baseline(config: Config, baselines: BaselineSource | None, same_runner_base: Suite | None,
-              clock: Callable[[], datetime], commands: WorkflowCommands) -> Baseline:
+              baseline_file: Suite | None, clock: Callable[[], datetime],
+              commands: WorkflowCommands) -> Baseline:
     context = config.github
     if config.mode == "same-runner":
         assert same_runner_base is not None
         info = same_runner_baseline(same_runner_base, ref=config.base_ref or context.base_ref)
         return Baseline(same_runner_base, info, "same-runner")
-    if config.baseline_path:
-        try:
-            suite = load_suite(config.in_workspace(config.baseline_path))
-        except ResultsFormatError as exc:
-            raise ConfigError(f"input 'baseline-path' (relative to the workspace): {exc}") from exc
-        return Baseline(suite, file_baseline(config.baseline_path, suite), "file")
+    if config.baseline_path and baseline_file is not None:
+        return Baseline(baseline_file, file_baseline(config.baseline_path, baseline_file), "file")
     if baselines is None:
         reason = "no token was given, so the baseline artifact could not be fetched"
         commands.warning(reason + "; set the 'token' input", title="No baseline")

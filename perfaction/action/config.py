@@ -196,7 +196,7 @@ class GitHubContext:
             repository_id=_int_env(environ, "GITHUB_REPOSITORY_ID") or int_or_none(repo_payload.get("id")),
             ref_name=_env(environ, "GITHUB_REF_NAME") or _ref_name(ref),
             default_branch=_str_or_none(repo_payload.get("default_branch")),
-            pr_number=int_or_none(pull.get("number", event.get("number"))) if pull else None,
+            pr_number=_pr_number(pull, event),
             base_ref=_env(environ, "GITHUB_BASE_REF") or _str_or_none(base.get("ref")),
             base_sha=_str_or_none(base.get("sha")),
             head_ref=_env(environ, "GITHUB_HEAD_REF") or _str_or_none(head.get("ref")),
@@ -349,6 +349,22 @@ def _parse_bool(name: str, value: str) -> bool:
 _DURATION = re.compile(r"(?P<number>\d+(?:\.\d*)?|\.\d+)\s*(?P<unit>s|sec|m|min)?", re.IGNORECASE)
 
 
+# A job on GitHub-hosted runners ends after 6 hours; no duration input may exceed it
+# (and a larger one would overflow the timeouts built from it).
+MAX_DURATION = 6 * 3600.0
+
+
+def _pr_number(pull: Mapping[str, Any], event: Mapping[str, Any]) -> int | None:
+    """The pull request's number from the payload: a positive integer, or the payload is refused."""
+    if not pull:
+        return None
+    number = int_or_none(pull.get("number", event.get("number")))
+    if number is not None and number < 1:
+        raise ConfigError(f"the event payload (GITHUB_EVENT_PATH) gives pull request number "
+                          f"{number}; a pull request's number is a positive integer")
+    return number
+
+
 def _parse_duration(name: str, value: str) -> float:
     match = _DURATION.fullmatch(value.strip())
     seconds = None
@@ -359,6 +375,9 @@ def _parse_duration(name: str, value: str) -> float:
     if seconds is None or seconds <= 0:
         raise ConfigError(f"input '{name}' accepts a positive duration in seconds, "
                           f"such as 60, 90s or 2m; got {value!r}")
+    if seconds > MAX_DURATION:
+        raise ConfigError(f"input '{name}' is {value!r}, longer than a GitHub Actions job may "
+                          f"run ({MAX_DURATION // 3600:.0f} hours); give at most {MAX_DURATION:.0f}s")
     return seconds
 
 

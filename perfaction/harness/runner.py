@@ -104,9 +104,15 @@ class RunOptions:
             object.__setattr__(self, "cwd", Path(self.cwd))
 
 
+# Longer durations are typos, and they overflow the timeouts built from them.
+MAX_SECONDS = 7 * 24 * 3600.0
+
+
 def _positive(name: str, value: Any) -> None:
     if not isinstance(value, (int, float)) or isinstance(value, bool) or not value > 0:
         raise ConfigError(f"{name} must be a positive number of seconds, got {value!r}")
+    if value > MAX_SECONDS:
+        raise ConfigError(f"{name} is {value!r} seconds, more than a week; give a shorter one")
 
 
 @dataclass(frozen=True)

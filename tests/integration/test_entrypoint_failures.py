@@ -121,3 +121,15 @@ def test_a_local_baseline_file_without_a_history_path_reads_no_artifact(fake, ru
     assert result.outputs["baseline-status"] == "file"
     assert not fake.requests("api", path=r".*/actions/.*")
     assert len(fake.comments_on(REPO, PR)) == 1
+
+
+def test_a_baseline_path_that_is_missing_or_broken_is_refused_before_measuring(run_action,
+                                                                              workspace):
+    result = run_action("pull_request", inputs={"baseline-path": "baselines/mian.json"})
+    assert result.returncode == 2, result.explain()
+    assert "input 'baseline-path'" in result.stdout + result.stderr
+    assert "Running benchmarks" not in result.stdout       # nothing measured, nothing lost
+    (workspace / "broken.json").write_text('{"format_version": 1, "benchmarks": [')
+    result = run_action("pull_request", inputs={"baseline-path": "broken.json"})
+    assert result.returncode == 2 and "Running benchmarks" not in result.stdout
+    assert "broken.json" in result.stdout + result.stderr

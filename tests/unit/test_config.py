@@ -254,3 +254,17 @@ def test_distinct_output_paths_inside_the_workspace_are_accepted():
                                            "baseline-path": "baselines/main.json"}),
                              event=event("pull_request"))
     assert config.report_path == "out/report.md"
+
+
+@pytest.mark.parametrize("name, value", [("time-budget", "21601"), ("time-budget", "400m"),
+                                         ("benchmark-timeout", "99999999")])
+def test_durations_beyond_a_job_s_limit_are_refused(name, value):
+    with pytest.raises(ConfigError, match=rf"input '{name}' is '{value}', longer than a GitHub"):
+        Config.from_env(runner_env(**{name: value}), event=event("pull_request"))
+
+
+def test_a_pull_request_number_below_one_in_the_payload_is_refused(tmp_path):
+    payload = event("pull_request")
+    payload["pull_request"]["number"] = -4
+    with pytest.raises(ConfigError, match="pull request number -4"):
+        Config.from_env(runner_env(), event=payload)

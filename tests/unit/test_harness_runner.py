@@ -115,7 +115,7 @@ def test_memory_is_measured_in_enough_processes_for_the_gate_by_default(count):
     clock = FakeClock()
     names = [f"b{i}" for i in range(count)]
     launcher = FakeLauncher(clock, names, peak=varying_peak)
-    suite = run_suite("bench.py", options(processes=20, time_budget=1e6), launcher=launcher,
+    suite = run_suite("bench.py", options(processes=20, time_budget=6e5), launcher=launcher,
                       clock=clock)
     memory = len(suite.get("b0").metrics["peak_memory"].samples)
     needed = stats.min_processes_per_side(0.01 / (3 * count))
@@ -238,3 +238,8 @@ def test_invalid_options_are_config_errors():
         RunOptions(memory_processes=0)
     with pytest.raises(ConfigError, match="memory_round_time"):
         RunOptions(memory_round_time=0)
+    # beyond a week: a typo, and it would overflow the worker timeouts built from it
+    with pytest.raises(ConfigError, match="time_budget is 1e\\+300 seconds, more than a week"):
+        RunOptions(time_budget=1e300)
+    with pytest.raises(ConfigError, match="timeout"):
+        RunOptions(timeout=float("inf"))
