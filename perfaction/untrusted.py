@@ -32,19 +32,33 @@ def without_credentials(environ: Mapping[str, str]) -> dict[str, str]:
 
 
 def defuse(text: str) -> str:
-    """``text`` safe to print on the step's stdout: no line of it can act as a workflow command.
+    """``text`` safe to print on the step's stdout or a terminal.
 
-    The runner trims leading whitespace before looking for ``::`` and finds the
-    older ``##[command]`` form anywhere in a line, so a line that starts with
-    ``::`` after any blank or invisible characters gets a ``| `` in front, and
-    ``##[`` becomes ``## [``. Lines are split wherever the runner (and more)
-    would split them, so a bare carriage return cannot hide a second line.
+    No line of it can act as a workflow command: the runner trims leading
+    whitespace before looking for ``::`` and finds the older ``##[command]``
+    form anywhere in a line, so a line that starts with ``::`` after any blank
+    or invisible characters gets a ``| `` in front, and ``##[`` becomes
+    ``## [``. Lines are split wherever the runner (and more) would split them,
+    so a bare carriage return cannot hide a second line. And no character of
+    it can steer a terminal or hide text: control characters (ESC, NUL, the
+    C1 range with its one-byte CSI), DEL and the bidirectional overrides are
+    shown as escapes (``\x1b``, ``\u202e``) instead.
     """
+    text = text.translate(_VISIBLE)
     lines = []
     for line in text.splitlines() or [""]:
         line = line.replace("##[", "## [")
         lines.append("| " + line if _starts_like_command(line) else line)
     return "\n".join(lines)
+
+
+# Characters that act on a terminal or reorder text, mapped to a visible escape;
+# tabs and the line breaks splitlines() handles are left alone.
+_INVISIBLE = ([c for c in range(0x20) if chr(c) not in "\t\n\r\x0b\x0c\x1c\x1d\x1e"]
+              + list(range(0x7F, 0xA0)) + [0x200E, 0x200F, 0x061C]
+              + list(range(0x202A, 0x202F)) + list(range(0x2066, 0x206A)))
+_VISIBLE = {c: (f"\\x{c:02x}" if c < 0x100 else f"\\u{c:04x}") for c in _INVISIBLE}
+_VISIBLE.pop(0x85, None)      # NEL: splitlines() breaks the line there, as the runner does
 
 
 def _starts_like_command(line: str) -> bool:

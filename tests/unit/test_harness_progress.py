@@ -79,3 +79,19 @@ def test_failure_text_from_the_project_cannot_become_a_workflow_command():
     LiveProgress(live, width=lambda: 200).failure(hostile)
     LiveProgress(live, width=lambda: 200).status("x\n::error::y")
     assert command_lines(live.getvalue().replace("\r", "\n")) == []
+
+
+HOSTILE_NAME = "bench\x1b[2J\x1b]8;;https://evil.example\x07link\x00nul\x9b31mc1\u202eevil"
+
+
+def test_benchmark_names_cannot_steer_the_terminal_or_reorder_the_line():
+    out = io.StringIO()
+    PlainProgress(out, clock=Clock()).step(round_index=1, rounds=3, benchmark=HOSTILE_NAME,
+                                          time_left=9)
+    live = TTY()
+    LiveProgress(live, width=lambda: 400).step(round_index=1, rounds=3, benchmark=HOSTILE_NAME,
+                                               time_left=9)
+    for text in (out.getvalue(), live.getvalue()):
+        assert not any(c in text for c in "\x1b\x00\x07\x9b\u202e"), repr(text)
+        assert "bench\\x1b[2J\\x1b]8;;https://evil.example\\x07link\\x00nul\\x9b31mc1\\u202eevil" \
+            in text
