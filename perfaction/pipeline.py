@@ -25,17 +25,19 @@ from __future__ import annotations
 
 import os
 import subprocess
+import tempfile
+import time
 import traceback
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from perfaction.analysis.compare import exit_code as regression_exit_code
 from perfaction.analysis.comparison import Comparison
 from perfaction.errors import BenchmarkDiscoveryError, PerfActionError
-from perfaction.harness import gitinfo
+from perfaction.harness import gitinfo, leftovers
 from perfaction.harness.ab import base_failure, execute_ab
 from perfaction.harness.environment import gather, utc_timestamp
 from perfaction.harness.progress import PlainProgress, Progress
@@ -53,24 +55,47 @@ SETUP_TAIL_LINES = 30   # lines of a failed set-up command's output shown in the
 # ---------------------------------------------------------------------------
 
 class HarnessRunner:
-    """The real runner: set-up commands in a shell, benchmarks in the harness's workers."""
+    """The real runner: set-up commands in a shell, benchmarks in the harness's workers.
 
-    def __init__(self, stream: TextIO):
+    A set-up command may start a service the benchmarks use (``server &``).
+    Its output goes to a file the runner follows, not to a pipe a background
+    process could hold open forever, so the step ends when the shell does.
+    The processes it leaves running carry a token in their environment and
+    keep running while the benchmarks run; ``close`` stops them and says which.
+    """
+
+    def __init__(self, stream: TextIO, *, poll: float = 0.1):
         self.stream = stream
+        self.poll = poll
+        self._setups: list[tuple[str, float]] = []   # (token, start time) of each set-up
 
     def setup(self, command: str, cwd: Path, log: Callable[[str], None]) -> tuple[int, list[str]]:
         tail: deque[str] = deque(maxlen=SETUP_TAIL_LINES)
+        token = leftovers.new_token()
+        self._setups.append((token, time.time()))
         # The project's own command: no CI credential in its environment.
-        env = without_credentials(os.environ)
-        with subprocess.Popen(command, shell=True, cwd=cwd, env=env, stdout=subprocess.PIPE,
-                              stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True,
-                              errors="replace") as process:
-            assert process.stdout is not None
-            for line in process.stdout:
-                line = line.rstrip("\n")
-                tail.append(line)
-                log(line)
+        env = {**without_credentials(os.environ), leftovers.TOKEN_VARIABLE: token}
+        with tempfile.TemporaryFile() as output:
+            process = subprocess.Popen(command, shell=True, cwd=cwd, env=env, stdout=output,
+                                       stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                       start_new_session=True)
+            follower = _Follower(output)
+            while process.poll() is None:
+                follower.lines(into=(tail, log))
+                time.sleep(self.poll)
+            follower.lines(into=(tail, log), final=True)
         return process.returncode, list(tail)
+
+    def close(self) -> tuple[str, ...]:
+        """Stop what the set-up commands left running; one sentence per command that did."""
+        said = []
+        for token, started in self._setups:
+            killed = leftovers.stop_leftovers(token, since=started)
+            if killed:
+                said.append(leftovers.describe(killed, "setup-command", advice=None,
+                                               until="while the benchmarks ran"))
+        self._setups.clear()
+        return tuple(said)
 
     def run(self, target: str, options: RunOptions) -> RunResult:
         return execute(target, options, progress=PlainProgress(self.stream))
@@ -80,6 +105,28 @@ class HarnessRunner:
         with gitinfo.base_worktree(repo_dir, base_ref) as base_root:
             return measure_ab(base_root / subdir, repo_dir / subdir, target, options,
                               progress=PlainProgress(self.stream), base_ref=base_ref)
+
+
+class _Follower:
+    """New whole lines of a file another process is writing, as they come."""
+
+    def __init__(self, file: Any):
+        self.file, self.offset, self.partial = file, 0, b""
+
+    def lines(self, *, into: tuple[deque[str], Callable[[str], None]], final: bool = False) -> None:
+        self.file.seek(self.offset)
+        chunk = self.file.read(1 << 20)
+        self.offset += len(chunk)
+        data = self.partial + chunk
+        *complete, self.partial = data.split(b"\n")
+        if final and self.partial:
+            complete.append(self.partial)
+            self.partial = b""
+        tail, log = into
+        for raw in complete:
+            line = raw.decode("utf-8", errors="replace").rstrip("\r")
+            tail.append(line)
+            log(line)
 
 
 def measure_ab(base_dir: Path, head_dir: Path, target: str, options: RunOptions, *,

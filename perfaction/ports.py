@@ -42,6 +42,9 @@ class Runner(Protocol):
     def run(self, target: str, options: RunOptions) -> RunResult: ...
     def run_ab(self, repo_dir: Path, base_ref: str, subdir: Path, target: str,
                options: RunOptions) -> RunResult: ...
+    def close(self) -> tuple[str, ...]:
+        """Stop what set-up commands left running (services for the benchmarks); what was stopped."""
+        ...
 
 
 class BaselineSource(Protocol):

@@ -80,6 +80,14 @@ def run(config: Config, *, baselines: BaselineSource | None, publisher: Publishe
     commands = WorkflowCommands(stdout)
     if config.token:
         commands.mask(config.token)
+    try:
+        return _run(config, baselines, publisher, runner, clock, commands)
+    finally:
+        runner.close()      # an error on the way: nothing the set-up started outlives the step
+
+
+def _run(config: Config, baselines: BaselineSource | None, publisher: Publisher | None,
+         runner: Runner, clock: Callable[[], datetime], commands: WorkflowCommands) -> int:
     context = config.github
     workdir = _working_directory(config)
     policy = load_policy(config)
@@ -102,6 +110,9 @@ def run(config: Config, *, baselines: BaselineSource | None, publisher: Publishe
         comparison, confirm_notes = _confirm(config, workdir, runner, comparison, policy,
                                              baseline.suite, results_file, commands)
         run_notes += confirm_notes
+    for stopped in runner.close():      # measuring is over: the set-up's services can go
+        commands.warning(stopped, title="Processes left running")
+        run_notes += (f"{stopped}.",)
     night = None
     if context.records_history:   # before the report: a later failure still leaves the file
         previous = nightly.load_previous(config, baselines, commands)
@@ -228,6 +239,9 @@ def _run_notes(result: RunResult, commands: WorkflowCommands) -> tuple[str, ...]
     for retry in result.retries:
         commands.warning(retry, title="Worker killed from outside")
         notes.append(f"{retry}.")
+    for cleanup in result.cleanups:
+        commands.warning(cleanup, title="Processes left running")
+        notes.append(f"{cleanup}.")
     return tuple(notes)
 
 

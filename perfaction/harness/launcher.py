@@ -21,10 +21,11 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
+from perfaction.harness import leftovers
 from perfaction.untrusted import is_credential
 
 # Variables that would let another copy of the code win over the tree under test.
@@ -46,6 +47,7 @@ class WorkerOutcome:
     wall: float = 0.0              # seconds from start to exit, as the parent saw it
     events: tuple[dict[str, Any], ...] = ()   # a batch worker's progress lines, in order
     returncode: int | None = None  # of a worker that died without a result (-N: signal N)
+    leftovers: tuple[str, ...] = ()  # processes its benchmarks left running, stopped since
 
     @property
     def killed_from_outside(self) -> bool:
@@ -89,12 +91,14 @@ class SubprocessLauncher:
     def run(self, job: dict[str, Any], *, cwd: Path, python: str, timeout: float,
             stop_after: float | None = None) -> WorkerOutcome:
         start = time.perf_counter()
+        started, token = time.time(), leftovers.new_token()
         # -I would also drop the tree from sys.path; -s and -E are what we need
         # (no user site, no PYTHON* variables), plus a scrubbed environment.
         command = [python, "-s", "-E", "-m", "perfaction.harness.worker"]
         with tempfile.TemporaryFile() as err_file:
             try:
-                proc = subprocess.Popen(command, cwd=str(cwd), env=self._env,
+                proc = subprocess.Popen(command, cwd=str(cwd),
+                                        env={**self._env, leftovers.TOKEN_VARIABLE: token},
                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                         stderr=err_file, start_new_session=True)
             except OSError as exc:
@@ -106,18 +110,33 @@ class SubprocessLauncher:
                 if proc.poll() is None:   # interrupted (e.g. Ctrl-C): leave nothing behind
                     _kill_group(proc)
                 proc.wait()
-            err_file.seek(0)
-            err = err_file.read()
+                # helpers its benchmarks started in a session of their own
+                left = leftovers.stop_leftovers(token, since=started)
+            err = _tail(err_file)
         wall = time.perf_counter() - start
         events = tuple(line for line in lines if "event" in line)
         if stopped is not None:
             phase, limit = stopped
             error = (f"timed out after {limit:g} s" if phase == "timeout"
                      else "stopped at the end of the time budget")
-            return WorkerOutcome(False, error=error, phase=phase, wall=wall, events=events)
+            return WorkerOutcome(False, error=error, phase=phase, wall=wall, events=events,
+                                 leftovers=left)
         final = next((line for line in reversed(lines) if "event" not in line), None)
-        return _parse(json.dumps(final).encode() if final is not None else b"", err,
-                      proc.returncode, wall, python, events)
+        outcome = _parse(json.dumps(final).encode() if final is not None else b"", err,
+                         proc.returncode, wall, python, events)
+        return replace(outcome, leftovers=left) if left else outcome
+
+
+def _tail(err_file: Any) -> bytes:
+    """The end of the worker's stderr: all a message shows, however much it printed.
+
+    Reading the whole file took the parent to 1.5 GiB for a benchmark that
+    printed 512 MiB; the file stays on disk and only its last bytes are read.
+    """
+    err_file.seek(0, os.SEEK_END)
+    size = err_file.tell()
+    err_file.seek(max(0, size - 4 * STDERR_TAIL))   # UTF-8: at most 4 bytes a character
+    return err_file.read()
 
 
 def _read_lines(proc: subprocess.Popen, job: dict[str, Any], start: float, timeout: float,

@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from perfaction.errors import BenchmarkDiscoveryError, ConfigError
-from perfaction.harness import budget, protocol, schedule
+from perfaction.harness import budget, leftovers, protocol, schedule
 from perfaction.harness.batch import BatchEntry, BatchResult, run_batch
 from perfaction.harness.discovery import Spec
 from perfaction.harness.environment import utc_timestamp
@@ -154,6 +154,7 @@ class RunResult:
     notes: tuple[str, ...] = ()       # problems worth showing that did not stop the run
     budget_note: str | None = None    # the budget buys too few processes to decide (said at start)
     retries: tuple[str, ...] = ()     # benchmarks measured again after their worker was killed
+    cleanups: tuple[str, ...] = ()    # processes benchmarks left running, which were stopped
 
 
 @dataclass
@@ -213,6 +214,7 @@ class _Engine:
         self.memory_settled: set[str] = set()   # benchmarks whose memory passes can stop
         self.references: dict[str, list[float]] = {}   # side label -> each worker's speed
         self.retries: list[str] = []    # benchmarks measured again after an outside kill
+        self.cleanups: dict[str, list[str]] = {}   # who -> processes it left, stopped
         self.notes: list[str] = []
         self.protocols: list[int] = []
         self.overhead = 0.0            # start-up plus import of one worker, from discovery
@@ -254,7 +256,12 @@ class _Engine:
                          user_imports=self.imports, memory_pass=self.memory_time,
                          memory_processes=self.memory_processes if self.options.memory else 0,
                          batch_size=self.batch, estimated_processes=self.estimated)
-        return RunResult(suites, stats, tuple(self.notes), self.budget_note, tuple(self.retries))
+        cleanups = tuple(leftovers.describe(tuple(killed), who)
+                         for who, killed in self.cleanups.items())
+        for note in cleanups:
+            self.progress.note(note)
+        return RunResult(suites, stats, tuple(self.notes), self.budget_note, tuple(self.retries),
+                         cleanups)
 
     def _discover(self) -> tuple[list[list[Spec]], list[dict[str, Any]], float]:
         specs: list[list[Spec]] = []
@@ -485,6 +492,8 @@ class _Engine:
                                     stop_after=stop_after)
         self.workers += 1
         self.worker_wall += outcome.wall
+        if outcome.leftovers:
+            self.cleanups.setdefault(self._who(side, job), []).extend(outcome.leftovers)
         for event in outcome.events:
             seconds = event.get("seconds") if event.get("event") == protocol.REFERENCE else None
             if isinstance(seconds, (int, float)) and math.isfinite(seconds) and seconds > 0:
@@ -496,6 +505,19 @@ class _Engine:
             self.imports += float(timings.get("import", 0.0))
             self.memory_time += float(timings.get("memory", 0.0))
         return outcome
+
+    @staticmethod
+    def _who(side: Side, job: dict[str, Any]) -> str:
+        """The benchmarks of a job, for a message: one by name, a batch by count and names."""
+        names = ([b["spec"]["name"] for b in job.get("benchmarks", ())]
+                 or ([job["spec"]["name"]] if "spec" in job else []))
+        where = f"{side.label}: " if side.label else ""
+        if not names:
+            return f"{where}the module's import"
+        if len(names) == 1:
+            return f"{where}benchmark {names[0]!r}"
+        listed = ", ".join(repr(n) for n in sorted(names)[:3])
+        return f"{where}a worker measuring {len(names)} benchmarks ({listed}{', ...' if len(names) > 3 else ''})"
 
     def _timeout(self, unit: _Unit) -> float:
         return unit.spec.timeout or self.timeout

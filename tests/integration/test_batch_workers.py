@@ -106,3 +106,42 @@ def test_a_worker_killed_from_outside_is_measured_again_and_keeps_its_values(tmp
     assert len(suite.get("victim").metrics["time"].samples) == 3     # one round lost
     assert len(suite.get("bystander").metrics["time"].samples) == 4
     assert len(result.retries) == 1 and "'victim'" in result.retries[0]
+
+
+HELPER = '''
+import subprocess
+import sys
+from pathlib import Path
+
+from perfaction import benchmark
+
+PIDS = Path(__file__).with_name("helpers.pids")
+
+
+@benchmark
+def client_of_a_local_server():
+    # a helper in a session of its own, as a local server for a client benchmark would be
+    helper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"],
+                              start_new_session=True)
+    with PIDS.open("a") as pids:
+        pids.write(f"{helper.pid}\\n")
+    return lambda: sum(range(100))
+'''
+
+
+def test_helpers_a_benchmark_leaves_in_their_own_session_are_stopped_and_named(tmp_path):
+    import psutil
+
+    (tmp_path / "helper_bench.py").write_text(HELPER)
+    options = RunOptions(time_budget=10.0, cwd=tmp_path, processes=3, timeout=5.0,
+                         min_value_time=0.002)
+    result = execute("helper_bench.py", options)
+    assert not result.suites[0].failures
+    pids = [int(line) for line in (tmp_path / "helpers.pids").read_text().split()]
+    assert len(pids) >= 4          # calibration and three rounds each started one
+    alive = [p for p in pids if psutil.pid_exists(p)
+             and psutil.Process(p).status() != psutil.STATUS_ZOMBIE]
+    assert alive == []
+    [note] = result.cleanups
+    assert f"benchmark 'client_of_a_local_server' left {len(pids)} processes running" in note
+    assert "time.sleep(120)" in note and "perfaction stopped them" in note

@@ -42,6 +42,9 @@ class InstantRunner:
         return RunResult((self.suite,), stats, budget_note=self.budget_note,
                          retries=self.retries)
 
+    def close(self):
+        return ()
+
     def run_ab(self, repo_dir, base_ref, subdir, target, options):
         raise AssertionError("baseline mode only")
 

@@ -39,6 +39,9 @@ class SideBySide:
     def run(self, target, options):
         raise AssertionError("confirmation measures side by side only")
 
+    def close(self):
+        return ()
+
     def run_ab(self, repo_dir, base_ref, subdir, target, options):
         self.calls.append((base_ref, options))
         if self.error:

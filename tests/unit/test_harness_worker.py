@@ -133,3 +133,12 @@ def test_a_batch_measures_with_the_import_heap_frozen_and_unfreezes_after(tmp_pa
     # the runner's speed, read once per measuring worker before its first benchmark
     assert events[0]["event"] == "reference" and 0 < events[0]["seconds"] < 0.1
     assert [e["event"] for e in events[1:]] == ["begin", "done"]
+
+
+def test_only_the_end_of_a_huge_stderr_is_read_into_memory(tmp_path):
+    # a benchmark that printed 20 MB: the message needs its last lines, not all of it
+    with open(tmp_path / "err", "w+b") as err:
+        err.write(b"x" * 20_000_000 + "\nlast words: é\n".encode())
+        tail = launcher._tail(err)
+    assert len(tail) <= 4 * launcher.STDERR_TAIL
+    assert tail.endswith("last words: é\n".encode())

@@ -1,0 +1,33 @@
+"""entrypoint.py with a setup-command that leaves a service running (`server &`)."""
+
+from __future__ import annotations
+
+import uuid
+
+import psutil
+
+
+def processes_with(marker: str) -> list[psutil.Process]:
+    found = []
+    for process in psutil.process_iter(["cmdline"]):
+        try:
+            if marker in " ".join(process.info["cmdline"] or ()) and \
+                    process.status() != psutil.STATUS_ZOMBIE:
+                found.append(process)
+        except psutil.Error:
+            continue
+    return found
+
+
+def test_a_background_service_from_setup_neither_hangs_the_step_nor_outlives_it(run_action):
+    marker = f"service-{uuid.uuid4().hex[:8]}"
+    # Output not redirected, so it holds the setup's output open: this hung the step forever.
+    service = f"python3 -c \"import sys, time; print('serving {marker}', flush=True); time.sleep(300)\" {marker} &"
+    result = run_action("pull_request", inputs={"setup-command": f"{service} echo started",
+                                                "benchmark-timeout": "20"})
+    assert result.returncode == 0, result.explain()
+    assert "started" in result.stdout
+    warnings = [line for line in result.annotations("warning") if "Processes left running" in line]
+    assert warnings and "setup-command left 1 process running while the benchmarks ran" \
+        in warnings[0] and marker in warnings[0]
+    assert processes_with(marker) == []
