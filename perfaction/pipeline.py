@@ -138,12 +138,21 @@ def measure_ab(base_dir: Path, head_dir: Path, target: str, options: RunOptions,
     ``harness.ab.base_failure``; a head tree that cannot, BenchmarkDiscoveryError.
     """
     try:
-        return execute_ab(base_dir, head_dir, target, options, progress=progress,
-                          base_python=base_python, head_python=head_python, base_ref=base_ref)
+        result = execute_ab(base_dir, head_dir, target, options, progress=progress,
+                            base_python=base_python, head_python=head_python, base_ref=base_ref)
     except BenchmarkDiscoveryError as exc:
         if getattr(exc, "side", None) != "base":
             raise
         raise base_failure(exc, base_ref or str(base_dir), target) from exc
+    base, head = result.suites
+    if base.benchmarks and all(b.failed for b in base.benchmarks) and \
+            not all(b.failed for b in head.benchmarks):
+        # every head benchmark would pass as "new": the comparison has no base
+        first = base.benchmarks[0]
+        raise base_failure(PerfActionError(f"every benchmark failed on the base side, the first "
+                                           f"with: {first.error}"),
+                           base_ref or str(base_dir), target)
+    return result
 
 
 def discovery_failure_suite(target: str, message: str, options: RunOptions, *,

@@ -102,6 +102,10 @@ class SubprocessLauncher:
                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                         stderr=err_file, start_new_session=True)
             except OSError as exc:
+                if not Path(cwd).is_dir():
+                    return WorkerOutcome(False, phase="crash", error=(
+                        f"the tree {cwd} is gone (removed while measuring?), so no worker can "
+                        "start in it"))
                 return WorkerOutcome(False, error=f"cannot start the worker interpreter "
                                                   f"{python!r}: {exc}", phase="crash")
             try:

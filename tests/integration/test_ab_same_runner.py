@@ -240,3 +240,28 @@ def test_ab_refuses_outputs_that_name_one_file_before_measuring(trees, tmp_path,
     err = capsys.readouterr().err
     assert "-o/--output and --base-output name the same file" in err
     assert "discovering" not in err and not (tmp_path / "results.json").exists()
+
+
+def test_a_base_whose_every_benchmark_failed_is_an_error_not_a_pass(trees):
+    # The base tree disappears after calibration (a worktree removed mid-run): every base
+    # worker then fails to start. Before, the head's benchmarks all passed as "new", exit 0.
+    from perfaction.harness.progress import Progress
+    from perfaction.pipeline import measure_ab
+    base, head, _ = trees
+    bench = base / "benchmarks" / "bench_lib.py"
+    bench.write_text(bench.read_text() + '''
+
+@benchmark
+def removes_its_tree():
+    import shutil
+    from pathlib import Path
+    tree = Path(__file__).resolve().parents[1]
+    shutil.rmtree(tree)
+    return lambda: None
+''')
+    options = RunOptions(time_budget=5.0, min_value_time=0.005, processes=2, min_processes=2)
+    with pytest.raises(PerfActionError) as caught:
+        measure_ab(base, head, "benchmarks/bench_lib.py", options, progress=Progress())
+    message = str(caught.value)
+    assert "every benchmark failed on the base side" in message
+    assert "is gone (removed while measuring?)" in message
