@@ -14,7 +14,6 @@ passed in, so parsing stays a pure function of its arguments.
 
 from __future__ import annotations
 
-import json
 import math
 import posixpath
 import re
@@ -23,8 +22,9 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from perfaction.errors import ConfigError
+from perfaction.errors import ConfigError, ResultsFormatError
 from perfaction.github.client import ApiSettings
+from perfaction.results.files import parse_json
 
 MODES = ("baseline", "same-runner")
 COMMENT_MODES = ("always", "on-change", "on-regression", "never")
@@ -91,9 +91,9 @@ def load_event(path: str | None) -> dict[str, Any]:
     except OSError as exc:
         raise ConfigError(f"GITHUB_EVENT_PATH {path}: cannot read the event payload: {exc}") from exc
     try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ConfigError(f"GITHUB_EVENT_PATH {path}: not valid JSON ({exc.msg}, line {exc.lineno})") from exc
+        data = parse_json(text)
+    except ResultsFormatError as exc:
+        raise ConfigError(f"GITHUB_EVENT_PATH {path}: {exc}") from exc
     if not isinstance(data, dict):
         raise ConfigError(f"GITHUB_EVENT_PATH {path}: expected a JSON object, got {type(data).__name__}")
     return data

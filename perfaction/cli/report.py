@@ -97,12 +97,9 @@ def _read_json(path: str):
         raise PerfActionError(f"file {path}: not found; check the path") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise PerfActionError(f"file {path}: cannot read it: {exc}") from exc
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise PerfActionError(f"file {path}: not valid JSON (line {exc.lineno}, column "
-                              f"{exc.colno}: {exc.msg}); pass a comparison written by "
-                              "`perfaction compare`, or BASE.json HEAD.json") from exc
+    from perfaction.results.files import parse_json
+    return parse_json(text, source=path, advice="; pass a comparison written by "
+                      "`perfaction compare`, or BASE.json HEAD.json")
 
 
 def _write(text: str, output: str | None) -> None:

@@ -116,6 +116,12 @@ class ExtractionLimits:
     max_download_bytes: int = 32 * 1024 * 1024  # the zip itself
 
 
+# An artifact of ours holds one file at its top; folders this deep, or names too
+# long for a file system, only come from a damaged or hostile archive.
+MAX_MEMBER_DEPTH = 32
+MAX_NAME_BYTES = 255
+
+
 def check_member_name(name: str) -> PurePosixPath:
     """The member's relative path, or UnsafeArtifactError if it could land outside the folder."""
     if not name or "\x00" in name:
@@ -127,6 +133,14 @@ def check_member_name(name: str) -> PurePosixPath:
     if ".." in path.parts:
         raise UnsafeArtifactError(f"artifact member {name!r} climbs out of the folder with '..'; "
                                   "refusing the artifact")
+    shown = name if len(name) <= 80 else name[:77] + "..."
+    if len(path.parts) > MAX_MEMBER_DEPTH:
+        raise UnsafeArtifactError(f"artifact member {shown!r} is nested {len(path.parts) - 1} folders "
+                                  f"deep (at most {MAX_MEMBER_DEPTH}); refusing the artifact")
+    if any(len(part.encode("utf-8", errors="surrogatepass")) > MAX_NAME_BYTES
+           for part in path.parts):
+        raise UnsafeArtifactError(f"artifact member {shown!r} has a name over {MAX_NAME_BYTES} "
+                                  "bytes, which no file system stores; refusing the artifact")
     return path
 
 
@@ -196,6 +210,12 @@ def load_from_zip(zip_path: Path, dest: Path, *, file_name: str, kind: str,
             files = safe_extract(archive, dest, limits)
     except zipfile.BadZipFile as exc:
         raise UnsafeArtifactError(f"the artifact download is not a valid zip: {exc}") from exc
+    except NotImplementedError as exc:    # a compression method Python cannot read (zstd, AES)
+        raise UnsafeArtifactError(f"the artifact uses a zip feature perfaction cannot read "
+                                  f"({exc}); upload it with actions/upload-artifact") from exc
+    except (OSError, EOFError) as exc:     # a file and a folder of one name, a truncated member
+        raise UnsafeArtifactError(f"the artifact cannot be unpacked: {exc.__class__.__name__}: "
+                                  f"{exc}; refusing it") from exc
     by_name = [f for f in files if f.name == file_name]
     candidates = by_name or [f for f in files if f.suffix == ".json"]
     if len(candidates) != 1:

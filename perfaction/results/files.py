@@ -203,6 +203,31 @@ def _metric_from_dict(raw: Any, source: str | None, bench: str, where: str) -> M
 # Files
 # ---------------------------------------------------------------------------
 
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a number JSON allows")
+
+
+def parse_json(text: str | bytes, *, source: str | None = None, advice: str = "") -> Any:
+    """JSON from a file we did not write, or a ResultsFormatError naming it.
+
+    Beyond malformed text, the standard parser raises other errors for input
+    made to hurt: integers over 4,300 digits (ValueError), nesting thousands
+    deep (RecursionError), and it accepts NaN and Infinity, which JSON does
+    not. Each is refused here the same way.
+    """
+    try:
+        return json.loads(text, parse_constant=_no_constant)
+    except json.JSONDecodeError as exc:
+        problem = f"not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
+    except UnicodeDecodeError as exc:
+        problem = f"not UTF-8 text ({exc.reason} at byte {exc.start})"
+    except RecursionError:
+        problem = "not usable JSON: nested too deep"
+    except ValueError as exc:          # over-long integers, NaN or Infinity
+        problem = f"not usable JSON: {exc}"
+    raise ResultsFormatError(problem + advice, source=source) from None
+
+
 def load_suite(path: str | os.PathLike[str]) -> Suite:
     """Read a results file of any supported version; errors name the file."""
     path = Path(path)
@@ -212,13 +237,7 @@ def load_suite(path: str | os.PathLike[str]) -> Suite:
         raise ResultsFormatError("file not found; check the path", source=str(path)) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ResultsFormatError(f"cannot read it: {exc}", source=str(path)) from exc
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ResultsFormatError(
-            f"not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})",
-            source=str(path)) from exc
-    return suite_from_dict(data, source=str(path))
+    return suite_from_dict(parse_json(text, source=str(path)), source=str(path))
 
 
 def dump_suite(suite: Suite, path: str | os.PathLike[str]) -> None:

@@ -32,7 +32,7 @@ from typing import Any
 
 from perfaction.errors import ResultsFormatError
 from perfaction.metrics import DIRECTIONS, LOWER_IS_BETTER
-from perfaction.results.files import write_json_atomic
+from perfaction.results.files import parse_json, write_json_atomic
 from perfaction.results.model import Metric, Suite
 
 HISTORY_FORMAT_VERSION = 1
@@ -275,15 +275,8 @@ class History:
                    max_bytes: int = DEFAULT_MAX_BYTES) -> History:
         """Parse a history file's content (e.g. extracted from an artifact)."""
         _check_size(len(raw), max_bytes, source)
-        try:
-            data = json.loads(raw.decode("utf-8"))
-        except UnicodeDecodeError as exc:
-            raise ResultsFormatError(f"not UTF-8 text ({exc.reason} at byte {exc.start}); "
-                                     "this is not a history file", source=source) from None
-        except json.JSONDecodeError as exc:
-            raise ResultsFormatError(
-                f"not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}); the "
-                "history file is corrupt: delete it to start a new history", source=source) from None
+        data = parse_json(raw, source=source, advice="; the history file is corrupt: delete it "
+                                                     "to start a new history")
         return _history_from_dict(data, source, max_entries)
 
     @classmethod

@@ -51,17 +51,27 @@ class Metric:
         if self.direction not in metrics.DIRECTIONS:
             raise ValueError(f"direction must be one of {metrics.DIRECTIONS}, "
                              f"got {self.direction!r}")
-        samples = tuple(tuple(float(v) for v in process) for process in self.samples)
+        try:
+            samples = tuple(tuple(float(v) for v in process) for process in self.samples)
+        except OverflowError as exc:      # an integer beyond the float range
+            raise ValueError(f"samples hold a number too large for a measurement: {exc}") from None
         for index, process in enumerate(samples):
             if not process:
                 raise ValueError(f"samples[{index}] is empty: each process needs at least one value")
-            bad = [v for v in process if not math.isfinite(v)]
+            bad = [v for v in process if not _plausible(v, self.unit)]
             if bad:
-                raise ValueError(f"samples[{index}] holds a non-finite value {bad[0]!r}")
+                raise ValueError(f"samples[{index}] holds {bad[0]!r}, which no measurement in "
+                                 f"{self.unit!r} gives" + (" (a duration is positive)"
+                                                           if self.unit == "s" else ""))
         object.__setattr__(self, "samples", samples)
         if self.value is not None:
-            if not is_number(self.value) or not math.isfinite(self.value):
-                raise ValueError(f"value must be a finite number, got {self.value!r}")
+            try:
+                number = float(self.value) if is_number(self.value) else math.nan
+            except OverflowError:         # an integer beyond the float range
+                number = math.inf
+            if not _plausible(number, self.unit):
+                raise ValueError(f"value must be a finite number a measurement in {self.unit!r} "
+                                 f"can give, got {_short(self.value)}")
             object.__setattr__(self, "value", float(self.value))
         if not samples and self.value is None:
             raise ValueError("a metric needs samples or a value")
@@ -85,6 +95,29 @@ class Metric:
         ordered = sorted(self.per_process())
         mid = len(ordered) // 2
         return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
+
+
+# Beyond these no measurement lands, and ratios of such numbers overflow or
+# vanish in the statistics (1e308 / 1e-308); a file that holds one is damaged
+# or made to hurt. Durations are positive.
+_LARGEST, _SMALLEST = 1e18, 1e-300
+
+
+def _short(value: Any) -> str:
+    """A value for an error message: huge integers neither flood it nor fail to print."""
+    try:
+        text = repr(value)
+    except ValueError:                  # more digits than int -> str converts
+        return "an integer of thousands of digits"
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _plausible(value: float, unit: str) -> bool:
+    if not math.isfinite(value) or abs(value) > _LARGEST:
+        return False
+    if unit == "s":
+        return value >= _SMALLEST
+    return value == 0 or abs(value) >= _SMALLEST
 
 
 @dataclass(frozen=True)

@@ -178,3 +178,32 @@ def test_a_refused_results_file_is_named_as_in_the_artifact_not_by_its_scratch_p
     with pytest.raises(ResultsFormatError) as caught:
         suite_from_zip(zip_path, scratch, results_name="perf-results.json")
     assert "out/perf-results.json" in str(caught.value) and str(scratch) not in str(caught.value)
+
+
+def zip_with_method(path, name, content, method):
+    """A zip whose one member claims a compression method Python cannot read (zstd: 93)."""
+    write_zip(path, {name: content})
+    data = bytearray(path.read_bytes())
+    for signature, offset in ((b"PK\x03\x04", 8), (b"PK\x01\x02", 10)):   # local, central
+        at = data.find(signature)
+        data[at + offset:at + offset + 2] = method.to_bytes(2, "little")
+    path.write_bytes(bytes(data))
+    return path
+
+
+@pytest.mark.parametrize("files, fragment", [
+    ({"x" * 300 + ".json": suite_json()}, "over 255 bytes"),
+    ({"/".join(["d"] * 2100) + "/perf-results.json": suite_json()}, "nested 2100 folders deep"),
+    ({"perf-results.json": suite_json(), "perf-results.json/inner": "x"}, "cannot be unpacked"),
+])
+def test_hostile_archives_are_refused_with_a_reason_not_an_internal_error(tmp_path, files,
+                                                                           fragment):
+    zip_path = write_zip(tmp_path / "a.zip", files)
+    with pytest.raises(UnsafeArtifactError, match=fragment):
+        suite_from_zip(zip_path, tmp_path / "x", results_name="perf-results.json")
+
+
+def test_an_unreadable_compression_method_is_refused(tmp_path):
+    zip_path = zip_with_method(tmp_path / "a.zip", "perf-results.json", suite_json(), 93)
+    with pytest.raises(UnsafeArtifactError, match="zip feature perfaction cannot read"):
+        suite_from_zip(zip_path, tmp_path / "x", results_name="perf-results.json")
