@@ -404,9 +404,10 @@ class _Engine:
             fixed=options.processes)
         done = 0
         durations: list[float] = []
+        memory_seconds: list[float] = []
         while names and done < planned and not self._out_of_time(done + 1):
             done += 1
-            round_start = self.clock()
+            round_start, memory_start = self.clock(), self.memory_time
             # memory that gave one value in every process of every side so far is settled
             self.memory_settled = {n for n in names if schedule.memory_settled(
                 [u.processes for u in by_name[n]])}
@@ -428,15 +429,26 @@ class _Engine:
                             time_left=options.time_budget - (self.clock() - start))
                         self._measure(side_index, mine, done)
             durations.append(self.clock() - round_start)
+            memory_seconds.append(self.memory_time - memory_start)
             self.watch.sample()
             names = [n for n in names if any(u.error is None for u in by_name[n])]
             planned = schedule.plan_rounds(
                 remaining=options.time_budget - (self.clock() - start),
-                # recent rounds: later ones skip the latency and then the memory pass
-                round_seconds=statistics.fmean(durations[-3:]), done=done,
-                min_processes=options.min_processes, max_processes=options.max_processes,
-                fixed=options.processes)
+                round_seconds=schedule.next_round_seconds(
+                    durations, memory_seconds,
+                    memory_share=self._memory_share_next(names, by_name, done + 1)),
+                done=done, min_processes=options.min_processes,
+                max_processes=options.max_processes, fixed=options.processes)
         return done
+
+    def _memory_share_next(self, names: list[str], by_name: dict[str, list[_Unit]],
+                           round_index: int) -> float:
+        """The share of benchmarks whose memory pass round ``round_index`` will still run."""
+        if not names or not self.options.memory or round_index > self.memory_processes:
+            return 0.0
+        unsettled = [n for n in names if not schedule.memory_settled(
+            [u.processes for u in by_name[n]])]
+        return len(unsettled) / len(names)
 
     def _out_of_time(self, round_index: int) -> bool:
         # the first round always completes: every benchmark gets a value

@@ -328,3 +328,13 @@ def test_in_a_b_the_round_a_kill_cost_one_side_is_dropped_from_both():
                      clock=clock)
     counts = [len(s.get("b1").metrics["time"].samples) for s in result.suites]
     assert counts == [3, 3] and result.retries[0].startswith(("base: ", "head: "))
+
+
+def test_the_next_round_is_planned_without_the_memory_passes_that_stopped():
+    # three rounds of 16 s, 6 s of which memory passes; memory settled everywhere
+    assert schedule.next_round_seconds([16.0, 16.0, 16.0], [6.0, 6.0, 6.0],
+                                       memory_share=0.0) == 10.0
+    # half the benchmarks still measure memory next round
+    assert schedule.next_round_seconds([16.0, 16.0, 16.0], [6.0, 6.0, 6.0],
+                                       memory_share=0.5) == 13.0
+    assert schedule.next_round_seconds([], [], memory_share=1.0) == 0.0
