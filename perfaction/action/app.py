@@ -325,11 +325,18 @@ def _baseline(config: Config, baselines: BaselineSource | None, same_runner_base
         reason = "no token was given, so the baseline artifact could not be fetched"
         commands.warning(reason + "; set the 'token' input", title="No baseline")
         return Baseline(None, BaselineInfo(source="none", reason=reason), "missing")
-    with tempfile.TemporaryDirectory(prefix="perfaction-artifact-") as scratch:
-        outcome = baselines.fetch_baseline(
-            name=config.baseline_artifact, branch=context.baseline_branch,
-            repository_id=context.repository_id, exclude_run_id=context.run_id,
-            results_name=Path(config.results_path).name, scratch=Path(scratch))
+    try:
+        with tempfile.TemporaryDirectory(prefix="perfaction-artifact-") as scratch:
+            outcome = baselines.fetch_baseline(
+                name=config.baseline_artifact, branch=context.baseline_branch,
+                repository_id=context.repository_id, exclude_run_id=context.run_id,
+                results_name=Path(config.results_path).name, scratch=Path(scratch))
+    except PerfActionError as exc:
+        # The API or the network failed: the run's measurements still make a report (the
+        # head alone), and fail-on-missing-baseline decides whether the step fails.
+        reason = f"the baseline artifact could not be fetched: {exc}"
+        commands.warning(reason, title="No baseline")
+        return Baseline(None, BaselineInfo(source="none", reason=reason), "unavailable")
     if outcome.status == "invalid":
         commands.warning(outcome.reason, title="Baseline artifact refused")
     elif outcome.status != "found":
@@ -386,7 +393,12 @@ def _comment(config: Config, publisher: Publisher | None, comparison: Comparison
              report_context: ReportContext, baseline: Baseline,
              commands: WorkflowCommands) -> str | None:
     context = config.github
-    if not context.is_pull_request or context.pr_number is None or config.comment_mode == "never":
+    if not context.is_pull_request or config.comment_mode == "never":
+        return None
+    if context.pr_number is None:
+        commands.warning("this is a pull request event, but its payload (GITHUB_EVENT_PATH) is "
+                         "missing or names no pull request number, so the report was not posted "
+                         "on the pull request; it is in the job summary", title="No PR comment")
         return None
     if publisher is None:
         commands.warning("no token was given, so the report was not posted on the pull request; "

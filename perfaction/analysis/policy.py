@@ -22,6 +22,7 @@ in perfaction.metrics; their reasons are in docs/statistics.md.
 
 from __future__ import annotations
 
+import difflib
 import fnmatch
 import functools
 import math
@@ -317,15 +318,30 @@ def _parse_heads(text: str, heads: list[str], settings: list[str]) -> tuple[str 
                              f"as in {only}:time:8%")
         if not _NAME.match(only) and only != "*":
             raise _bad(text, f"{only!r} is not a metric name")
+        _check_not_a_typo(text, only)
         return None, only
     if len(heads) == 2:
         pattern, subject = heads
         if subject != "*" and not _NAME.match(subject):
             raise _bad(text, f"{subject!r} is not a metric name")
+        _check_not_a_typo(text, subject)
         return pattern, subject
     if not heads:
         raise _bad(text, "name a metric before the setting, as in time:5%")
     raise _bad(text, "too many parts before the setting (at most BENCHMARK_GLOB:METRIC)")
+
+
+def _check_not_a_typo(text: str, subject: str) -> None:
+    """A name close to a known metric or kind is a typo (``tme:5%``), which would silently
+    leave the meant metric at its default; a name far from all of them may be another
+    tool's metric (results/formats/), so it stands."""
+    if subject == "*" or metrics.is_known(subject) or metrics.is_kind(subject):
+        return
+    names = [m.name for m in metrics.in_display_order()] + [f.name for f in metrics.families()]
+    close = difflib.get_close_matches(subject, names, n=1, cutoff=0.75)
+    if close:
+        raise _bad(text, f"unknown metric {subject!r}; did you mean {close[0]!r}? (metrics: "
+                         f"{', '.join(m.name for m in metrics.in_display_order())})")
 
 
 def _parse_setting(text: str, rule: Rule, setting: str) -> Rule:

@@ -44,14 +44,17 @@ class BaselineChoice:
 
 
 def choose_baseline(artifacts: Iterable[ArtifactInfo], *, name: str, branch: str | None,
-                    repository_id: int | None, exclude_run_id: int | None = None) -> BaselineChoice:
+                    repository_id: int | None, exclude_run_id: int | None = None,
+                    scanned: int | None = None) -> BaselineChoice:
     """The newest unexpired artifact called ``name`` from a run of this repository on ``branch``.
 
     Runs of a fork's branch of the same name carry that fork's
     ``head_repository_id``: they are skipped, or anyone could plant a baseline
     by pushing a fork. An artifact of the current run (a re-run attempt) is not
     a previous baseline and is skipped too. Listing order is not documented, so
-    candidates are sorted by creation time here.
+    candidates are sorted by creation time here; ``scanned`` (set when the
+    listing was cut at that many) is said in the reason, since a newer
+    artifact may then lie beyond what was read.
     """
     if repository_id is None:
         return BaselineChoice(None, "missing", "the repository id is unknown, so the artifact's "
@@ -64,8 +67,11 @@ def choose_baseline(artifacts: Iterable[ArtifactInfo], *, name: str, branch: str
     on_branch = sorted((a for a in trusted if branch is None or a.head_branch == branch),
                        key=lambda a: a.created_at, reverse=True)
     usable = [a for a in on_branch if not a.expired]
+    cut = (f" (the newest of the first {scanned:,} artifacts named '{name}' GitHub listed; "
+           "more exist and were not read, so delete old ones to be sure of the newest)"
+           if scanned is not None else "")
     if usable:
-        return BaselineChoice(usable[0], "found", f"baseline from {usable[0].describe()}")
+        return BaselineChoice(usable[0], "found", f"baseline from {usable[0].describe()}{cut}")
     target = f"branch '{branch}'" if branch else "the base branch"
     if on_branch:
         newest = on_branch[0]

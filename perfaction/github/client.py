@@ -48,7 +48,7 @@ from perfaction.results.model import Suite
 
 COMMENT_LIMIT = 65536              # characters GitHub accepts in a comment body
 DEFAULT_BOT_LOGIN = "github-actions[bot]"  # who GITHUB_TOKEN's comments belong to
-MAX_ARTIFACTS_SCANNED = 1000       # about ten pages: far more than 90 days of main pushes
+MAX_ARTIFACTS_SCANNED = 3000       # thirty pages: far more than 90 days of main pushes
 MAX_ISSUES_SCANNED = 1000          # labelled issues read per night (newest first)
 ISSUE_BODY_LIMIT = 65536           # characters GitHub accepts in an issue body
 _NOT_ACCESSIBLE = "resource not accessible"
@@ -158,15 +158,16 @@ class GitHubClient:
 
     # -- baseline artifacts ------------------------------------------------
 
-    def list_artifacts(self, name: str) -> list[ArtifactInfo]:
+    def list_artifacts(self, name: str) -> tuple[list[ArtifactInfo], bool]:
+        """The artifacts called ``name``, and whether the listing was cut at the scan limit."""
         what = f"listing artifacts named '{name}'"
         try:
-            found = []
+            found: list[ArtifactInfo] = []
             for artifact in self._repo().get_artifacts(name=name):
-                found.append(_artifact_info(artifact))
                 if len(found) >= MAX_ARTIFACTS_SCANNED:
-                    break
-            return found
+                    return found, True
+                found.append(_artifact_info(artifact))
+            return found, False
         except GithubException as exc:
             raise _api_error(exc, what, permission="actions: read") from exc
         except requests.RequestException as exc:
@@ -203,8 +204,9 @@ class GitHubClient:
         """(value, status, reason, artifact) for the newest trusted artifact called ``name``."""
         if repository_id is None:
             repository_id = self.repository_id()
-        choice = choose_baseline(self.list_artifacts(name), name=name, branch=branch,
-                                 repository_id=repository_id, exclude_run_id=exclude_run_id)
+        listed, cut = self.list_artifacts(name)
+        choice = choose_baseline(listed, name=name, branch=branch, repository_id=repository_id,
+                                 exclude_run_id=exclude_run_id, scanned=len(listed) if cut else None)
         artifact = choice.artifact
         if artifact is None:
             return None, choice.status, choice.reason, None

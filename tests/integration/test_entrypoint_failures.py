@@ -133,3 +133,24 @@ def test_a_baseline_path_that_is_missing_or_broken_is_refused_before_measuring(r
     result = run_action("pull_request", inputs={"baseline-path": "broken.json"})
     assert result.returncode == 2 and "Running benchmarks" not in result.stdout
     assert "broken.json" in result.stdout + result.stderr
+
+
+def test_a_pull_request_without_its_event_payload_says_why_there_is_no_comment(fake, run_action):
+    result = run_action("pull_request", env={"GITHUB_EVENT_PATH": ""})
+    assert result.returncode == 0, result.explain()
+    assert any("title=No PR comment" in line and "GITHUB_EVENT_PATH" in line
+               for line in result.annotations("warning"))
+    assert not fake.requests("api", path=r".*/issues/.*")
+
+
+def test_a_baseline_fetch_that_fails_still_reports_this_run_and_says_why(fake, run_action):
+    fake.add_fault("GET", rf"/repos/{REPO}/actions/artifacts", 500, "Server Error", times=20)
+    result = run_action("pull_request")
+    assert result.returncode == 0, result.explain()
+    assert result.outputs["baseline-status"] == "unavailable"
+    assert any("title=No baseline" in line and "could not be fetched" in line
+               for line in result.annotations("warning"))
+    assert (result.workspace / "perf-report.md").read_text().strip()
+    assert result.summary.strip() and "sum_squares" in result.summary
+    failing = run_action("pull_request", inputs={"fail-on-missing-baseline": "true"})
+    assert failing.returncode == 2 and "could not be fetched" in failing.stdout + failing.stderr

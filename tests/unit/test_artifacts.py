@@ -207,3 +207,10 @@ def test_an_unreadable_compression_method_is_refused(tmp_path):
     zip_path = zip_with_method(tmp_path / "a.zip", "perf-results.json", suite_json(), 93)
     with pytest.raises(UnsafeArtifactError, match="zip feature perfaction cannot read"):
         suite_from_zip(zip_path, tmp_path / "x", results_name="perf-results.json")
+
+
+def test_a_listing_cut_at_the_scan_limit_is_said_in_the_baseline_s_reason():
+    choice = choose([art(1, hours=2), art(2, hours=1)], scanned=3000)
+    assert choice.artifact.id == 1
+    assert "the newest of the first 3,000 artifacts named 'perf-baseline'" in choice.reason
+    assert "first" not in choose([art(1, hours=2)]).reason

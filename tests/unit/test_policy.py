@@ -136,3 +136,15 @@ def test_inline_alpha_overrides_the_files_alpha_even_when_it_is_the_default(tmp_
     assert policy.alpha == 0.01
     assert policy.resolve("b", "time").threshold == 0.07
     assert Policy.from_sources(None, rules).alpha == 0.05
+
+
+@pytest.mark.parametrize("spec, meant", [("tme:5%", "time"), ("peak_memroy:10%", "peak_memory"),
+                                         ("book_*:tim:8%", "time"), ("lantecy:10%", "latency")])
+def test_a_metric_name_one_typo_from_a_known_one_is_refused_with_the_right_name(spec, meant):
+    # accepted silently, the rule would apply to nothing and leave the meant metric as it was
+    with pytest.raises(ConfigError, match=f"did you mean '{meant}'"):
+        Policy.parse(spec)
+
+
+def test_a_name_far_from_every_known_metric_stays_another_tool_s_metric():
+    assert Policy.parse("mean_latency:5%, ops:3%").rules
