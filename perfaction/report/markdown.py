@@ -33,8 +33,12 @@ _MD_ESCAPES = str.maketrans({
 # "_" inside a word never starts emphasis (peak_memory stays readable); elsewhere it may.
 _LOOSE_UNDERSCORE = re.compile(r"(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])")
 _BLOCK_START = re.compile(r"^(?:#{1,6}|[+-]|\d{1,9}[.)])(?=\s|$)")
-# GFM turns bare "scheme://..." and "www." into links: a zero-width space defuses them.
-_AUTOLINK = re.compile(r"(?i)://|\bwww\.")
+# GFM turns bare "scheme://..." and "www." (after any non-alphanumeric character, "_"
+# included) into links: a zero-width space defuses them.
+_AUTOLINK = re.compile(r"(?i)://|(?<![A-Za-z0-9])www\.")
+# GitHub links "#123", "owner/repo#7" and "GH-5" to issues in comments: a zero-width
+# space after "#" or "GH-" keeps an error message from pointing at one.
+_REFERENCE = re.compile(r"(?i)(#|\bGH-)(?=\d)")
 # Text made only of these needs no escaping (numbers, units, most sentences): the fast path.
 _PLAIN = re.compile(r"[A-Za-z0-9 .,:;%+/()=?'\"µ±—…-]*")
 _PLAIN_CODE = re.compile(r"[A-Za-z0-9_.,:;=+/()\[\]{}#*@$%&'\"!?~^-]+(?: [A-Za-z0-9_.,:;=+/()\[\]{}#*@$%&'\"!?~^-]+)*")
@@ -57,10 +61,11 @@ def md_text(value: Any, limit: int = TEXT_LIMIT) -> Markup:
         return value
     if isinstance(value, str) and len(value) <= limit and _PLAIN.fullmatch(value) \
             and not _BLOCK_START.match(value) and value == value.strip() \
-            and not _AUTOLINK.search(value):
+            and not _AUTOLINK.search(value) and not _REFERENCE.search(value):
         return Markup(value)
     text = _LOOSE_UNDERSCORE.sub(r"\\_", clean_text(value, limit).strip().translate(_MD_ESCAPES))
     text = _AUTOLINK.sub(lambda m: m.group(0)[0] + "\u200b" + m.group(0)[1:], text)
+    text = _REFERENCE.sub(lambda m: m.group(1) + "\u200b", text)
     match = _BLOCK_START.match(text)
     if match:  # "# x", "- x", "1. x" would start a block at the start of a list item
         end = match.end()

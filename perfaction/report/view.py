@@ -175,11 +175,18 @@ def format_row(kind: str, delta: Delta, show_name: bool) -> Row:
     scale = units.scale_for(unit, reference)
     ours = Markup if units.is_known(unit) else str
     side_n = [str(s.n) if s else units.MISSING for s in (base, head)]
+    base_text = ours(units.format_quantity(base.center if base else None, scale))
+    head_text = ours(units.format_quantity(head.center if head else None, scale))
+    if delta.why is not None and delta.why.code == "units_differ":
+        # each side in its own unit: 0.5 s must not print as "0.502 ms"
+        base_unit = clean_text(str(delta.why.facts.get("base", "")), 20)
+        base_text = (Markup if units.is_known(base_unit) else str)(
+            units.format_value(base.center if base else None, base_unit))
+        head_text = ours(units.format_value(head.center if head else None, unit))
     return Row(
         kind=kind, benchmark=delta.benchmark, show_name=show_name,
         metric="(all)" if kind == "failed" else delta.metric,
-        base=ours(units.format_quantity(base.center if base else None, scale)),
-        head=ours(units.format_quantity(head.center if head else None, scale)),
+        base=base_text, head=head_text,
         change=Markup(units.format_change(delta.change, delta.interval)),
         spread=Markup(units.format_spread(head.spread if head else None)),
         p=Markup(_format_p(delta.p_adjusted if delta.p_adjusted is not None else delta.p_value)),

@@ -20,7 +20,7 @@ HOSTILE = [
     "a|b <script>`x`</script>",
     "line1\nline2\r\n| --- | --- |",
     "``` fence\n# heading",
-    "[click](https://evil.example)",
+    "[click](https://evil.com)",
     "**bold** _em_ ~~strike~~ $x^2$",
     "@octocat please review",
     "<!-- perf-regression-action:comment -->",
@@ -50,8 +50,8 @@ def hostile_comparison():
 def hostile_context():
     baseline = BaselineInfo(source="artifact", artifact_name="art|<b>`x`", artifact_id=1, run_id=2,
                             run_url="javascript:alert(1)", commit="not-a-sha <b>", ref="main|<i>")
-    return make_context(baseline=baseline, label="label | <b>", run_url="https://evil.example/(x)",
-                        notes=("@octocat see [here](https://evil.example)",),
+    return make_context(baseline=baseline, label="label | <b>", run_url="https://evil.com/(x)",
+                        notes=("@octocat see [here](https://evil.com)",),
                         history={HOSTILE[0]: [("a\"]\n```", 1e-4)]})
 
 
@@ -109,7 +109,7 @@ def test_metric_names_units_and_reasons_are_literal_text():
     text = render_comment(hostile_comparison(), hostile_context())
     main = tables(parse(text))[0]
     metrics = {inline_text(row[2]) for row in main[1:]}
-    assert clean_text("metric [click](https://evil.example)", 60).strip() in metrics
+    assert clean_text("metric [click](https://evil.com)", 60).strip() in metrics
     assert any("ms|<b>x</b>" in inline_text(row[3]) for row in main[1:])
     assert any(inline_text(row[6]) == "reason for a|b <script>`x`</script>" for row in main[1:])
     assert any(inline_text(row[6]) == "reason for <img src=x onerror=alert(1)>" for row in main[1:])
@@ -126,7 +126,7 @@ def test_no_html_link_or_emphasis_comes_from_user_data():
     assert sum(chunk == COMMENT_MARKER for chunk in html) == 1
     assert text.count(COMMENT_MARKER) == 1   # a hostile name cannot fake the marker
     hrefs = [t.attrs["href"] for t in tokens if t.type == "link_open"]
-    assert hrefs and all(h.startswith(OUR_LINK_PREFIX) or h == "https://evil.example/%28x%29" for h in hrefs)
+    assert hrefs and all(h.startswith(OUR_LINK_PREFIX) or h == "https://evil.com/%28x%29" for h in hrefs)
     strong = [tokens[i + 1].content for i, t in enumerate(tokens) if t.type == "strong_open"]
     assert all(s.startswith("+") or s.endswith("regressed") or s.startswith("The baseline") for s in strong)
     assert not [t for t in tokens if t.type in ("em_open", "s_open", "image", "heading_open")
@@ -176,8 +176,8 @@ def test_terminal_output_has_no_escape_sequences_and_one_line_per_row():
     ("@team", "@\u200bteam"),
     ("a & b", "a &amp; b"),
     # GFM would autolink these; a zero-width space breaks the pattern
-    ("fetch http://evil.example/x failed", "fetch http:\u200b//evil.example/x failed"),
-    ("see www.evil.example", "see w\u200bww.evil.example"),
+    ("fetch http://evil.com/x failed", "fetch http:\u200b//evil.com/x failed"),
+    ("see www.evil.com", "see w\u200bww.evil.com"),
 ])
 def test_md_text(raw, escaped):
     assert md_text(raw) == escaped
@@ -210,3 +210,22 @@ def test_pad_takes_only_escaped_text():
     assert markdown.count(4632) == "4,632"
     with pytest.raises(TypeError, match="pad takes escaped text"):
         markdown.pad("ab", 4)  # type: ignore[arg-type]
+
+
+LINK_BAIT = ["_www.evil.com/login", "see www.evil.com now", "(www.evil.com)",
+             "~www.evil.com", "*www.evil.com*", "http://evil.com/x",
+             "mail me at someone@evil.com", "https://evil.com"]
+
+
+@pytest.mark.parametrize("text", LINK_BAIT)
+def test_no_text_from_the_project_renders_as_a_link_under_gfm_autolinks(text):
+    # cmark-gfm is the renderer GitHub runs; its autolink extension links www., URLs, emails
+    import cmarkgfm
+    assert "<a " in cmarkgfm.github_flavored_markdown_to_html(text)      # the bait is real
+    assert "<a " not in cmarkgfm.github_flavored_markdown_to_html(str(md_text(text)))
+
+
+def test_issue_references_in_messages_do_not_point_at_issues():
+    text = str(md_text("fails since #123, see owner/repo#7 and GH-5"))
+    assert "#123" not in text and "repo#7" not in text and "GH-5" not in text
+    assert text.replace("\u200b", "") == "fails since #123, see owner/repo#7 and GH-5"

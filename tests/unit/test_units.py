@@ -104,3 +104,16 @@ def test_timestamps_are_shown_in_utc():
     assert units.format_timestamp(datetime(2024, 5, 1, 14, 30, tzinfo=cest)) == "2024-05-01 12:30 UTC"
     assert units.format_timestamp("yesterday") == "yesterday"
     assert units.format_timestamp(None) is None
+
+
+def test_sides_in_different_units_each_show_their_own():
+    # 0.502 s against 502 "ms": the baseline must not be printed as 0.502 ms
+    from perfaction.analysis.compare import compare_suites
+    from perfaction.analysis.policy import Policy
+    from perfaction.report.view import format_row
+    from perfaction.results.model import Benchmark, Metric, Suite
+    base = Suite((Benchmark("a", {"time": Metric("s", samples=((0.502,),) * 5)}),))
+    head = Suite((Benchmark("a", {"time": Metric("ms", samples=((502.0,),) * 5)}),))
+    [delta] = compare_suites(base, head, Policy()).deltas
+    row = format_row("not_comparable", delta, True)
+    assert str(row.base) == "502 ms" and str(row.head) == "502 ms"
