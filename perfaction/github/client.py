@@ -15,6 +15,7 @@ token, missing permission, API unreachable after retries) raise
 
 from __future__ import annotations
 
+import hashlib
 import math
 import time
 from collections.abc import Callable, Iterator
@@ -391,28 +392,36 @@ class GitHubClient:
             raise _network_error(exc, what, self.api_url) from exc
 
     def _find_comment(self, issue: Any, marker: str) -> Any | None:
-        """Our earlier comment: the marker AND our login.
+        """Our earlier comment: the marker, the seal, and our login.
 
+        The seal (``seal_comment``) is a hash of the comment's own text that
+        the action writes last: a comment merely quoting the marker (a
+        person's, written with the same personal token, or another bot's)
+        does not carry a seal matching its text, so it is never taken as ours.
         An installation token cannot tell whose it is: it is GITHUB_TOKEN
-        (github-actions[bot]) or a custom GitHub App's (``<app>[bot]``). Then a
-        bot account's comment with the marker counts too, else an App's token
-        would add a new comment every run. People cannot be bots, so a human
-        quoting the marker is still left alone.
+        (github-actions[bot]) or a custom GitHub App's (``<app>[bot]``); then a
+        bot's sealed comment counts too, else an App's token would add a new
+        comment every run. A comment from before seals existed counts only
+        when it is the token's own bot's.
         """
         login = self.login().lower()
         bots = None
         for comment in issue.get_comments():   # PyGithub follows every Link rel="next"
-            if marker not in (comment.body or ""):
+            text = comment.body or ""
+            if marker not in text:
                 continue
             author = comment.user.login.lower() if comment.user else ""
-            if author == login:
+            is_bot = bool(comment.user) and comment.user.type == "Bot"
+            sealed = is_sealed(text)
+            if author == login and (sealed or (is_bot and SEAL_PREFIX not in text)):
                 return comment
-            if self._login_assumed and bots is None and comment.user and comment.user.type == "Bot":
+            if self._login_assumed and bots is None and is_bot and sealed:
                 bots = comment
         return bots
 
     @staticmethod
     def _write(issue: Any, ours: Any | None, text: str) -> CommentOutcome:
+        text = seal_comment(text)
         if ours is not None:
             ours.edit(text)
             return CommentOutcome("updated", ours.html_url, "updated the existing comment")
@@ -443,6 +452,29 @@ def _message(exc: GithubException) -> str:
     if isinstance(data, dict):
         return str(data.get("message") or data)
     return str(data or exc)
+
+
+SEAL_PREFIX = "<!-- perf-regression-action:seal:"
+
+
+def _seal_of(text: str) -> str:
+    normal = text.replace("\r\n", "\n").rstrip()
+    return hashlib.sha256(normal.encode("utf-8", errors="surrogatepass")).hexdigest()[:32]
+
+
+def seal_comment(body: str) -> str:
+    """``body`` with its seal as the last line: the hash of everything before it."""
+    body = body.rstrip()
+    return f"{body}\n{SEAL_PREFIX}{_seal_of(body)} -->"
+
+
+def is_sealed(text: str) -> bool:
+    """Whether ``text`` ends with the seal of exactly the text before it."""
+    text = text.replace("\r\n", "\n").rstrip()
+    head, _, last = text.rpartition("\n")
+    if not (last.startswith(SEAL_PREFIX) and last.endswith(" -->")):
+        return False
+    return last[len(SEAL_PREFIX):-len(" -->")] == _seal_of(head)
 
 
 def _is_rate_limit(exc: GithubException) -> bool:

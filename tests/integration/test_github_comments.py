@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from perfaction.action.config import ApiSettings
-from perfaction.github.client import COMMENT_LIMIT, GitHubAPIError, GitHubClient
+from perfaction.github.client import COMMENT_LIMIT, GitHubAPIError, GitHubClient, is_sealed
 from tests.fake_github.seed import BOT, BOT_TOKEN, FORK_PR, PR, READ_ONLY_TOKEN, REPO, USER, USER_TOKEN
 
 MARKER = "<!-- perfaction-comment id=default -->"
@@ -20,6 +20,12 @@ def body(text):
     return f"{MARKER}\n{text}"
 
 
+def unsealed(text):
+    """A stored comment without the seal line the client adds last (seal_comment)."""
+    assert is_sealed(text), text[-120:]
+    return text.rpartition("\n")[0]
+
+
 def test_first_run_creates_and_second_run_edits_the_same_comment(any_fake):
     client = make_client(any_fake)
     first = client.upsert_comment(PR, body("run 1"), marker=MARKER)
@@ -27,7 +33,7 @@ def test_first_run_creates_and_second_run_edits_the_same_comment(any_fake):
     comments = any_fake.comments_on(REPO, PR)
     assert (first.status, second.status) == ("created", "updated")
     assert len(comments) == 1
-    assert comments[0].body == body("run 2") and comments[0].author == BOT
+    assert unsealed(comments[0].body) == body("run 2") and comments[0].author == BOT
     assert first.url == second.url and first.url.endswith(f"#issuecomment-{comments[0].id}")
 
 
@@ -40,7 +46,7 @@ def test_our_comment_is_found_on_the_last_of_several_pages(fake):
     ours = fake.add_comment(REPO, PR, body("old report"), author=BOT)
     outcome = make_client(fake).upsert_comment(PR, body("new report"), marker=MARKER)
     assert outcome.status == "updated"
-    assert fake.state.comments[ours.id].body == body("new report")
+    assert unsealed(fake.state.comments[ours.id].body) == body("new report")
     assert len(fake.comments_on(REPO, PR)) == 251
     pages = [r.query.get("page", "1") for r in fake.requests("api", "GET", rf"/repos/{REPO}/issues/{PR}/comments")]
     assert pages == ["1", "2", "3"]
@@ -67,7 +73,7 @@ def test_different_comment_ids_keep_separate_comments(fake):
     client.upsert_comment(PR, body("default"), marker=MARKER)
     client.upsert_comment(PR, f"{other_marker}\npy312", marker=other_marker)
     client.upsert_comment(PR, body("default again"), marker=MARKER)
-    assert sorted(c.body for c in fake.comments_on(REPO, PR)) == sorted(
+    assert sorted(unsealed(c.body) for c in fake.comments_on(REPO, PR)) == sorted(
         [body("default again"), f"{other_marker}\npy312"])
 
 
@@ -76,7 +82,7 @@ def test_a_personal_token_finds_comments_by_its_own_login(fake):
     client.upsert_comment(PR, body("one"), marker=MARKER)
     client.upsert_comment(PR, body("two"), marker=MARKER)
     comments = fake.comments_on(REPO, PR)
-    assert [(c.author, c.body) for c in comments] == [(USER, body("two"))]
+    assert [(c.author, unsealed(c.body)) for c in comments] == [(USER, body("two"))]
 
 
 def test_an_installation_token_without_the_prefix_falls_back_to_the_actions_bot(fake):
@@ -84,7 +90,7 @@ def test_an_installation_token_without_the_prefix_falls_back_to_the_actions_bot(
     client = make_client(fake, token="v1.0123456789abcdef")
     client.upsert_comment(PR, body("one"), marker=MARKER)
     client.upsert_comment(PR, body("two"), marker=MARKER)
-    assert [(c.author, c.body) for c in fake.comments_on(REPO, PR)] == [(BOT, body("two"))]
+    assert [(c.author, unsealed(c.body)) for c in fake.comments_on(REPO, PR)] == [(BOT, body("two"))]
     assert fake.requests("api", "GET", r"/user")  # asked, got 403, fell back
 
 
@@ -101,7 +107,7 @@ def test_a_body_over_the_limit_is_replaced_by_the_fallback(fake):
     fallback = body("The report is too long for a comment; see the job summary.")
     outcome = make_client(fake).upsert_comment(PR, long_body, marker=MARKER, fallback_body=fallback)
     assert outcome.status == "created"
-    assert [c.body for c in fake.comments_on(REPO, PR)] == [fallback]
+    assert [unsealed(c.body) for c in fake.comments_on(REPO, PR)] == [fallback]
 
 
 def test_a_422_body_too_long_answer_falls_back(fake):
@@ -109,7 +115,7 @@ def test_a_422_body_too_long_answer_falls_back(fake):
     fallback = body("short")
     outcome = make_client(fake).upsert_comment(PR, body("report"), marker=MARKER, fallback_body=fallback)
     assert outcome.status == "created"
-    assert [c.body for c in fake.comments_on(REPO, PR)] == [fallback]
+    assert [unsealed(c.body) for c in fake.comments_on(REPO, PR)] == [fallback]
 
 
 def test_a_422_without_a_fallback_is_an_error(fake):
@@ -125,7 +131,7 @@ def test_create_false_only_refreshes_an_existing_comment(fake):
     client.upsert_comment(PR, body("loud"), marker=MARKER)
     refreshed = client.upsert_comment(PR, body("quiet now"), marker=MARKER, create=False)
     assert refreshed.status == "updated"
-    assert [c.body for c in fake.comments_on(REPO, PR)] == [body("quiet now")]
+    assert [unsealed(c.body) for c in fake.comments_on(REPO, PR)] == [body("quiet now")]
 
 
 def test_server_errors_while_listing_and_writing_are_retried(fake):
@@ -155,7 +161,7 @@ def test_a_custom_github_apps_token_edits_its_own_comment_instead_of_adding_one(
     second = make_client(fake, token="ghs_customapp0123456789").upsert_comment(
         PR, body("two"), marker=MARKER)
     assert (first.status, second.status) == ("created", "updated")
-    assert [(c.author, c.body) for c in fake.comments_on(REPO, PR)] == [(app, body("two"))]
+    assert [(c.author, unsealed(c.body)) for c in fake.comments_on(REPO, PR)] == [(app, body("two"))]
 
 
 def test_with_an_installation_token_a_person_quoting_the_marker_is_still_left_alone(fake):
@@ -166,3 +172,36 @@ def test_with_an_installation_token_a_person_quoting_the_marker_is_still_left_al
         PR, body("report"), marker=MARKER)
     assert outcome.status == "created"
     assert fake.state.comments[quoted.id].body == body("pasted by a human")
+
+
+def test_a_person_s_own_comment_quoting_the_marker_is_never_taken_for_the_action_s(fake):
+    # With a personal token the action comments as that person: their hand-written
+    # comment carries the same author, but not a seal matching its text.
+    quoted = fake.add_comment(REPO, PR, body("my notes on the report above"), author=USER)
+    outcome = make_client(fake, token=USER_TOKEN).upsert_comment(PR, body("report"),
+                                                                 marker=MARKER)
+    assert outcome.status == "created"
+    assert fake.state.comments[quoted.id].body == body("my notes on the report above")
+
+
+@pytest.mark.parametrize("text", [
+    body("renovate quoting the marker"),
+    # our whole sealed comment quoted inside another bot's: the seal no longer matches
+    f"> quoted:\n{body('report')}\n<!-- perf-regression-action:seal:0123456789abcdef0123456789abcdef -->\nthanks",
+])
+def test_another_bot_s_comment_with_the_marker_is_not_edited(fake, text):
+    other = fake.add_comment(REPO, PR, text, author="renovate[bot]")
+    app = "perf-gate-app[bot]"
+    fake.add_token("ghs_customapp0123456789", app, installation=True)
+    outcome = make_client(fake, token="ghs_customapp0123456789").upsert_comment(
+        PR, body("report"), marker=MARKER)
+    assert outcome.status == "created"
+    assert fake.state.comments[other.id].body == text
+
+
+def test_the_seal_covers_the_whole_text_before_it():
+    from perfaction.github.client import seal_comment
+    sealed = seal_comment(body("report"))
+    assert is_sealed(sealed) and is_sealed(sealed.replace("\n", "\r\n"))
+    assert not is_sealed(sealed.replace("report", "rep0rt"))
+    assert not is_sealed(body("report"))
