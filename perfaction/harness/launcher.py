@@ -33,6 +33,8 @@ SCRUBBED_ENV = ("PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP", "PYTHONSAFEPATH", "
                 "PYTHONNOUSERSITE", "PYTHONUSERBASE")
 
 STDERR_TAIL = 1500
+EXITED_GRACE = 0.5    # seconds of silence on the result pipe after which an exited worker is done
+LINGER = 2.0          # seconds a worker may take to exit once it wrote its result
 
 
 @dataclass(frozen=True)
@@ -119,6 +121,11 @@ class SubprocessLauncher:
             err = _tail(err_file)
         wall = time.perf_counter() - start
         events = tuple(line for line in lines if "event" in line)
+        if stopped is not None and stopped[0] == "lingered":
+            # the results are complete; the worker only failed to exit
+            left = (f"pid {proc.pid}: the worker itself, still running {LINGER:g} s after "
+                    "writing its results (waiting for a child process it started?)", *left)
+            stopped = None
         if stopped is not None:
             phase, limit = stopped
             error = (f"timed out after {limit:g} s" if phase == "timeout"
@@ -157,16 +164,23 @@ def _read_lines(proc: subprocess.Popen, job: dict[str, Any], start: float, timeo
     deadline, limit = start + timeout, timeout
     hard_stop = start + stop_after if stop_after is not None else math.inf
     lines: list[dict[str, Any]] = []
+    lingering = False
     pending = b""
     while True:
         now = time.perf_counter()
         if now >= min(deadline, hard_stop):
             _kill_group(proc)
+            if lingering:
+                return lines, ("lingered", LINGER)
             if stop_after is None or deadline <= hard_stop:
                 return lines, ("timeout", limit)
             return lines, ("budget", stop_after)
-        ready, _, _ = select.select([fd], [], [], min(deadline, hard_stop) - now)
+        # At most EXITED_GRACE at a time: a process the benchmark forked (multiprocessing)
+        # holds the result pipe open after the worker exited, and EOF would never come.
+        ready, _, _ = select.select([fd], [], [], min(deadline, hard_stop, now + EXITED_GRACE) - now)
         if not ready:
+            if proc.poll() is not None:
+                break     # the worker is gone; what it left holding the pipe is swept later
             continue
         chunk = os.read(fd, 1 << 16)
         if not chunk:
@@ -178,6 +192,10 @@ def _read_lines(proc: subprocess.Popen, job: dict[str, Any], start: float, timeo
             if line is None:
                 continue
             lines.append(line)
+            if "event" not in line:
+                # the result: all that is left is exiting, which a child the benchmark
+                # started (a non-daemon multiprocessing one) can hold up for minutes
+                deadline, limit, lingering = min(deadline, time.perf_counter() + LINGER), LINGER, True
             if line.get("timeout"):
                 # a batch worker began the next benchmark: that benchmark's own timeout
                 limit = float(line["timeout"])
@@ -190,7 +208,7 @@ def _read_lines(proc: subprocess.Popen, job: dict[str, Any], start: float, timeo
         proc.wait(timeout=max(0.0, min(deadline, hard_stop) - time.perf_counter()))
     except subprocess.TimeoutExpired:
         _kill_group(proc)      # closed its output but kept running: stopped like a hang
-        return lines, ("timeout", limit)
+        return lines, ("lingered", LINGER) if lingering else ("timeout", limit)
     return lines, None
 
 

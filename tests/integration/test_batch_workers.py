@@ -145,3 +145,34 @@ def test_helpers_a_benchmark_leaves_in_their_own_session_are_stopped_and_named(t
     [note] = result.cleanups
     assert f"benchmark 'client_of_a_local_server' left {len(pids)} processes running" in note
     assert "time.sleep(120)" in note and "perfaction stopped them" in note
+
+
+FORKED_HELPER = '''
+import multiprocessing
+import time
+
+from perfaction import benchmark
+
+
+def _serve():
+    time.sleep(120)
+
+
+@benchmark
+def client_of_a_forked_server():
+    # a forked child inherits every file descriptor, the worker's result pipe included
+    multiprocessing.get_context("fork").Process(target=_serve, daemon=False).start()
+    return lambda: sum(range(100))
+'''
+
+
+def test_a_forked_helper_holding_the_result_pipe_neither_hangs_nor_times_out_the_benchmark(
+        tmp_path):
+    (tmp_path / "forked_bench.py").write_text(FORKED_HELPER)
+    options = RunOptions(time_budget=10.0, cwd=tmp_path, processes=2, min_processes=2,
+                         timeout=8.0, min_value_time=0.002)
+    result = execute("forked_bench.py", options)
+    suite = result.suites[0]
+    assert not suite.failures, [b.error for b in suite.failures]
+    assert len(suite.get("client_of_a_forked_server").metrics["time"].samples) == 2
+    assert result.cleanups and "left" in result.cleanups[0]
