@@ -415,13 +415,16 @@ class _Engine:
                 if self._out_of_time(done):
                     break
                 # the base and head workers of a batch run back to back, in random
-                # order: the two values of each pair are measured close together
+                # order: the two values of each pair are measured close together.
+                # Both measure the batch in the same order (split_batches shuffled
+                # it): a benchmark's neighbours (what ran before it in the process,
+                # the heap and imports they left) then differ between rounds but
+                # not within a pair, where they would only add noise.
                 side_order = list(range(len(self.sides)))
                 self.rng.shuffle(side_order)
                 for side_index in side_order:
                     mine = [u for n in batch for u in by_name[n]
                             if u.side == side_index and u.error is None]
-                    self.rng.shuffle(mine)    # each process its own order
                     if mine:
                         self.progress.step(
                             round_index=done, rounds=planned,

@@ -338,3 +338,19 @@ def test_the_next_round_is_planned_without_the_memory_passes_that_stopped():
     assert schedule.next_round_seconds([16.0, 16.0, 16.0], [6.0, 6.0, 6.0],
                                        memory_share=0.5) == 13.0
     assert schedule.next_round_seconds([], [], memory_share=1.0) == 0.0
+
+
+def test_the_base_and_head_workers_of_a_pair_measure_their_batch_in_the_same_order():
+    # Within a pair only the code may differ: a benchmark's neighbours in the process
+    # (what ran before it, the heap and imports they left) change between rounds only.
+    clock = FakeClock()
+    base, head, sides = ab_sides()
+    launcher = FakeLauncher(clock, NAMES, cost=1.0, trees={base: NAMES, head: NAMES})
+    execute("bench.py", options(processes=6), sides=sides, launcher=launcher, clock=clock)
+    jobs = batch_jobs(launcher)
+    assert len(jobs) == 12
+    orders = [[b["spec"]["name"] for b in j["benchmarks"]] for j in jobs]
+    pairs = list(zip(orders[::2], orders[1::2], strict=True))
+    assert all(a == b for a, b in pairs)
+    assert len({tuple(a) for a, _ in pairs}) > 1            # and a new order each round
+    assert {j["cwd"] for j in jobs[:2]} == {base, head}
