@@ -41,6 +41,29 @@ def make_tree(path: Path, slowdown: float) -> None:
     (path / "dq_knob.py").write_text(f"SLOWDOWN = {slowdown!r}\n")
 
 
+def machine_noise(samples: int = 30) -> float:
+    """How much the machine itself wobbles: the spread of a fixed 10 ms loop, in this process.
+
+    (90th - 10th percentile) / median of ``samples`` timings one after another. On a
+    quiet dedicated core it is a few percent; a shared host whose neighbours or
+    frequency scaling move the speed within a second shows tens of percent, and no
+    statistics can see a 5 % change through that with a few dozen processes.
+    """
+    def loop() -> int:
+        total = 0
+        for i in range(120_000):
+            total += i * i
+        return total
+
+    times = []
+    for _ in range(samples):
+        start = time.perf_counter()
+        loop()
+        times.append(time.perf_counter() - start)
+    times.sort()
+    return (times[int(0.9 * samples)] - times[int(0.1 * samples)]) / statistics.median(times)
+
+
 def one_run(python: str, workdir: Path, index: int, slowdown: float, budget: float) -> dict:
     case = workdir / f"run{index:03d}"
     make_tree(case / "base", 0.0)
@@ -50,11 +73,12 @@ def one_run(python: str, workdir: Path, index: int, slowdown: float, budget: flo
                "--json", "comparison.json", "--no-fail", "-q"]
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
     load_before = os.getloadavg()[0]
+    noise = machine_noise()
     start = time.perf_counter()
     done = subprocess.run(command, cwd=case / "head", env=env, capture_output=True, text=True)
     wall = time.perf_counter() - start
     record = {"run": index, "slowdown": slowdown, "budget": budget, "wall": wall,
-              "exit": done.returncode, "load_before": load_before,
+              "exit": done.returncode, "load_before": load_before, "machine_noise": noise,
               "load_after": os.getloadavg()[0], "verdicts": {}, "processes": {}}
     comparison = case / "head" / "comparison.json"
     if not comparison.exists():
@@ -63,16 +87,21 @@ def one_run(python: str, workdir: Path, index: int, slowdown: float, budget: flo
     for delta in json.loads(comparison.read_text())["deltas"]:
         if delta["metric"] == "time" and delta.get("gating"):
             record["verdicts"][delta["benchmark"]] = delta["verdict"]
+            record.setdefault("detectable", {})[delta["benchmark"]] = delta.get("detectable")
             record["processes"][delta["benchmark"]] = (delta.get("head") or {}).get("n")
     shutil.rmtree(case, ignore_errors=True)
     return record
 
 
+def noise_text(record: dict) -> str:
+    return f"{record['machine_noise'] * 100:.0f} %" if "machine_noise" in record else "-"
+
+
 def table(records: list[dict]) -> str:
     rows = ["| head slowed by | runs | benchmark x run verdicts | regressed | improved "
             "| unchanged | inconclusive | runs with a false alarm | wall (median) "
-            "| processes per side (median) |",
-            "|---|---|---|---|---|---|---|---|---|---|"]
+            "| processes per side (median) | machine noise (median) | detectable (median) |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for level in sorted({r["slowdown"] for r in records}):
         mine = [r for r in records if r["slowdown"] == level and r["verdicts"]]
         verdicts = [v for r in mine for v in r["verdicts"].values()]
@@ -86,8 +115,15 @@ def table(records: list[dict]) -> str:
         rows.append(f"| {level * 100:+g} % | {len(mine)} | {len(verdicts)} "
                     f"| {count['regressed']} | {count['improved']} | {count['unchanged']} "
                     f"| {count['inconclusive']} | {false_runs} | {wall:.1f} s "
-                    f"| {statistics.median(processes) if processes else 0:g} |")
+                    f"| {statistics.median(processes) if processes else 0:g} "
+                    f"| {_median_pct([r.get('machine_noise') for r in mine])} "
+                    f"| {_median_pct([d for r in mine for d in (r.get('detectable') or {}).values()])} |")
     return "\n".join(rows)
+
+
+def _median_pct(values: list) -> str:
+    values = [v for v in values if isinstance(v, (int, float))]
+    return f"{statistics.median(values) * 100:.1f} %" if values else "-"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -117,7 +153,8 @@ def main(argv: list[str] | None = None) -> int:
             sink.write(json.dumps(record) + "\n")
             sink.flush()
             print(f"run {index}: slowdown {level:+.0%}, {record['wall']:.1f} s, "
-                  f"load {record['load_before']:.2f}, {record['verdicts']}", flush=True)
+                  f"load {record['load_before']:.2f}, machine noise {noise_text(record)}, "
+                  f"{record['verdicts']}", flush=True)
     print(table(records))
     return 0
 
