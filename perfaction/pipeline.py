@@ -108,16 +108,22 @@ class HarnessRunner:
 
 
 class _Follower:
-    """New whole lines of a file another process is writing, as they come."""
+    """New whole lines of a file another process is writing, as they come.
+
+    Reads with ``pread`` at its own offset: the writer shares the file's
+    position (it got the same open file), and a seek here would move where it
+    writes next, overwriting text not read yet. Each call reads up to the end.
+    """
 
     def __init__(self, file: Any):
-        self.file, self.offset, self.partial = file, 0, b""
+        self.fd, self.offset, self.partial = file.fileno(), 0, b""
 
     def lines(self, *, into: tuple[deque[str], Callable[[str], None]], final: bool = False) -> None:
-        self.file.seek(self.offset)
-        chunk = self.file.read(1 << 20)
-        self.offset += len(chunk)
-        data = self.partial + chunk
+        chunks = []
+        while chunk := os.pread(self.fd, 1 << 20, self.offset):
+            self.offset += len(chunk)
+            chunks.append(chunk)
+        data = self.partial + b"".join(chunks)
         *complete, self.partial = data.split(b"\n")
         if final and self.partial:
             complete.append(self.partial)

@@ -105,7 +105,8 @@ def _run(config: Config, baselines: BaselineSource | None, publisher: Publisher 
         run_notes += _base_failures(base_suite, commands)
 
     baseline = _baseline(config, baselines, base_suite, baseline_file, clock, commands)
-    comparison = compare.compare_suites(baseline.suite, head, policy, mode=config.mode)
+    comparison = compare.compare_suites(baseline.suite, head, policy, mode=config.mode,
+                                        hold_runner_changes=config.confirm)
     if config.mode != "same-runner" and config.confirm and baseline.suite is not None:
         comparison, confirm_notes = _confirm(config, workdir, runner, comparison, policy,
                                              baseline.suite, results_file, commands)

@@ -72,9 +72,15 @@ def confirm(comparison: Comparison, *, policy: Policy, runner: Runner, repo_dir:
     names = flagged(comparison)
     if not names:
         return Confirmation(comparison, ())
-    if repo_dir is None or not base_ref or not available:
-        where = f"the base commit {base_ref[:12]}" if base_ref else "no base commit"
-        return _unconfirmed(comparison, names, base_ref, f"{where} is not in the checkout")
+    if repo_dir is None:
+        return _unconfirmed(comparison, names, base_ref,
+                            "the working directory is not in a git checkout")
+    if not base_ref:
+        return _unconfirmed(comparison, names, base_ref,
+                            "no base commit is known: set the input base-ref")
+    if not available:
+        return _unconfirmed(comparison, names, base_ref,
+                            f"the base commit {base_ref[:12]} is not in the checkout")
     options = replace(options, names=names, filter=None, processes=CONFIRM_PROCESSES,
                       min_value_time=CONFIRM_VALUE_TIME)
     try:
@@ -92,8 +98,8 @@ def confirm(comparison: Comparison, *, policy: Policy, runner: Runner, repo_dir:
     if measured:
         done = tuple(n for n in names if n in measured)
         processes = min((d.head.n for d in again.deltas
-                         if d.benchmark in measured and d.head is not None and d.head.n),
-                        default=0)
+                         if d.benchmark in measured and d.metric == MAIN_METRIC
+                         and d.head is not None and d.head.n), default=0)
         notes.append(f"{_count(done)} flagged against the stored baseline ({_listed(done)}) "
                      f"{'was' if len(done) == 1 else 'were'} measured again side by side with "
                      f"the base commit {base_ref[:12]} on this runner ({processes} rounds); "
@@ -104,7 +110,9 @@ def confirm(comparison: Comparison, *, policy: Policy, runner: Runner, repo_dir:
         rest = _unconfirmed(comparison, left, base_ref,
                             "the side-by-side run did not measure it on both sides")
         comparison, notes = rest.comparison, notes + list(rest.notes)
-    notes += [f"Confirming run: {n}" for n in (*result.notes, *again.notes)]
+    # what the confirming run itself warned about: killed workers, leftover processes
+    notes += [f"Confirming run: {n}" for n in (*result.notes, *result.retries,
+                                               *result.cleanups, *again.notes)]
     return Confirmation(comparison, tuple(notes), (base, head))
 
 

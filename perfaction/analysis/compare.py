@@ -113,17 +113,20 @@ class _Pending(NamedTuple):
 
 
 def compare_suites(base: Suite | None, head: Suite, policy: Policy, *,
-                   mode: str = "baseline") -> Comparison:
+                   mode: str = "baseline", hold_runner_changes: bool = True) -> Comparison:
     """Compare every benchmark x metric of ``head`` against ``base`` under ``policy``.
 
     ``base`` None means there is no baseline yet: every benchmark is NEW.
     ``mode`` ("baseline" or "same-runner") is recorded and shapes the advice in
-    reasons. Never raises for data problems: they become verdicts with reasons.
+    reasons. ``hold_runner_changes`` (baseline mode): withhold the changes the
+    runner explains as well as the code (contention.py); False keeps the
+    verdicts as the test gave them. Never raises for data problems: they
+    become verdicts with reasons.
     """
     if mode not in MODES:
         raise ConfigError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
     with _gc_paused():
-        return _compare(base, head, policy, mode)
+        return _compare(base, head, policy, mode, hold_runner_changes)
 
 
 @contextmanager
@@ -144,7 +147,8 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _compare(base: Suite | None, head: Suite, policy: Policy, mode: str) -> Comparison:
+def _compare(base: Suite | None, head: Suite, policy: Policy, mode: str,
+             hold_runner_changes: bool) -> Comparison:
     notes: list[str] = []
     slots: list[Delta | _Samples] = []
     ignored: list[str] = []
@@ -165,13 +169,17 @@ def _compare(base: Suite | None, head: Suite, policy: Policy, mode: str) -> Comp
                                           Reason("not_in_this_run"), side="base"))
     if ignored:
         notes.append(f"ignored by policy: {', '.join(ignored)}")
+    measured = {m for suite in (base, head) if suite is not None
+                for b in suite.benchmarks for m in b.metrics}
+    notes.extend(policy.unmatched(measured))
     mismatches, env_notes = _environment_checks(base, head, mode)
     notes.extend(env_notes)
     notes.extend(busy_notes(base.environment if base is not None else None, head.environment, mode))
     deltas, gating_tests, correction = _decide_all(_run_tests(slots, policy.confidence, mode, policy.alpha),
                                        policy, mode)
-    deltas = hold_contended(deltas, base.environment if base is not None else None,
-                            head.environment, mode)
+    if hold_runner_changes:
+        deltas = hold_contended(deltas, base.environment if base is not None else None,
+                                head.environment, mode)
     return Comparison(
         deltas=deltas,
         base_environment=base.environment if base is not None else None,

@@ -47,7 +47,7 @@ REASON_CODES = (
     "unconfirmed",
 )
 # The codes of changes withheld because the runner explains them as well as the code.
-RUNNER_REASONS = ("runner_busy", "runner_slower", "suite_shift", "unconfirmed")
+RUNNER_REASONS = ("runner_busy", "runner_slower", "suite_shift")
 
 
 @dataclass(frozen=True)

@@ -159,6 +159,29 @@ class Policy:
         except ConfigError as exc:
             raise ConfigError(f"threshold file {str(path)!r}: {exc}") from exc
 
+    def unmatched(self, measured: Iterable[str]) -> list[str]:
+        """A note for each rule whose metric this run does not have.
+
+        Such a rule applies to nothing: a typo (``tme:5%``) would leave the
+        meant metric at its default unseen. A name is not refused when the
+        rule is read, because other tools' result files bring metrics of their
+        own; the run's data says which names exist.
+        """
+        names = set(measured)
+        known = sorted(names | {m.name for m in metrics.in_display_order()}
+                       | {f.name for f in metrics.families() if f.rule_kind})
+        notes = []
+        for rule in self.rules:
+            if rule.subject == "*" or rule.subject in names or (
+                    metrics.is_kind(rule.subject)
+                    and names.intersection(metrics.kind_members(rule.subject))):
+                continue
+            close = difflib.get_close_matches(rule.subject, known, n=1, cutoff=0.6)
+            notes.append(f"threshold rule {rule.text!r} names the metric {rule.subject!r}, which "
+                         "this run does not have, so it applied to nothing"
+                         + (f"; did you mean {close[0]!r}?" if close else ""))
+        return notes
+
     @classmethod
     def from_sources(cls, spec: str | None = None, file: str | Path | None = None) -> Policy:
         """Rules from a file, then inline rules (later rules win among equals).
@@ -318,30 +341,15 @@ def _parse_heads(text: str, heads: list[str], settings: list[str]) -> tuple[str 
                              f"as in {only}:time:8%")
         if not _NAME.match(only) and only != "*":
             raise _bad(text, f"{only!r} is not a metric name")
-        _check_not_a_typo(text, only)
         return None, only
     if len(heads) == 2:
         pattern, subject = heads
         if subject != "*" and not _NAME.match(subject):
             raise _bad(text, f"{subject!r} is not a metric name")
-        _check_not_a_typo(text, subject)
         return pattern, subject
     if not heads:
         raise _bad(text, "name a metric before the setting, as in time:5%")
     raise _bad(text, "too many parts before the setting (at most BENCHMARK_GLOB:METRIC)")
-
-
-def _check_not_a_typo(text: str, subject: str) -> None:
-    """A name close to a known metric or kind is a typo (``tme:5%``), which would silently
-    leave the meant metric at its default; a name far from all of them may be another
-    tool's metric (results/formats/), so it stands."""
-    if subject == "*" or metrics.is_known(subject) or metrics.is_kind(subject):
-        return
-    names = [m.name for m in metrics.in_display_order()] + [f.name for f in metrics.families()]
-    close = difflib.get_close_matches(subject, names, n=1, cutoff=0.75)
-    if close:
-        raise _bad(text, f"unknown metric {subject!r}; did you mean {close[0]!r}? (metrics: "
-                         f"{', '.join(m.name for m in metrics.in_display_order())})")
 
 
 def _parse_setting(text: str, rule: Rule, setting: str) -> Rule:

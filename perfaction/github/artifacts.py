@@ -67,8 +67,8 @@ def choose_baseline(artifacts: Iterable[ArtifactInfo], *, name: str, branch: str
     on_branch = sorted((a for a in trusted if branch is None or a.head_branch == branch),
                        key=lambda a: a.created_at, reverse=True)
     usable = [a for a in on_branch if not a.expired]
-    cut = (f" (the newest of the first {scanned:,} artifacts named '{name}' GitHub listed; "
-           "more exist and were not read, so delete old ones to be sure of the newest)"
+    cut = (f" (GitHub lists more than {scanned:,} artifacts named '{name}' and only the first "
+           f"{scanned:,} were read: delete old ones to be sure of the newest)"
            if scanned is not None else "")
     if usable:
         return BaselineChoice(usable[0], "found", f"baseline from {usable[0].describe()}{cut}")
@@ -77,11 +77,12 @@ def choose_baseline(artifacts: Iterable[ArtifactInfo], *, name: str, branch: str
         newest = on_branch[0]
         return BaselineChoice(None, "expired",
                               f"the newest baseline artifact '{name}' for {target} has expired "
-                              f"({newest.describe()}); a new push to {target} makes a fresh one")
+                              f"({newest.describe()}){cut}; a new push to {target} makes a "
+                              "fresh one")
     foreign = len(named) - len([a for a in named if a.head_repository_id == repository_id])
     note = f" ({foreign} from other repositories, such as forks, were ignored)" if foreign else ""
     return BaselineChoice(None, "missing",
-                          f"no artifact named '{name}' from a run on {target} of this repository{note}; "
+                          f"no artifact named '{name}' from a run on {target} of this repository{note}{cut}; "
                           f"the first push to {target} with the workflow's upload step creates it")
 
 

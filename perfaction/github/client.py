@@ -377,7 +377,9 @@ class GitHubClient:
             if ours is None and not create:
                 return CommentOutcome("skipped", None, "no earlier comment to update, and the "
                                                        "comment-mode did not ask for a new one")
-            text = body if len(body) <= COMMENT_LIMIT or fallback_body is None else fallback_body
+            # the seal (seal_comment) is part of what GitHub counts
+            fits = len(seal_comment(body)) <= COMMENT_LIMIT
+            text = body if fits or fallback_body is None else fallback_body
             try:
                 return self._write(issue, ours, text)
             except GithubException as exc:

@@ -100,9 +100,10 @@ SIZINGS = (Sizing(0.05, 0.02), Sizing(0.02, 0.02), Sizing(0.01, 0.02), Sizing(0.
 EXTRA_PROCESSES = 8
 
 
-def size_values(estimate_for: Callable[[Sizing], BudgetEstimate],
+def size_values(estimate_for: Callable[[Sizing], BudgetEstimate], *, cap: int,
                 choices: Sequence[Sizing] = SIZINGS) -> tuple[Sizing, BudgetEstimate]:
-    """The longest sizing whose estimate reaches ``needed + EXTRA_PROCESSES`` processes.
+    """The longest sizing whose estimate reaches ``needed + EXTRA_PROCESSES`` processes,
+    or ``cap`` (the most a run takes) when that is fewer.
 
     ``estimate_for(sizing)``: what the budget buys with it. When no choice
     reaches the target, the shortest (the most processes).
@@ -112,7 +113,7 @@ def size_values(estimate_for: Callable[[Sizing], BudgetEstimate],
     chosen = None
     for sizing in choices:
         chosen = (sizing, estimate_for(sizing))
-        if chosen[1].processes >= chosen[1].needed + EXTRA_PROCESSES:
+        if chosen[1].processes >= min(chosen[1].needed + EXTRA_PROCESSES, cap):
             break
     assert chosen is not None
     return chosen

@@ -212,6 +212,7 @@ class _Engine:
         self.memory_time = 0.0
         self.memory_processes = 0
         self.memory_settled: set[str] = set()   # benchmarks whose memory passes can stop
+        self.memory_jobs = 0                    # memory passes asked for in this round
         self.references: dict[str, list[float]] = {}   # side label -> each worker's speed
         self.retries: list[str] = []    # benchmarks measured again after an outside kill
         self.cleanups: dict[str, list[str]] = {}   # who -> processes it left, stopped
@@ -329,7 +330,7 @@ class _Engine:
         sized = options.processes is None and (options.min_value_time is None
                                                or options.memory_round_time is None)
         if sized:
-            chosen, estimate = budget.size_values(estimate_for)
+            chosen, estimate = budget.size_values(estimate_for, cap=options.max_processes)
             estimate_for(chosen)    # leaves value_time and memory_round_time at the choice
         else:
             estimate = estimate_for(DEFAULT_SIZING)
@@ -408,6 +409,7 @@ class _Engine:
         while names and done < planned and not self._out_of_time(done + 1):
             done += 1
             round_start, memory_start = self.clock(), self.memory_time
+            self.memory_jobs = 0
             # memory that gave one value in every process of every side so far is settled
             self.memory_settled = {n for n in names if schedule.memory_settled(
                 [u.processes for u in by_name[n]])}
@@ -439,19 +441,21 @@ class _Engine:
                 remaining=options.time_budget - (self.clock() - start),
                 round_seconds=schedule.next_round_seconds(
                     durations, memory_seconds,
-                    memory_share=self._memory_share_next(names, by_name, done + 1)),
+                    memory_share=self._memory_share_next(names, by_name, done + 1,
+                                                         ran=self.memory_jobs)),
                 done=done, min_processes=options.min_processes,
                 max_processes=options.max_processes, fixed=options.processes)
         return done
 
     def _memory_share_next(self, names: list[str], by_name: dict[str, list[_Unit]],
-                           round_index: int) -> float:
-        """The share of benchmarks whose memory pass round ``round_index`` will still run."""
-        if not names or not self.options.memory or round_index > self.memory_processes:
+                           round_index: int, *, ran: int) -> float:
+        """Memory passes round ``round_index`` will run, as a share of the ``ran`` the
+        last round ran (whose time the plan scales by it)."""
+        if not ran or not self.options.memory or round_index > self.memory_processes:
             return 0.0
-        unsettled = [n for n in names if not schedule.memory_settled(
-            [u.processes for u in by_name[n]])]
-        return len(unsettled) / len(names)
+        unsettled = sum(len(by_name[n]) for n in names if not schedule.memory_settled(
+            [u.processes for u in by_name[n]]))
+        return unsettled / ran
 
     def _out_of_time(self, round_index: int) -> bool:
         # the first round always completes: every benchmark gets a value
@@ -462,10 +466,12 @@ class _Engine:
         options = self.options
 
         def job(unit: _Unit) -> dict[str, Any]:
+            memory = (options.memory and round_index <= self.memory_processes
+                      and unit.spec.name not in self.memory_settled)
+            self.memory_jobs += memory
             return {"spec": unit.spec.to_json(), "loops": unit.loops,
                     "latency": unit.latency and round_index <= options.detail_processes,
-                    "memory": (options.memory and round_index <= self.memory_processes
-                               and unit.spec.name not in self.memory_settled)}
+                    "memory": memory}
 
         result = self._run_batch(side_index, units, "measure", job, budget=round_index > 1)
         by_name = {u.spec.name: u for u in units}

@@ -71,7 +71,8 @@ def next_round_seconds(durations: Sequence[float], memory_seconds: Sequence[floa
     Memory passes run in the first processes only and stop early for memory
     that gave one value (``memory_settled``), so they make the first rounds
     the longest: the recent rounds' time without their memory passes, plus the
-    last round's memory time for the share of benchmarks that still run one.
+    last round's memory time scaled by ``memory_share``, the next round's
+    memory passes as a share of the last round's.
     Taking the first rounds' time as it was ended a 300-benchmark run 16 %
     under its budget with a round it could have afforded.
     """

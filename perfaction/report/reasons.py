@@ -27,14 +27,16 @@ _MORE_PROCESSES = {
 def reason_text(delta: Delta) -> str:
     """The sentence explaining ``delta``'s verdict.
 
-    A reason read from a file may lack a fact its sentence needs (a damaged or
-    hand-edited comparison): the file's own sentence stands in for it then.
+    A reason read from a file may lack a fact its sentence needs, or hold one
+    no sentence can print (a damaged or hand-edited comparison: a string for a
+    number, an integer beyond the float range): the file's own sentence stands
+    in for it then.
     """
     if delta.why is None:
         return delta.reason
     try:
         return describe(delta.why)
-    except (KeyError, TypeError, ValueError):
+    except (KeyError, TypeError, ValueError, ArithmeticError):
         return delta.reason or f"({delta.why.code})"
 
 

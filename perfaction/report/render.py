@@ -47,7 +47,9 @@ from perfaction.report.view import (
     terminal_widths,
 )
 
-COMMENT_LIMIT = 65_536        # characters: GitHub refuses a longer comment body
+# Characters GitHub accepts in a comment body, less room for the seal line the
+# publisher adds last (github/client.py seal_comment: 70 characters).
+COMMENT_LIMIT = 65_536 - 80
 SUMMARY_LIMIT = 1_048_576     # bytes of UTF-8: a longer step summary is dropped
 # The templates are package data (perfaction/report/templates), loaded through
 # importlib.resources so that an installed wheel finds them as a source tree does.

@@ -263,9 +263,11 @@ def _noise(comparison: Comparison) -> dict[str, Any]:
     spreads.sort(key=lambda item: -item[0])
     undecided = [d for d in comparison.deltas if d.gating and d.verdict is Verdict.INCONCLUSIVE]
     held = sum(1 for d in undecided if d.why is not None and d.why.code in RUNNER_REASONS)
+    unconfirmed = sum(1 for d in undecided if d.why is not None and d.why.code == "unconfirmed")
     return {
-        "undecided": len(undecided) - held,
+        "undecided": len(undecided) - held - unconfirmed,
         "held": held,
+        "unconfirmed": unconfirmed,
         "unstable": tuple((b, m, units.format_spread(s)) for s, b, m in spreads[:5]),
         "unstable_total": len(spreads),
         "summary_only": any(d.base is not None and d.base.n == 0 for d in comparison.deltas),
@@ -348,7 +350,8 @@ def build_view(comparison: Comparison, context: ReportContext, *, marker: str,
     confidence = getattr(comparison, "confidence", None)
     correction = comparison.correction
     return {
-        "status": _status(comparison, has_baseline, noise["undecided"] + noise["held"]),
+        "status": _status(comparison, has_baseline,
+                          noise["undecided"] + noise["held"] + noise["unconfirmed"]),
         "label": context.label, "marker": Markup(marker),
         "counts": _counts(items), "kinds_used": tuple(dict.fromkeys(k for k, _ in items)),
         "total_benchmarks": len({d.benchmark for d in comparison.deltas}),

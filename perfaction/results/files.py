@@ -22,6 +22,7 @@ without ``format_version`` is offered to the readers of other tools' formats
 from __future__ import annotations
 
 import json
+import math
 import os
 import tempfile
 from dataclasses import fields
@@ -127,6 +128,22 @@ def _suite_from_current(data: dict[str, Any], *, source: str | None, loaded_from
 _FIELD_TYPES = {"str": (str,), "int": (int,), "float": (int, float)}
 
 
+def _bounded(value: Any) -> bool:
+    """A number whose magnitude the code can use (int -> float must not overflow)."""
+    try:
+        return math.isfinite(float(value)) and abs(float(value)) <= 1e18
+    except OverflowError:
+        return False
+
+
+def _shown(value: Any) -> str:
+    try:
+        text = repr(value)
+    except ValueError:          # an integer too long to print
+        return "an integer of thousands of digits"
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
 def _build_dataclass(cls: Any, raw: Any, source: str | None, where: str) -> Any:
     if not isinstance(raw, dict):
         raise ResultsFormatError(f"must be an object, got {type(raw).__name__}",
@@ -141,8 +158,11 @@ def _build_dataclass(cls: Any, raw: Any, source: str | None, where: str) -> Any:
             accepted = _FIELD_TYPES.get(kind, (object,))
             if not isinstance(value, accepted) or isinstance(value, bool):
                 raise ResultsFormatError(
-                    f"expected {kind}, got {type(value).__name__} {value!r}",
+                    f"expected {kind}, got {type(value).__name__} {_shown(value)}",
                     source=source, field=f"{where}.{key}")
+            if kind in ("int", "float") and not _bounded(value):
+                raise ResultsFormatError(f"{_shown(value)} is beyond any value this field takes",
+                                         source=source, field=f"{where}.{key}")
         values[key] = value
     return cls(**values)
 
@@ -207,6 +227,13 @@ def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a number JSON allows")
 
 
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):      # 1e999 reads as infinity
+        raise ValueError(f"{text[:40]} is beyond the range of a number")
+    return value
+
+
 def parse_json(text: str | bytes, *, source: str | None = None, advice: str = "") -> Any:
     """JSON from a file we did not write, or a ResultsFormatError naming it.
 
@@ -216,7 +243,7 @@ def parse_json(text: str | bytes, *, source: str | None = None, advice: str = ""
     not. Each is refused here the same way.
     """
     try:
-        return json.loads(text, parse_constant=_no_constant)
+        return json.loads(text, parse_constant=_no_constant, parse_float=_finite_float)
     except json.JSONDecodeError as exc:
         problem = f"not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
     except UnicodeDecodeError as exc:

@@ -56,6 +56,16 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
+def _finite(value: Any) -> bool:
+    """A number the statistics can use: finite as a float, within +-1e18."""
+    if not _is_number(value):
+        return False
+    try:
+        return math.isfinite(float(value)) and abs(float(value)) <= 1e18
+    except OverflowError:       # an integer beyond the float range
+        return False
+
+
 def _median(values: list[float]) -> float:
     ordered = sorted(values)
     mid = len(ordered) // 2
@@ -88,13 +98,13 @@ class MetricSummary:
             raise ValueError(f"unit must be a non-empty string, got {self.unit!r}")
         if self.direction not in DIRECTIONS:
             raise ValueError(f"direction must be one of {DIRECTIONS}, got {self.direction!r}")
-        if not _is_number(self.center) or not math.isfinite(self.center):
-            raise ValueError(f"center must be a finite number, got {self.center!r}")
+        if not _finite(self.center):
+            raise ValueError(f"center must be a finite number, got {str(self.center)[:40]}")
         if not isinstance(self.n, int) or isinstance(self.n, bool) or self.n < 0:
             raise ValueError(f"n must be a non-negative integer, got {self.n!r}")
-        if self.spread is not None and (not _is_number(self.spread)
-                                        or not math.isfinite(self.spread) or self.spread < 0):
-            raise ValueError(f"spread must be a finite number >= 0 or null, got {self.spread!r}")
+        if self.spread is not None and (not _finite(self.spread) or self.spread < 0):
+            raise ValueError(f"spread must be a finite number >= 0 or null, "
+                             f"got {str(self.spread)[:40]}")
         object.__setattr__(self, "center", float(self.center))
         if self.spread is not None:
             object.__setattr__(self, "spread", float(self.spread))

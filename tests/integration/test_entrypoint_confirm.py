@@ -83,4 +83,4 @@ def test_without_the_base_commit_a_flag_is_inconclusive_never_a_regression(fake,
     [time] = [d for d in comparison["deltas"] if d["metric"] == "time"]
     assert time["verdict"] == "inconclusive" and time["reason_code"] == "unconfirmed"
     assert "fetch-depth: 0" in time["reason"]
-    assert "the runner explains" in result.summary
+    assert "not confirmed on this runner" in result.summary and "fetch-depth: 0" in result.summary

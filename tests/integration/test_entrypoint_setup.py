@@ -31,3 +31,17 @@ def test_a_background_service_from_setup_neither_hangs_the_step_nor_outlives_it(
     assert warnings and "setup-command left 1 process running while the benchmarks ran" \
         in warnings[0] and marker in warnings[0]
     assert processes_with(marker) == []
+
+
+def test_every_line_of_a_chatty_setup_command_is_logged_and_the_last_ones_kept(tmp_path):
+    # 40,000 lines written as fast as the shell can, then the error that matters
+    import io
+
+    from perfaction.pipeline import HarnessRunner
+    logged = []
+    command = ("python3 -c \"import sys; [print(f'line {i}') for i in range(40000)]\"; "
+               "echo 'FATAL: the real error'; exit 3")
+    code, tail = HarnessRunner(io.StringIO()).setup(command, tmp_path, logged.append)
+    assert code == 3
+    assert logged[:2] == ["line 0", "line 1"] and len(logged) == 40001
+    assert logged[-2:] == ["line 39999", "FATAL: the real error"] and tail[-1] == logged[-1]

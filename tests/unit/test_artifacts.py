@@ -212,5 +212,7 @@ def test_an_unreadable_compression_method_is_refused(tmp_path):
 def test_a_listing_cut_at_the_scan_limit_is_said_in_the_baseline_s_reason():
     choice = choose([art(1, hours=2), art(2, hours=1)], scanned=3000)
     assert choice.artifact.id == 1
-    assert "the newest of the first 3,000 artifacts named 'perf-baseline'" in choice.reason
-    assert "first" not in choose([art(1, hours=2)]).reason
+    assert "more than 3,000 artifacts named 'perf-baseline'" in choice.reason
+    assert "3,000" not in choose([art(1, hours=2)]).reason
+    missing = choose([art(1, branch="other")], scanned=3000)
+    assert missing.status == "missing" and "only the first 3,000 were read" in missing.reason

@@ -114,3 +114,27 @@ def test_a_benchmark_the_base_commit_does_not_have_stays_unconfirmed():
     assert verdicts(done.comparison) == {"a": Verdict.UNCHANGED, "b": Verdict.INCONCLUSIVE,
                                          "c": Verdict.UNCHANGED}
     assert any("did not measure it on both sides" in n for n in done.notes)
+
+
+def test_each_reason_a_flag_cannot_be_confirmed_is_named_as_it_is():
+    comparison = flagged_comparison()
+    no_checkout = confirm.confirm(comparison, policy=Policy(), runner=SideBySide(),
+                                  repo_dir=None, subdir=Path("."), target="bench.py",
+                                  base_ref="b" * 40, available=False,
+                                  options=RunOptions(time_budget=60.0))
+    assert "not in a git checkout" in no_checkout.notes[0]
+    no_ref = run(comparison, SideBySide(), base_ref=None)
+    assert "no base commit is known: set the input base-ref" in no_ref.notes[0]
+
+
+def test_the_confirming_run_s_own_warnings_reach_the_notes():
+    runner = SideBySide(suite(a=1.3e-3, b=2.0e-3), suite(a=1.3e-3, b=2.6e-3))
+    original = runner.run_ab
+
+    def with_warnings(*args):
+        result = original(*args)
+        from dataclasses import replace
+        return replace(result, cleanups=("benchmark 'a' left 1 process running",))
+    runner.run_ab = with_warnings
+    done = run(flagged_comparison(), runner)
+    assert any(n == "Confirming run: benchmark 'a' left 1 process running" for n in done.notes)

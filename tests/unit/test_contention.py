@@ -132,3 +132,10 @@ def test_the_report_says_the_runner_explains_the_change_and_how_to_confirm_it():
     text = render_terminal(comparison, ReportContext(baseline=BaselineInfo(source="artifact")))
     assert "INCONCLUSIVE, 1 CHANGE THE RUNNER EXPLAINS AS WELL AS THE CODE" in text
     assert "not called a regression or an improvement" in text
+
+
+def test_without_holding_runner_changes_the_test_s_verdict_stands():
+    # the action's confirm: false: the stored baseline's verdicts as the test gave them
+    head = suite(BUSY, bench("a", 1.3e-3, 1.0e-3, 0.76), bench("b", 1e-3, 1e-3, 0.99))
+    comparison = compare_suites(quiet_base("a", "b"), head, Policy(), hold_runner_changes=False)
+    assert verdict(comparison, "a").verdict is Verdict.REGRESSED

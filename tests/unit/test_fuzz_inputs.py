@@ -32,7 +32,8 @@ from perfaction.results.model import Benchmark, Environment, Metric, Suite
 
 CASES = 400     # per format; the seed makes every run try the same ones
 HOSTILE = [None, True, False, 0, -1, 1.5, 1e308, -1e308, 5e-324, 10 ** 30, "", "x" * 5000,
-           "\x00\x1b[2J\u202e", [], {}, [[[]]], {"": {}}, "NaN", -0.0, 2 ** 63]
+           "\x00\x1b[2J\u202e", [], {}, [[[]]], {"": {}}, "NaN", -0.0, 2 ** 63, 10 ** 400,
+           -(10 ** 400)]
 
 
 def sample_suite(center: float, commit: str) -> Suite:
@@ -71,7 +72,7 @@ def mutate(document, rng: random.Random) -> str:
         return text.replace("8", "9" * 5000, 1)       # an integer of 5,000 digits
     if kind < 0.23:
         return text.replace("0.", "NaN, 0.", 1) if rng.random() < 0.5 else text.replace(
-            "1", "1e999", 1)
+            "0.", "1e999, 0.", 1)
     mutated = copy.deepcopy(document)
     path, _ = rng.choice([n for n in nodes(mutated) if n[0]])
     parent = mutated
@@ -147,3 +148,18 @@ def test_malformed_input_is_refused_with_a_message_never_an_internal_error(name,
           f"{CASES - refused - len(internal)} accepted, {len(internal)} internal errors",
           file=sys.stderr)
     assert internal == [], "\n".join(internal[:10])
+
+
+@pytest.mark.parametrize("text", ["1e999", "[-1e999]", "NaN", "[Infinity]", "9" * 5000,
+                                  "[" * 100_000])
+def test_the_strict_parser_refuses_what_json_loads_would_let_through_or_crash_on(text):
+    with pytest.raises(PerfActionError, match="input.json"):
+        parse_json(text, source="input.json")
+
+
+@pytest.mark.parametrize("field", ["load_average_max", "speed_reference", "cpu_steal_max"])
+def test_an_environment_number_beyond_the_float_range_is_refused(field):
+    data = suite_to_dict(sample_suite(1e-3, "a" * 40))
+    data["environment"][field] = 10 ** 400
+    with pytest.raises(PerfActionError, match=field):
+        suite_from_dict(data, source="results.json")

@@ -219,13 +219,14 @@ def test_sizing_takes_the_longest_values_that_still_buy_the_processes_the_gate_n
         processes = round(0.2 / sizing.value_time * sizing.memory_round_time / 0.02 * 0.6)
         return budget.BudgetEstimate(processes, 7, 300, 0.0, 1, "", None)
 
-    chosen, estimate = budget.size_values(estimate_for)
+    chosen, estimate = budget.size_values(estimate_for, cap=40)
     target = 7 + budget.EXTRA_PROCESSES
     assert estimate.processes >= target
     longer = [s for s in budget.SIZINGS if budget.SIZINGS.index(s) < budget.SIZINGS.index(chosen)]
     assert longer and all(estimate_for(s).processes < target for s in longer)
 
-    never, _ = budget.size_values(lambda s: budget.BudgetEstimate(1, 7, 3, 0.0, 1, "", None))
+    never, _ = budget.size_values(lambda s: budget.BudgetEstimate(1, 7, 3, 0.0, 1, "", None),
+                                  cap=40)
     assert never == budget.SIZINGS[-1]           # the most processes there are
 
 
@@ -354,3 +355,20 @@ def test_the_base_and_head_workers_of_a_pair_measure_their_batch_in_the_same_ord
     assert all(a == b for a, b in pairs)
     assert len({tuple(a) for a, _ in pairs}) > 1            # and a new order each round
     assert {j["cwd"] for j in jobs[:2]} == {base, head}
+
+
+def test_sizing_stops_at_the_process_cap_when_that_is_below_the_target():
+    from perfaction.harness import budget
+
+    def estimate_for(sizing):
+        return budget.BudgetEstimate(min(12, round(0.6 / sizing.value_time)), 7, 30, 0.0, 1,
+                                     "", None)
+    chosen, _ = budget.size_values(estimate_for, cap=12)
+    assert chosen.value_time == 0.05              # 12 already at 50 ms: nothing to gain
+
+
+def test_the_next_round_counts_only_the_memory_passes_it_will_still_run():
+    # last round: 20 memory passes took 6 s; 20 still unsettled, so all 20 run again
+    assert schedule.next_round_seconds([16.0], [6.0], memory_share=20 / 20) == 16.0
+    # 5 of those 20 still measure memory: a quarter of the memory time
+    assert schedule.next_round_seconds([16.0], [6.0], memory_share=5 / 20) == 11.5

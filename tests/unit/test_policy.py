@@ -140,11 +140,20 @@ def test_inline_alpha_overrides_the_files_alpha_even_when_it_is_the_default(tmp_
 
 @pytest.mark.parametrize("spec, meant", [("tme:5%", "time"), ("peak_memroy:10%", "peak_memory"),
                                          ("book_*:tim:8%", "time"), ("lantecy:10%", "latency")])
-def test_a_metric_name_one_typo_from_a_known_one_is_refused_with_the_right_name(spec, meant):
-    # accepted silently, the rule would apply to nothing and leave the meant metric as it was
-    with pytest.raises(ConfigError, match=f"did you mean '{meant}'"):
-        Policy.parse(spec)
+def test_a_rule_naming_a_metric_the_run_lacks_is_said_with_the_name_meant(spec, meant):
+    # it applies to nothing: silently, the meant metric would keep its default
+    notes = Policy.parse(spec).unmatched({"time", "cpu_time", "peak_memory", "latency_p99"})
+    assert len(notes) == 1 and spec in notes[0] and f"did you mean '{meant}'?" in notes[0]
 
 
-def test_a_name_far_from_every_known_metric_stays_another_tool_s_metric():
-    assert Policy.parse("mean_latency:5%, ops:3%").rules
+def test_another_tool_s_metric_names_are_accepted_and_a_rule_for_them_is_quiet():
+    policy = Policy.parse("mean_latency:5%, latency_p90:10%, time:3%, memory:20%")
+    assert policy.unmatched({"mean_latency", "latency_p90", "time", "peak_memory"}) == []
+
+
+def test_the_comparison_carries_the_note():
+    from perfaction.analysis.compare import compare_suites
+    from perfaction.results.model import Benchmark, Metric, Suite
+    suite = Suite((Benchmark("a", {"time": Metric("s", samples=((1e-3,),) * 5)}),))
+    notes = compare_suites(suite, suite, Policy.parse("tme:5%")).notes
+    assert any("'tme'" in n and "did you mean 'time'?" in n for n in notes)
