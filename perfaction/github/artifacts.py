@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import stat
 import zipfile
+import zlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -215,7 +216,8 @@ def load_from_zip(zip_path: Path, dest: Path, *, file_name: str, kind: str,
     try:
         with zipfile.ZipFile(zip_path) as archive:
             files = safe_extract(archive, dest, limits)
-    except zipfile.BadZipFile as exc:
+    except (zipfile.BadZipFile, zlib.error, UnicodeDecodeError) as exc:
+        # a damaged directory, deflate stream, or a member name flagged UTF-8 that is not
         raise UnsafeArtifactError(f"the artifact download is not a valid zip: {exc}") from exc
     except NotImplementedError as exc:    # a compression method Python cannot read (zstd, AES)
         raise UnsafeArtifactError(f"the artifact uses a zip feature perfaction cannot read "

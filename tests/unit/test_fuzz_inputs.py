@@ -163,3 +163,35 @@ def test_an_environment_number_beyond_the_float_range_is_refused(field):
     data["environment"][field] = 10 ** 400
     with pytest.raises(PerfActionError, match=field):
         suite_from_dict(data, source="results.json")
+
+
+def test_mutated_artifact_zips_are_refused_with_a_reason_never_an_internal_error(tmp_path):
+    import io
+    import zipfile
+
+    from perfaction.github.artifacts import suite_from_zip
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("perf-results.json",
+                         json.dumps(suite_to_dict(sample_suite(1e-3, "a" * 40))))
+    valid = buffer.getvalue()
+    rng = random.Random("fuzz-zip")
+    refused, internal = 0, []
+    for case in range(CASES):
+        data = bytearray(valid)
+        for _ in range(rng.choice([1, 2, 8, 32])):       # flipped bytes anywhere
+            data[rng.randrange(len(data))] = rng.randrange(256)
+        if rng.random() < 0.2:
+            data = data[:rng.randrange(len(data))]        # cut short
+        path = tmp_path / f"case{case}.zip"
+        path.write_bytes(bytes(data))
+        try:
+            suite_from_zip(path, tmp_path / f"x{case}", results_name="perf-results.json")
+        except PerfActionError:
+            refused += 1
+        except Exception as exc:  # noqa: BLE001 - any other exception is what we look for
+            internal.append(f"case {case}: {type(exc).__name__}: {str(exc)[:160]}")
+    print(f"\nzip: {CASES} mutated archives, {refused} refused, "
+          f"{CASES - refused - len(internal)} accepted, {len(internal)} internal errors",
+          file=sys.stderr)
+    assert internal == [], "\n".join(internal[:10])
