@@ -5,13 +5,14 @@ quieter moment: a busy or slower machine moves every wall-clock time, and
 the unpaired comparison cannot tell that from a code change (on a shared
 2-core machine the README's workflow failed an unchanged pull request with
 five "regressions" of +27 to +63 %). So when the comparison with the stored
-baseline flags a benchmark (a gating regression, or a change withheld
-because the runner explains it, analysis/contention.py), the action measures
+baseline flags a benchmark (a gating regression or improvement, or a change
+withheld because the runner explains it, analysis/contention.py), the action measures
 those benchmarks again, and only those, side by side with the base commit on
 this runner, in the same rounds: same-runner mode for a few benchmarks. Their
 rows then show that run's verdicts. When the base commit is not in the
 checkout (actions/checkout's default depth of 1), a flagged regression
-cannot be confirmed and is reported as inconclusive, never as a regression.
+cannot be confirmed and is reported as inconclusive, never as a regression
+(or an improvement).
 
 Pure apart from the runner and git it is given: the comparison in, the
 comparison out.
@@ -50,13 +51,18 @@ class Confirmation:
     suites: tuple[Suite, Suite] | None = None   # (base, head) of the confirming run
 
 
+_FLAGS = (Verdict.REGRESSED, Verdict.IMPROVED)
+
+
 def flagged(comparison: Comparison) -> tuple[str, ...]:
-    """Benchmarks whose gating verdict a change of runner could have produced."""
+    """Benchmarks whose gating verdict a change of runner could have produced: regressed,
+    improved (a baseline from a busier moment makes an unchanged head look faster), or
+    withheld because the runner explains the change."""
     names = []
     for delta in comparison.deltas:
         held = (delta.verdict is Verdict.INCONCLUSIVE and delta.why is not None
                 and delta.why.code in RUNNER_REASONS)
-        if delta.gating and (delta.verdict is Verdict.REGRESSED or held):
+        if delta.gating and (delta.verdict in _FLAGS or held):
             names.append(delta.benchmark)
     return tuple(dict.fromkeys(names))
 
@@ -124,10 +130,11 @@ def _unconfirmed(comparison: Comparison, names: tuple[str, ...], base_ref: str |
                  why: str) -> Confirmation:
     """Regressions that could not be confirmed become inconclusive, with what would confirm them."""
     facts: dict[str, object] = {"base_ref": base_ref, "why": why}
-    deltas = tuple(_hold(d, facts) if d.benchmark in names and d.verdict is Verdict.REGRESSED
+    deltas = tuple(_hold(d, facts) if d.benchmark in names and d.verdict in _FLAGS
                    and d.gating else d for d in comparison.deltas)
     note = (f"{_count(names)} flagged against the stored baseline could not be confirmed on "
-            f"this runner ({why}), so none is called a regression; the action measures the "
+            f"this runner ({why}), so none is called a regression or an improvement; the "
+            "action measures the "
             "base commit side by side when the checkout has it (actions/checkout with "
             "fetch-depth: 0)")
     return Confirmation(replace(comparison, deltas=deltas), (note,))

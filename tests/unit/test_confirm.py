@@ -138,3 +138,15 @@ def test_the_confirming_run_s_own_warnings_reach_the_notes():
     runner.run_ab = with_warnings
     done = run(flagged_comparison(), runner)
     assert any(n == "Confirming run: benchmark 'a' left 1 process running" for n in done.notes)
+
+
+def test_an_improvement_against_the_stored_baseline_is_confirmed_too():
+    stored = suite(a=1.3e-3, b=2.0e-3, c=3.0e-3)
+    comparison = compare_suites(stored, suite(a=1.0e-3, b=2.0e-3, c=3.0e-3), Policy())
+    assert verdicts(comparison)["a"] is Verdict.IMPROVED
+    runner = SideBySide(suite(a=1.0e-3), suite(a=1.0e-3))
+    done = run(comparison, runner)
+    assert runner.calls[0][1].names == ("a",)
+    assert verdicts(done.comparison)["a"] is Verdict.UNCHANGED
+    held = run(comparison, SideBySide(), available=False)
+    assert verdicts(held.comparison)["a"] is Verdict.INCONCLUSIVE
