@@ -108,7 +108,7 @@ def test_push_and_schedule_compare_with_the_baseline_and_extend_the_history(
 def test_regression_fails_the_job_and_says_so(act_binary, checkout, fake_github, baseline_results):
     seed_baseline(fake_github, baseline_results)
     result = act(act_binary, checkout, fake_github, "pull_request", pull_request_event(checkout[1]),
-                 "head 20x slower", PERF_E2E_SLOWDOWN="20")
+                 "head 20x slower", PERF_E2E_SLOWDOWN="20", PERF_E2E_CONFIRM="false")
     assert result.job_failed, result.explain()
     assert result.outputs["regression"] == "true"
     assert int(result.outputs["regressions-count"]) >= 1
