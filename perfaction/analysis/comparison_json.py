@@ -11,7 +11,6 @@ this module must not import: writers pass ``describe`` (report.reasons.reason_te
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import asdict, fields
 from typing import Any
@@ -29,7 +28,7 @@ from perfaction.analysis.comparison import (
     Verdict,
 )
 from perfaction.errors import ResultsFormatError
-from perfaction.results.model import Environment
+from perfaction.results.model import Environment, bounded_number, shown
 
 
 def comparison_to_dict(comparison: Comparison, *,
@@ -198,13 +197,9 @@ def _fits(annotation: str, value: Any) -> bool:
     if isinstance(value, int):
         return bool(options & {"int", "float", "Any"}) and abs(value) <= 10 ** 18
     if isinstance(value, float):
-        return bool(options & {"float", "Any"}) and math.isfinite(value) and abs(value) <= 1e18
+        return bool(options & {"float", "Any"}) and bounded_number(value)
     return False          # lists and objects are never a scalar field's value
 
 
 def _shown(value: Any) -> str:
-    try:
-        text = repr(value)
-    except ValueError:     # an integer too long to print
-        return "an integer of thousands of digits"
-    return f"{type(value).__name__} {text[:40]}{'...' if len(text) > 40 else ''}"
+    return f"{type(value).__name__} {shown(value)}"

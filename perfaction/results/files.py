@@ -39,7 +39,9 @@ from perfaction.results.model import (
     Metric,
     RunSettings,
     Suite,
+    bounded_number,
     is_number,
+    shown,
 )
 
 
@@ -128,22 +130,6 @@ def _suite_from_current(data: dict[str, Any], *, source: str | None, loaded_from
 _FIELD_TYPES = {"str": (str,), "int": (int,), "float": (int, float)}
 
 
-def _bounded(value: Any) -> bool:
-    """A number whose magnitude the code can use (int -> float must not overflow)."""
-    try:
-        return math.isfinite(float(value)) and abs(float(value)) <= 1e18
-    except OverflowError:
-        return False
-
-
-def _shown(value: Any) -> str:
-    try:
-        text = repr(value)
-    except ValueError:          # an integer too long to print
-        return "an integer of thousands of digits"
-    return text if len(text) <= 40 else text[:37] + "..."
-
-
 def _build_dataclass(cls: Any, raw: Any, source: str | None, where: str) -> Any:
     if not isinstance(raw, dict):
         raise ResultsFormatError(f"must be an object, got {type(raw).__name__}",
@@ -158,10 +144,10 @@ def _build_dataclass(cls: Any, raw: Any, source: str | None, where: str) -> Any:
             accepted = _FIELD_TYPES.get(kind, (object,))
             if not isinstance(value, accepted) or isinstance(value, bool):
                 raise ResultsFormatError(
-                    f"expected {kind}, got {type(value).__name__} {_shown(value)}",
+                    f"expected {kind}, got {type(value).__name__} {shown(value)}",
                     source=source, field=f"{where}.{key}")
-            if kind in ("int", "float") and not _bounded(value):
-                raise ResultsFormatError(f"{_shown(value)} is beyond any value this field takes",
+            if kind in ("int", "float") and not bounded_number(value):
+                raise ResultsFormatError(f"{shown(value)} is beyond any value this field takes",
                                          source=source, field=f"{where}.{key}")
         values[key] = value
     return cls(**values)

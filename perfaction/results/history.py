@@ -33,7 +33,7 @@ from typing import Any
 from perfaction.errors import ResultsFormatError
 from perfaction.metrics import DIRECTIONS, LOWER_IS_BETTER
 from perfaction.results.files import parse_json, write_json_atomic
-from perfaction.results.model import Metric, Suite
+from perfaction.results.model import Metric, Suite, bounded_number
 
 HISTORY_FORMAT_VERSION = 1
 HISTORY_TOOL = "perfaction-history"
@@ -56,10 +56,6 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def _finite(value: Any) -> bool:
-    """A number the statistics can use: finite as a float, within +-1e18."""
-    if not _is_number(value):
-        return False
     try:
         return math.isfinite(float(value)) and abs(float(value)) <= 1e18
     except OverflowError:       # an integer beyond the float range
@@ -98,11 +94,11 @@ class MetricSummary:
             raise ValueError(f"unit must be a non-empty string, got {self.unit!r}")
         if self.direction not in DIRECTIONS:
             raise ValueError(f"direction must be one of {DIRECTIONS}, got {self.direction!r}")
-        if not _finite(self.center):
+        if not bounded_number(self.center):
             raise ValueError(f"center must be a finite number, got {str(self.center)[:40]}")
         if not isinstance(self.n, int) or isinstance(self.n, bool) or self.n < 0:
             raise ValueError(f"n must be a non-negative integer, got {self.n!r}")
-        if self.spread is not None and (not _finite(self.spread) or self.spread < 0):
+        if self.spread is not None and (not bounded_number(self.spread) or self.spread < 0):
             raise ValueError(f"spread must be a finite number >= 0 or null, "
                              f"got {str(self.spread)[:40]}")
         object.__setattr__(self, "center", float(self.center))

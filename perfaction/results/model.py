@@ -71,7 +71,7 @@ class Metric:
                 number = math.inf
             if not _plausible(number, self.unit):
                 raise ValueError(f"value must be a finite number a measurement in {self.unit!r} "
-                                 f"can give, got {_short(self.value)}")
+                                 f"can give, got {shown(self.value)}")
             object.__setattr__(self, "value", float(self.value))
         if not samples and self.value is None:
             raise ValueError("a metric needs samples or a value")
@@ -103,13 +103,25 @@ class Metric:
 _LARGEST, _SMALLEST = 1e18, 1e-300
 
 
-def _short(value: Any) -> str:
-    """A value for an error message: huge integers neither flood it nor fail to print."""
+def shown(value: Any) -> str:
+    """A value read from a file, for an error message: huge integers neither flood it
+    nor fail to print."""
     try:
         text = repr(value)
     except ValueError:                  # more digits than int -> str converts
         return "an integer of thousands of digits"
     return text if len(text) <= 40 else text[:37] + "..."
+
+
+def bounded_number(value: Any) -> bool:
+    """A number (not a bool) the statistics can use: finite as a float, within +-1e18."""
+    if not is_number(value):
+        return False
+    try:
+        number = float(value)
+    except OverflowError:               # an integer beyond the float range
+        return False
+    return math.isfinite(number) and abs(number) <= _LARGEST
 
 
 def _plausible(value: float, unit: str) -> bool:

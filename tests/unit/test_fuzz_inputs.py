@@ -134,19 +134,27 @@ def documents():
 def test_malformed_input_is_refused_with_a_message_never_an_internal_error(name, tmp_path):
     document, exercise = documents()[name]
     rng = random.Random(f"fuzz-{name}")
+
+    def attempt(case):
+        text = mutate(document, rng)
+        exercise(text, tmp_path) if name == "event" else exercise(text)
+    assert_only_refusals(f"{name}: {CASES} mutated inputs", attempt)
+
+
+def assert_only_refusals(what, attempt):
+    """Run ``attempt(case)`` for every case: each either works or raises PerfActionError
+    with a reason; the counts are printed (-s), any other exception fails the test."""
     refused, internal = 0, []
     for case in range(CASES):
-        text = mutate(document, rng)
         try:
-            exercise(text, tmp_path) if name == "event" else exercise(text)
+            attempt(case)
         except PerfActionError as exc:
             refused += 1
             assert str(exc).strip(), "a refusal says why"
         except Exception as exc:  # noqa: BLE001 - any other exception is what we look for
             internal.append(f"case {case}: {type(exc).__name__}: {str(exc)[:160]}")
-    print(f"\n{name}: {CASES} mutated inputs, {refused} refused, "
-          f"{CASES - refused - len(internal)} accepted, {len(internal)} internal errors",
-          file=sys.stderr)
+    print(f"\n{what}, {refused} refused, {CASES - refused - len(internal)} accepted, "
+          f"{len(internal)} internal errors", file=sys.stderr)
     assert internal == [], "\n".join(internal[:10])
 
 
@@ -176,8 +184,8 @@ def test_mutated_artifact_zips_are_refused_with_a_reason_never_an_internal_error
                          json.dumps(suite_to_dict(sample_suite(1e-3, "a" * 40))))
     valid = buffer.getvalue()
     rng = random.Random("fuzz-zip")
-    refused, internal = 0, []
-    for case in range(CASES):
+
+    def attempt(case):
         data = bytearray(valid)
         for _ in range(rng.choice([1, 2, 8, 32])):       # flipped bytes anywhere
             data[rng.randrange(len(data))] = rng.randrange(256)
@@ -185,13 +193,5 @@ def test_mutated_artifact_zips_are_refused_with_a_reason_never_an_internal_error
             data = data[:rng.randrange(len(data))]        # cut short
         path = tmp_path / f"case{case}.zip"
         path.write_bytes(bytes(data))
-        try:
-            suite_from_zip(path, tmp_path / f"x{case}", results_name="perf-results.json")
-        except PerfActionError:
-            refused += 1
-        except Exception as exc:  # noqa: BLE001 - any other exception is what we look for
-            internal.append(f"case {case}: {type(exc).__name__}: {str(exc)[:160]}")
-    print(f"\nzip: {CASES} mutated archives, {refused} refused, "
-          f"{CASES - refused - len(internal)} accepted, {len(internal)} internal errors",
-          file=sys.stderr)
-    assert internal == [], "\n".join(internal[:10])
+        suite_from_zip(path, tmp_path / f"x{case}", results_name="perf-results.json")
+    assert_only_refusals(f"zip: {CASES} mutated archives", attempt)
