@@ -18,12 +18,14 @@ from __future__ import annotations
 
 import os
 import secrets
+import time
 from collections.abc import Iterable
 
 import psutil
 
 TOKEN_VARIABLE = "PERFACTION_WORKER_TOKEN"
 MAX_LISTED = 3          # commands named in the message
+GONE_WAIT = 2.0         # seconds to wait for killed processes to be gone
 
 
 def new_token() -> str:
@@ -54,7 +56,30 @@ def stop_leftovers(token: str, *, since: float,
             process.kill()      # SIGKILL takes effect at once; re-parented, it is not ours to reap
         except (psutil.Error, OSError):
             pass
+    _wait_gone([p for p, _ in found], GONE_WAIT)
     return tuple(f"pid {p.pid}: {command}" for p, command in found)
+
+
+def _wait_gone(processes: list[psutil.Process], timeout: float) -> None:
+    """Wait until each killed process has exited, so "stopped" is true when we say it.
+
+    SIGKILL is delivered at once but the process dies a moment later, and a
+    re-parented one is not ours to reap: it counts as gone once it is a
+    zombie or no longer exists.
+    """
+    deadline = time.monotonic() + timeout
+    pending = list(processes)
+    while pending and time.monotonic() < deadline:
+        pending = [p for p in pending if _still_running(p)]
+        if pending:
+            time.sleep(0.01)
+
+
+def _still_running(process: psutil.Process) -> bool:
+    try:
+        return process.is_running() and process.status() != psutil.STATUS_ZOMBIE
+    except (psutil.Error, OSError):
+        return False
 
 
 BENCHMARK_ADVICE = ("Stop helpers a benchmark starts in its set-up before it returns, or "

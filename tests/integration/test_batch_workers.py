@@ -130,8 +130,6 @@ def client_of_a_local_server():
 
 
 def test_helpers_a_benchmark_leaves_in_their_own_session_are_stopped_and_named(tmp_path):
-    import psutil
-
     (tmp_path / "helper_bench.py").write_text(HELPER)
     options = RunOptions(time_budget=10.0, cwd=tmp_path, processes=3, timeout=5.0,
                          min_value_time=0.002)
@@ -139,12 +137,18 @@ def test_helpers_a_benchmark_leaves_in_their_own_session_are_stopped_and_named(t
     assert not result.suites[0].failures
     pids = [int(line) for line in (tmp_path / "helpers.pids").read_text().split()]
     assert len(pids) >= 4          # calibration and three rounds each started one
-    alive = [p for p in pids if psutil.pid_exists(p)
-             and psutil.Process(p).status() != psutil.STATUS_ZOMBIE]
-    assert alive == []
+    assert [p for p in pids if _running(p)] == []
     [note] = result.cleanups
     assert f"benchmark 'client_of_a_local_server' left {len(pids)} processes running" in note
     assert "time.sleep(120)" in note and "perfaction stopped them" in note
+
+
+def _running(pid):
+    import psutil
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
 
 
 FORKED_HELPER = '''
