@@ -49,7 +49,15 @@ DIRECTIONS = (LOWER_IS_BETTER, HIGHER_IS_BETTER)
 TIMED_PASS = "timed"        # loops of calls between two clock reads
 LATENCY_PASS = "latency"    # calls timed one by one, in the first few processes only
 MEMORY_PASS = "memory"      # tracemalloc on, untimed, in enough processes for the gate
-PASSES = (TIMED_PASS, LATENCY_PASS, MEMORY_PASS)
+COUNT_PASS = "count"        # instruction mode only: instructions per call under Valgrind
+PASSES = (TIMED_PASS, LATENCY_PASS, MEMORY_PASS, COUNT_PASS)
+TIME_MODE_PASSES = (TIMED_PASS, LATENCY_PASS, MEMORY_PASS)   # what a default run measures
+
+# Measurement modes (``--measure``, the action's ``measure`` input): a run times
+# (the passes above) or counts instructions (COUNT_PASS), never both.
+MEASURE_TIME = "time"
+MEASURE_INSTRUCTIONS = "instructions"
+MEASURES = (MEASURE_TIME, MEASURE_INSTRUCTIONS)
 
 # Family names (rows of FAMILIES below).
 TIME_FAMILY = "time"
@@ -57,6 +65,7 @@ CPU_FAMILY = "cpu"
 LATENCY_FAMILY = "latency"
 MEMORY_FAMILY = "memory"
 THROUGHPUT_FAMILY = "throughput"
+INSTRUCTION_FAMILY = "instructions"
 OTHER_FAMILY = "other"      # metrics the registry does not know
 
 # Metric names.
@@ -69,6 +78,7 @@ LATENCY_P99 = "latency_p99"
 PEAK_MEMORY = "peak_memory"
 RETAINED_MEMORY = "retained_memory"
 THROUGHPUT = "throughput"
+INSTRUCTIONS = "instructions"
 
 # The metric a benchmark is summarised by: `perfaction run` leads its line
 # with it, and report charts and nightly trends draw it.
@@ -110,6 +120,8 @@ class MetricInfo:
     description: str = ""
     run_summary: bool = False   # shown on `perfaction run`'s line per benchmark
     summary_suffix: str = ""    # after its value on that line ("/op", "/call")
+    counted: bool = False       # values repeat exactly for the same code: decided by the
+                                # counted rule (analysis/counted.py), not by rank tests
 
     def __post_init__(self) -> None:
         # Any string: default rows carry the names other tools' files use.
@@ -132,8 +144,9 @@ class MetricInfo:
                                            and self.floor >= 0):
             raise ValueError(f"{self.name}: floor must be a finite number >= 0 or None, "
                              f"got {self.floor!r}")
-        if not isinstance(self.gates, bool) or not isinstance(self.run_summary, bool):
-            raise ValueError(f"{self.name}: gates and run_summary must be booleans")
+        if not all(isinstance(flag, bool) for flag in (self.gates, self.run_summary,
+                                                         self.counted)):
+            raise ValueError(f"{self.name}: gates, run_summary and counted must be booleans")
         if not isinstance(self.label, str):
             raise ValueError(f"{self.name}: label must be a string, got {self.label!r}")
         if not isinstance(self.order, int) or isinstance(self.order, bool):
@@ -178,6 +191,7 @@ FAMILIES: tuple[FamilyInfo, ...] = (
     # One metric each: a rule names the metric itself, so no kind.
     FamilyInfo(CPU_FAMILY, description="how busy the process kept the CPU"),
     FamilyInfo(THROUGHPUT_FAMILY, description="operations per second"),
+    FamilyInfo(INSTRUCTION_FAMILY, description="instructions per call, counted under Valgrind"),
 )
 
 # Defaults and their reasons (docs/statistics.md): time gates at 5 % and
@@ -187,6 +201,12 @@ FAMILIES: tuple[FamilyInfo, ...] = (
 # samples and mostly measures the neighbours on shared runners. The harness
 # sizes its memory pass for the gating rows (harness/schedule.py).
 METRICS: tuple[MetricInfo, ...] = (
+    # Instruction mode's metric: counts repeat exactly for the same code on any
+    # machine, so 1 % gates (docs/instruction-mode.md).
+    MetricInfo(INSTRUCTIONS, "instr", LOWER_IS_BETTER, INSTRUCTION_FAMILY, COUNT_PASS,
+               threshold=0.01, floor=None, gates=True, label="instructions", order=5,
+               run_summary=True, summary_suffix="/op", counted=True,
+               description="instructions executed per call, counted under Valgrind"),
     MetricInfo(TIME, "s", LOWER_IS_BETTER, TIME_FAMILY, TIMED_PASS,
                threshold=0.05, floor=None, gates=True, label="time", order=10,
                run_summary=True, summary_suffix="/op",
@@ -310,9 +330,9 @@ def sort_names(names: Iterable[str]) -> list[str]:
     return sorted(names, key=lambda name: metric_info(name).order)
 
 
-def harness_metrics() -> tuple[MetricInfo, ...]:
-    """The rows perfaction's own harness measures, in display order."""
-    return tuple(m for m in _index().ordered if m.measured_by is not None)
+def harness_metrics(passes: Sequence[str] = PASSES) -> tuple[MetricInfo, ...]:
+    """The rows perfaction's own harness measures (in ``passes``), in display order."""
+    return tuple(m for m in _index().ordered if m.measured_by in passes)
 
 
 def families() -> tuple[FamilyInfo, ...]:

@@ -24,6 +24,7 @@ from typing import Any
 
 from perfaction.errors import ConfigError, ResultsFormatError
 from perfaction.github.client import ApiSettings
+from perfaction.metrics import MEASURES
 from perfaction.results.files import parse_json
 
 MODES = ("baseline", "same-runner")
@@ -38,6 +39,7 @@ INPUTS: dict[str, str] = {
     "working-directory": ".",
     "setup-command": "",
     "time-budget": "60",
+    "measure": "time",
     "filter": "",
     "benchmark-timeout": "",
     "mode": "baseline",
@@ -223,6 +225,7 @@ class Config:
     working_directory: str = "."
     setup_command: str | None = None
     time_budget: float = 60.0
+    measure: str = "time"              # runner.MEASURES: wall time, or instruction counts
     filter: str | None = None
     benchmark_timeout: float | None = None
     mode: str = "baseline"
@@ -251,6 +254,7 @@ class Config:
             raise ConfigError("input 'benchmark' is required: a module name (my_pkg.benchmarks) "
                               "or a path to a benchmark file or folder")
         _check_choice("mode", self.mode, MODES)
+        _check_choice("measure", self.measure, MEASURES)
         _check_choice("comment-mode", self.comment_mode, COMMENT_MODES)
         if not (self.time_budget > 0 and math.isfinite(self.time_budget)):
             raise ConfigError(f"input 'time-budget' must be a positive number of seconds, got {self.time_budget!r}")
@@ -289,6 +293,7 @@ class Config:
             working_directory=values["working-directory"],
             setup_command=values["setup-command"] or None,
             time_budget=_parse_duration("time-budget", values["time-budget"]),
+            measure=_parse_choice("measure", values["measure"], MEASURES),
             filter=values["filter"] or None,
             benchmark_timeout=(_parse_duration("benchmark-timeout", values["benchmark-timeout"])
                                if values["benchmark-timeout"] else None),

@@ -28,7 +28,7 @@ from perfaction.analysis.compare import compare_suites
 from perfaction.analysis.comparison import RUNNER_REASONS, Comparison, Delta, Reason, Verdict
 from perfaction.analysis.policy import Policy
 from perfaction.errors import PerfActionError
-from perfaction.metrics import MAIN_METRIC
+from perfaction.metrics import MAIN_METRIC, metric_info
 from perfaction.ports import Runner
 from perfaction.results.model import Suite
 
@@ -57,9 +57,12 @@ _FLAGS = (Verdict.REGRESSED, Verdict.IMPROVED)
 def flagged(comparison: Comparison) -> tuple[str, ...]:
     """Benchmarks whose gating verdict a change of runner could have produced: regressed,
     improved (a baseline from a busier moment makes an unchanged head look faster), or
-    withheld because the runner explains the change."""
+    withheld because the runner explains the change. Counted metrics (instruction
+    mode) do not depend on the runner's speed: nothing to confirm there."""
     names = []
     for delta in comparison.deltas:
+        if metric_info(delta.metric).counted:
+            continue
         held = (delta.verdict is Verdict.INCONCLUSIVE and delta.why is not None
                 and delta.why.code in RUNNER_REASONS)
         if delta.gating and (delta.verdict in _FLAGS or held):

@@ -29,7 +29,7 @@ from perfaction.analysis.comparison import (
 )
 from perfaction.analysis.contention import busy_notes, hold_contended
 from perfaction.analysis.correction import HOLM, MAX_T, Adjusted, Candidate, correct, rounds_needed
-from perfaction.analysis.exact import exact_delta
+from perfaction.analysis.exact import exact_delta, varying_counts
 from perfaction.errors import ConfigError
 from perfaction.metrics import (
     LOWER_IS_BETTER,
@@ -175,6 +175,10 @@ def _compare(base: Suite | None, head: Suite, policy: Policy, mode: str,
     mismatches, env_notes = _environment_checks(base, head, mode)
     notes.extend(env_notes)
     notes.extend(busy_notes(base.environment if base is not None else None, head.environment, mode))
+    counts_note = varying_counts([(s.benchmark, s.metric, s.base_values, s.head_values)
+                                  for s in slots if isinstance(s, _Samples)])
+    if counts_note:
+        notes.append(counts_note)
     deltas, gating_tests, correction = _decide_all(_run_tests(slots, policy.confidence, mode, policy.alpha),
                                        policy, mode)
     if hold_runner_changes:
@@ -482,11 +486,14 @@ def _environment_checks(base: Suite | None, head: Suite,
     if all(v is None for v in base_fp.values()):
         return (), ["the baseline records no environment (CPU, Python): whether it was measured "
                     "on a comparable machine cannot be checked"]
-    mismatches = tuple(EnvironmentMismatch(name, base_fp[name], head_fp[name]) for name in base_fp
-                       if base_fp[name] is not None and head_fp[name] is not None
+    names = list(dict.fromkeys([*base_fp, *head_fp]))
+    mismatches = tuple(EnvironmentMismatch(name, base_fp.get(name), head_fp.get(name))
+                       for name in names
+                       if base_fp.get(name) is not None and head_fp.get(name) is not None
                        and base_fp[name] != head_fp[name])
     notes = []
-    unknown = [name for name in base_fp if (base_fp[name] is None) != (head_fp[name] is None)]
+    unknown = [name for name in names
+               if (base_fp.get(name) is None) != (head_fp.get(name) is None)]
     if unknown:
         notes.append(f"not recorded on one side, so not checked: {', '.join(unknown)}")
     if mismatches:

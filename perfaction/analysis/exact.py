@@ -10,25 +10,64 @@ When every process of each side gave exactly the same value, at least
 MIN_PROCESSES of them per side, the change is known exactly: the verdict
 follows from the threshold and the floor alone, and the metric counts in no
 correction. A metric that varies on either side goes to the statistics.
+
+Counted metrics (instruction counts, ``MetricInfo.counted``) repeat exactly
+by construction (harness/counting.py: a fixed hash seed, the same history in
+every process), so two processes per side are enough evidence there; when
+they do not repeat, the metric goes to the statistics too, and the
+comparison says so (``varying_counts``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from perfaction.analysis.comparison import Delta, Reason, Summary, Verdict
-from perfaction.metrics import LOWER_IS_BETTER
+from perfaction.metrics import LOWER_IS_BETTER, metric_info
 
 if TYPE_CHECKING:
     from perfaction.analysis.policy import MetricPolicy
 
 MIN_PROCESSES = 3   # fewer identical values are no evidence that the metric cannot vary
+COUNTED_MIN_PROCESSES = 2   # a counted metric: a second process checks that the counts repeat
+
+
+def min_processes(metric: str) -> int:
+    return COUNTED_MIN_PROCESSES if metric_info(metric).counted else MIN_PROCESSES
+
+
+def varying_counts(items: Sequence[tuple[str, str, tuple[float, ...], tuple[float, ...]]]
+                   ) -> str | None:
+    """A note naming the counted metrics whose processes disagree: (benchmark, metric,
+    base values, head values) each. None when every counted metric repeated."""
+    varying = []
+    for benchmark, metric, base_values, head_values in items:
+        if not metric_info(metric).counted:
+            continue
+        spread = max(_spread(base_values), _spread(head_values))
+        if spread > 0:
+            varying.append(f"{benchmark} ({spread * 100:.3g}%)")
+    if not varying:
+        return None
+    shown = ", ".join(varying[:5]) + (f" and {len(varying) - 5} more" if len(varying) > 5 else "")
+    return (f"instruction counts did not repeat exactly between processes for {shown}: those "
+            "were decided by the rank tests, which need more processes than instruction mode "
+            "runs (--count-processes); look for code whose work depends on time, randomness "
+            "or addresses (id(), hash() of objects)")
+
+
+def _spread(values: tuple[float, ...]) -> float:
+    if len(values) < 2 or not min(values) > 0:
+        return 0.0
+    return (max(values) - min(values)) / min(values)
 
 
 def exact_delta(benchmark: str, metric: str, unit: str, direction: str, rule: MetricPolicy,
                 base_values: tuple[float, ...], head_values: tuple[float, ...]) -> Delta | None:
     """The Delta of a metric constant on each side, or None when it varies (or is too short)."""
-    if len(base_values) < MIN_PROCESSES or len(head_values) < MIN_PROCESSES:
+    needed = min_processes(metric)
+    if len(base_values) < needed or len(head_values) < needed:
         return None
     base, head = base_values[0], head_values[0]
     if any(v != base for v in base_values) or any(v != head for v in head_values):

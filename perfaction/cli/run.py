@@ -60,6 +60,14 @@ def add_measurement_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-latency", action="store_true",
                         help="skip the per-call latency percentiles")
     parser.add_argument("--seed", type=int, help="seed for the order of workers in each round")
+    parser.add_argument("--measure", choices=("time", "instructions"), default="time",
+                        help="what to measure: wall time, CPU time and memory (default), or "
+                             "instructions per call counted under Valgrind, which repeat "
+                             "exactly on a busy machine and gate at 1%% "
+                             "(docs/instruction-mode.md)")
+    parser.add_argument("--count-processes", type=int, default=2, metavar="N",
+                        help="instruction mode: Valgrind processes per side (default 2: the "
+                             "second checks that the counts repeat)")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress output")
 
 
@@ -69,7 +77,8 @@ def options_from_args(args: argparse.Namespace, **extra: Any) -> Any:
     return RunOptions(time_budget=args.time_budget, filter=args.filter, timeout=args.timeout,
                       min_value_time=args.min_value_time, processes=args.processes,
                       latency=not args.no_latency, seed=args.seed,
-                      memory_processes=args.memory_processes, **extra)
+                      memory_processes=args.memory_processes, measure=args.measure,
+                      count_processes=args.count_processes, **extra)
 
 
 def _handle(args: argparse.Namespace) -> int:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import platform
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,32 @@ def parse_cpuinfo(text: str) -> str | None:
     return None
 
 
+# Instruction-set extensions that libraries dispatch on (numpy, hashing, compression,
+# the C library's string functions): a different set runs other code, so other
+# instruction counts. Flags as /proc/cpuinfo names them.
+CODE_PATH_FLAGS = ("sse4_1", "sse4_2", "popcnt", "avx", "avx2", "fma", "bmi1", "bmi2",
+                   "avx512f", "avx512bw", "avx512vl", "avx512_vnni", "sha_ni", "aes", "vaes",
+                   "erms", "fsrm")
+
+
+def cpu_features(cpuinfo: Path = Path("/proc/cpuinfo")) -> str | None:
+    """The CODE_PATH_FLAGS this CPU has, sorted and space-separated; None off Linux."""
+    try:
+        text = cpuinfo.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
+    return parse_flags(text)
+
+
+def parse_flags(text: str) -> str | None:
+    for line in text.splitlines():
+        name, sep, value = line.partition(":")
+        if sep and name.strip() in ("flags", "Features"):
+            present = set(value.split())
+            return " ".join(sorted(f for f in CODE_PATH_FLAGS if f in present))
+    return None
+
+
 def gather() -> dict[str, Any]:
     """Fields of model.Environment that describe this machine and interpreter."""
     from perfaction import __version__
@@ -47,6 +74,8 @@ def gather() -> dict[str, Any]:
         "python_version": platform.python_version(),
         "python_implementation": platform.python_implementation(),
         "perfaction_version": __version__,
+        "python_build": " ".join(sys.version.split()),
+        "cpu_features": cpu_features(),
     }
 
 

@@ -21,6 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
@@ -62,9 +63,22 @@ class WorkerOutcome:
                 and self.returncode == -getattr(signal, "SIGKILL", 9))
 
 
+@dataclass(frozen=True)
+class Wrapper:
+    """A command the worker runs under (Valgrind in instruction mode), and its environment.
+
+    The worker then runs without ``-E``: ``environ`` turns the launcher's
+    (scrubbed) environment into the worker's, removing what ``-E`` would have
+    ignored and setting what the wrapper needs.
+    """
+
+    prefix: tuple[str, ...]
+    environ: Callable[[dict[str, str]], dict[str, str]]
+
+
 class Launcher(Protocol):
     def run(self, job: dict[str, Any], *, cwd: Path, python: str, timeout: float,
-            stop_after: float | None = None) -> WorkerOutcome:
+            stop_after: float | None = None, wrapper: Wrapper | None = None) -> WorkerOutcome:
         """Run one job. ``timeout`` limits start-up until the first event, then each
         event that carries a ``timeout`` restarts the clock with it; ``stop_after``
         (seconds) ends the worker whatever it is doing, for the run's budget."""
@@ -91,16 +105,20 @@ class SubprocessLauncher:
         self._env = worker_env(dict(os.environ if environ is None else environ))
 
     def run(self, job: dict[str, Any], *, cwd: Path, python: str, timeout: float,
-            stop_after: float | None = None) -> WorkerOutcome:
+            stop_after: float | None = None, wrapper: Wrapper | None = None) -> WorkerOutcome:
         start = time.perf_counter()
         started, token = time.time(), leftovers.new_token()
         # -I would also drop the tree from sys.path; -s and -E are what we need
         # (no user site, no PYTHON* variables), plus a scrubbed environment.
         command = [python, "-s", "-E", "-m", "perfaction.harness.worker"]
+        env = self._env
+        if wrapper is not None:
+            command = [*wrapper.prefix, python, "-s", "-m", "perfaction.harness.worker"]
+            env = wrapper.environ(dict(self._env))
         with tempfile.TemporaryFile() as err_file:
             try:
                 proc = subprocess.Popen(command, cwd=str(cwd),
-                                        env={**self._env, leftovers.TOKEN_VARIABLE: token},
+                                        env={**env, leftovers.TOKEN_VARIABLE: token},
                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                         stderr=err_file, start_new_session=True)
             except OSError as exc:

@@ -27,6 +27,7 @@ import math
 import random
 import statistics
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -34,18 +35,21 @@ from pathlib import Path
 from typing import Any
 
 from perfaction.errors import BenchmarkDiscoveryError, ConfigError
-from perfaction.harness import budget, leftovers, protocol, schedule
+from perfaction.harness import budget, leftovers, protocol, schedule, valgrind
 from perfaction.harness.batch import BatchEntry, BatchResult, run_batch
 from perfaction.harness.discovery import Spec
 from perfaction.harness.environment import utc_timestamp
-from perfaction.harness.launcher import Launcher, SubprocessLauncher, WorkerOutcome
+from perfaction.harness.launcher import Launcher, SubprocessLauncher, WorkerOutcome, Wrapper
 from perfaction.harness.machine import MachineWatch
 from perfaction.harness.measure import LATENCY_MIN_CALL, MEMORY_ROUND_TIME
 from perfaction.harness.progress import Progress
-from perfaction.metrics import TIME
+from perfaction.metrics import INSTRUCTIONS, MEASURE_INSTRUCTIONS, MEASURE_TIME, MEASURES, TIME
 from perfaction.results import model
 
 DISCOVERY_TIMEOUT = 60.0
+# A count worker runs 50-100x slower than a timed one; its benchmarks get this
+# many times the timed default timeout.
+COUNT_TIMEOUT_FACTOR = 10
 # What a run uses when the budget does not size it (a fixed process count).
 DEFAULT_SIZING = budget.Sizing(budget.SIZINGS[0].value_time, MEMORY_ROUND_TIME)
 
@@ -79,8 +83,16 @@ class RunOptions:
                                        # (schedule.memory_processes)
     memory_round_time: float | None = None  # CPU seconds per memory round; None: sized
                                        # from the budget with the values
+    measure: str = MEASURE_TIME        # MEASURES: what a value is
+    count_processes: int = 2           # instruction mode: Valgrind processes per side; two
+                                       # show whether the counts repeat exactly (exact.py)
 
     def __post_init__(self) -> None:
+        if self.measure not in MEASURES:
+            raise ConfigError(f"measure must be one of {', '.join(MEASURES)}, got {self.measure!r}")
+        if not isinstance(self.count_processes, int) or not 2 <= self.count_processes <= 20:
+            raise ConfigError(f"count_processes must be an integer from 2 to 20, "
+                              f"got {self.count_processes!r}")
         _positive("time_budget", self.time_budget)
         for name in ("min_value_time", "memory_round_time"):
             if getattr(self, name) is not None:
@@ -222,6 +234,7 @@ class _Engine:
         self.batch = 1
         self.estimated = 0
         self.deadline: float | None = None
+        self.valgrind: valgrind.Valgrind | None = None    # instruction mode's counter
         self.budget_note: str | None = None
         self.value_time = options.min_value_time or DEFAULT_SIZING.value_time
         self.memory_round_time = options.memory_round_time or DEFAULT_SIZING.memory_round_time
@@ -230,6 +243,9 @@ class _Engine:
     def run(self) -> RunResult:
         start = self.clock()
         self.timestamp = utc_timestamp()
+        counting = self.options.measure == MEASURE_INSTRUCTIONS
+        # before anything runs: a missing Valgrind is the user's to fix, at once
+        self.valgrind = valgrind.find() if counting else None
         self.watch.sample()
         specs, environments, startup = self._discover()
         discovered = self.clock()
@@ -240,12 +256,16 @@ class _Engine:
         self.memory_processes = self.options.memory_processes or schedule.memory_processes(
             len(names), at_least=self.options.detail_processes)
         self.progress.start(benchmarks=len(names), budget=self.options.time_budget)
-        self._announce_estimate(len(names), start)
-        self._calibrate(units)
-        calibrated = self.clock()
-        if self.options.processes is None:
-            self.deadline = start + self.options.time_budget
-        rounds = self._rounds(units, start)
+        if counting:
+            calibrated = self.clock()
+            rounds = self._count(units)
+        else:
+            self._announce_estimate(len(names), start)
+            self._calibrate(units)
+            calibrated = self.clock()
+            if self.options.processes is None:
+                self.deadline = start + self.options.time_budget
+            rounds = self._rounds(units, start)
         elapsed = self.clock() - start
         self.progress.finish(elapsed=elapsed)
         suites = tuple(self._suite(i, specs[i], environments[i], units, rounds)
@@ -447,6 +467,59 @@ class _Engine:
                 max_processes=options.max_processes, fixed=options.processes)
         return done
 
+    def _count(self, units: list[_Unit]) -> int:
+        """Instruction mode: ``count_processes`` Valgrind workers per side, each counting
+        every benchmark of its side.
+
+        Every worker takes the benchmarks in the same order (by name), so the
+        base and head workers of a process repeat the same history: the heap,
+        the imports and the interpreter's caches that earlier benchmarks left
+        are the same on both sides, and identical code counts identically.
+        """
+        assert self.valgrind is not None
+        order = sorted({u.spec.name for u in units})
+        index = {name: i for i, name in enumerate(order)}
+        processes = self.options.count_processes
+        for process in range(1, processes + 1):
+            for side_index in range(len(self.sides)):
+                mine = sorted((u for u in units if u.side == side_index and u.error is None),
+                              key=lambda u: u.spec.name)
+                if not mine:
+                    continue
+                self.progress.status(f"counting instructions under Valgrind, process "
+                                     f"{process}/{processes}: "
+                                     f"{self._batch_label(side_index, mine)}")
+                self._count_batch(side_index, mine, index, process)
+        return processes
+
+    def _count_batch(self, side_index: int, units: list[_Unit], index: dict[str, int],
+                     process: int) -> None:
+        assert self.valgrind is not None
+        with tempfile.TemporaryDirectory(prefix="perfaction-count-") as out:
+            wrapper = Wrapper(tuple(valgrind.command(self.valgrind, Path(out))),
+                              valgrind.counting_env)
+            result = self._run_batch(
+                side_index, units, "count",
+                lambda unit: {"spec": unit.spec.to_json(), "count_index": index[unit.spec.name]},
+                budget=False, wrapper=wrapper)
+            counts = valgrind.read_counts(Path(out))
+        by_name = {u.spec.name: u for u in units}
+        for name, outcome in result.outcomes.items():
+            unit = by_name[name]
+            value = valgrind.process_value(valgrind.per_call(counts, index[name]))
+            if outcome.ok and value is None:
+                outcome = WorkerOutcome(False, phase="timing", wall=outcome.wall, error=(
+                    "Valgrind wrote no instruction counts for it (is the worker's interpreter "
+                    "a script that starts Python, such as a pyenv shim? give the interpreter "
+                    "itself: python -c 'import sys; print(sys.executable)')"))
+            if not outcome.ok:
+                if not self._spare(unit, outcome, f"counting process {process}"):
+                    self._fail(unit, outcome)
+                continue
+            assert value is not None
+            unit.processes.append({INSTRUCTIONS: [value]})
+            unit.rounds.append(process)
+
     def _memory_share_next(self, names: list[str], by_name: dict[str, list[_Unit]],
                            round_index: int, *, ran: int) -> float:
         """Memory passes round ``round_index`` will run, as a share of the ``ran`` the
@@ -487,7 +560,8 @@ class _Engine:
             self.timed += sum(metrics.get(TIME, [])) * (unit.loops or 1)
 
     def _run_batch(self, side_index: int, units: list[_Unit], task: str,
-                   job: Callable[[_Unit], dict[str, Any]], *, budget: bool) -> BatchResult:
+                   job: Callable[[_Unit], dict[str, Any]], *, budget: bool,
+                   wrapper: Wrapper | None = None) -> BatchResult:
         side = self.sides[side_index]
         options = self.options
         common = {"min_value_time": self.value_time, "values": options.values_per_process,
@@ -499,18 +573,20 @@ class _Engine:
                 return None
             return self.deadline - self.clock()
 
-        return run_batch(lambda j, timeout, stop_after: self._launch(side, j, timeout, stop_after),
+        return run_batch(lambda j, timeout, stop_after: self._launch(side, j, timeout, stop_after,
+                                                                     wrapper),
                          common, task, [BatchEntry(u.spec.name, job(u), self._timeout(u))
                                         for u in units],
                          protocol_version=self.protocols[side_index], time_left=time_left)
 
     # -- helpers -----------------------------------------------------------
     def _launch(self, side: Side, job: dict[str, Any], timeout: float,
-                stop_after: float | None = None) -> WorkerOutcome:
+                stop_after: float | None = None, wrapper: Wrapper | None = None) -> WorkerOutcome:
         job = {**job, "root": str(side.root), "target": self.target,
                "forbid_paths": [str(p) for p in side.forbid]}
+        extra = {"wrapper": wrapper} if wrapper is not None else {}
         outcome = self.launcher.run(job, cwd=side.root, python=side.python, timeout=timeout,
-                                    stop_after=stop_after)
+                                    stop_after=stop_after, **extra)
         self.workers += 1
         self.worker_wall += outcome.wall
         if outcome.leftovers:
@@ -541,6 +617,8 @@ class _Engine:
         return f"{where}a worker measuring {len(names)} benchmarks ({listed}{', ...' if len(names) > 3 else ''})"
 
     def _timeout(self, unit: _Unit) -> float:
+        if self.options.measure == MEASURE_INSTRUCTIONS and self.options.timeout is None:
+            return (unit.spec.timeout or self.timeout) * COUNT_TIMEOUT_FACTOR
         return unit.spec.timeout or self.timeout
 
     def _label(self, unit: _Unit) -> str:
@@ -592,6 +670,13 @@ class _Engine:
         what = units[0].spec.name if len(units) == 1 else f"{len(units)} benchmarks"
         return f"{label}:{what}" if label else what
 
+    def _counter(self) -> dict[str, Any]:
+        """What the environment records of the counting, in instruction mode."""
+        if self.valgrind is None:
+            return {}
+        return {"counter": f"valgrind-{self.valgrind.version} callgrind",
+                "hash_seed": valgrind.HASH_SEED}
+
     @staticmethod
     def _paired_processes(unit: _Unit, units: list[_Unit]) -> list[dict[str, list[float]]]:
         """The unit's processes, kept to the rounds every side of its benchmark measured.
@@ -621,7 +706,8 @@ class _Engine:
         env = model.Environment(**{**known, "commit_sha": side.commit_sha, "ref": side.ref,
                                    "timestamp": self.timestamp, **self.watch.summary(),
                                    "speed_reference": (statistics.median(references)
-                                                       if references else None)})
+                                                       if references else None),
+                                   **self._counter()})
         options = self.options
         settings = model.RunSettings(
             time_budget=options.time_budget, processes=rounds,

@@ -10,8 +10,10 @@ Jobs (``mode``; the versions are in ``protocol.py``):
 - ``discover``: import the module, list its benchmarks, report the environment;
 - ``calibrate``: build one benchmark, find its loop count;
 - ``measure``: build one benchmark, time values, latency and memory passes;
-- ``batch``: import once, then ``calibrate`` or ``measure`` each benchmark of
-  a list in turn, reporting each as it finishes (one event line each).
+- ``batch``: import once, then ``calibrate``, ``measure`` or ``count`` each
+  benchmark of a list in turn, reporting each as it finishes (one event line
+  each). ``count`` runs under Valgrind (instruction mode, counting.py): the
+  counts go to Valgrind's dump files, which the parent reads.
 
 Results: ``{"ok": true, ...}`` or ``{"ok": false, "phase": ..., "error": ...}``
 where phase is ``import``, ``setup``, ``call``, ``timing`` or ``isolation``.
@@ -30,7 +32,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from perfaction.harness import discovery, environment, measure, protocol, reference
+from perfaction.harness import counting, discovery, environment, measure, protocol, reference
 from perfaction.metrics import (
     CPU_TIME,
     CPU_UTILISATION,
@@ -145,7 +147,28 @@ def _run_batch(job: dict[str, Any], module: Any, root: Path, forbidden: list[Pat
             "timings": {"memory": memory_seconds}}
 
 
+_requests: counting.ClientRequests | None = None
+
+
+def _count_job(job: dict[str, Any], name: str, func: Callable[[], Any]) -> dict[str, Any]:
+    global _requests
+    if _requests is None:
+        try:
+            _requests = counting.ClientRequests()
+        except counting.UnsupportedMachine as exc:
+            raise discovery.BenchmarkFailure("timing", str(exc)) from None
+        if not _requests.on_valgrind():
+            raise discovery.BenchmarkFailure(
+                "timing", "a count job ran outside Valgrind: nothing would be counted "
+                          "(the parent starts count workers under valgrind)")
+    requests = _requests
+    _guarded(name, lambda: counting.count(func, requests, index=int(job["count_index"])))
+    return {"metrics": {}, "counted": True}
+
+
 def _measure_job(job: dict[str, Any], name: str, func: Callable[[], Any]) -> dict[str, Any]:
+    if job["mode"] == "count":
+        return _count_job(job, name, func)
     min_value_time = float(job["min_value_time"])
     if job["mode"] == "calibrate":
         calibration = _guarded(name, lambda: measure.calibrate(func, min_value_time))

@@ -10,6 +10,7 @@ Model units (results/model.py, metrics.py) and how they are shown:
 - ``s``: ns, µs, ms or s
 - ``B``: B, KiB, MiB or GiB (binary prefixes; memory is allocated in pages)
 - ``ops/s``: ops/s, k ops/s, M ops/s or G ops/s
+- ``instr``: instructions (instruction mode): instr, k instr, M instr or G instr
 - ``ratio``: as a percentage (1.0 is 100 %)
 - ``%``: already a percentage
 - anything else: the value as is, followed by the unit
@@ -31,6 +32,7 @@ _LADDERS: dict[str, tuple[tuple[str, float], ...]] = {
     "B": (("B", 1.0), ("KiB", 1024.0), ("MiB", 1024.0 ** 2), ("GiB", 1024.0 ** 3),
           ("TiB", 1024.0 ** 4)),
     "ops/s": (("ops/s", 1.0), ("k ops/s", 1e3), ("M ops/s", 1e6), ("G ops/s", 1e9)),
+    "instr": (("instr", 1.0), ("k instr", 1e3), ("M instr", 1e6), ("G instr", 1e9)),
 }
 _SIGNIFICANT_DIGITS = 3
 _MAX_DECIMALS = 3

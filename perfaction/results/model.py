@@ -177,13 +177,26 @@ class Environment:
     # seconds of one call of a fixed Python workload, median over the measuring
     # workers (harness/reference.py): the runner's speed at the time
     speed_reference: float | None = None
+    # instruction mode (harness/counting.py): what else changes an instruction count
+    counter: str | None = None          # "valgrind-3.19.0 callgrind"; None: not counted
+    hash_seed: str | None = None        # PYTHONHASHSEED of the counting workers
+    python_build: str | None = None     # sys.version: version, build date and compiler
+    cpu_features: str | None = None     # instruction-set extensions that select code paths
 
     FINGERPRINT_FIELDS = ("cpu_model", "logical_cores", "machine",
                           "python_implementation", "python_version")
+    # Counts depend on the exact build and on which vector instructions libraries
+    # choose, not on the machine's speed: checked when both sides counted.
+    COUNTING_FIELDS = ("counter", "hash_seed", "python_build", "cpu_features")
 
     def fingerprint(self) -> dict[str, Any]:
-        """Fields that change what a benchmark measures (not commit or time)."""
-        return {name: getattr(self, name) for name in self.FINGERPRINT_FIELDS}
+        """Fields that change what a benchmark measures (not commit or time).
+
+        The counting fields join only for a counted run, so a timed run's
+        fingerprint (and the nightly history keyed by it) stays as it was.
+        """
+        names = self.FINGERPRINT_FIELDS + (self.COUNTING_FIELDS if self.counter else ())
+        return {name: getattr(self, name) for name in names}
 
 
 @dataclass(frozen=True)

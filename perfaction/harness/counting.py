@@ -1,0 +1,139 @@
+"""Counting a benchmark's instructions under Valgrind: the worker's side.
+
+In instruction mode the worker runs under ``valgrind --tool=callgrind
+--instr-atstart=no`` (harness/valgrind.py builds the command and reads the
+counts back). Interpreter start-up, the imports and each benchmark's set-up
+run uninstrumented; around each benchmark the worker switches counting on,
+warms the callable up, then takes ``repeats`` pairs of dumps: callgrind's
+counters are zeroed, the callable runs k times, and the count is dumped under
+a label naming the benchmark, the repeat and k. The parent reads instructions
+per call as (count(k2) - count(k1)) / (k2 - k1): what the two dumps share
+(the zero and dump requests themselves, the loop around the calls) cancels.
+
+The requests are Valgrind's "client requests": a fixed instruction sequence
+that does nothing on a real CPU and that Valgrind's translator recognises.
+C code gets them from valgrind.h macros; to need no compiler here, the
+worker writes the x86-64 sequence into one executable page and calls it
+through ctypes. Other architectures get a clear error (instruction mode
+supports x86-64 Linux, which GitHub's standard runners are).
+
+The cyclic garbage collector is off while counting (as timeit does):
+collections would start at allocation counts that fall at different points
+in each repeat, and make identical calls count differently. Standard
+library only: the worker imports this next to user code.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import gc
+import mmap
+import platform
+from collections.abc import Callable
+from typing import Any
+
+# Request codes (valgrind.h and callgrind.h): a tool's base is two letters in the top bytes.
+_CALLGRIND = (ord("C") << 24) | (ord("T") << 16)
+ZERO_STATS = _CALLGRIND + 1
+DUMP_STATS_AT = _CALLGRIND + 3
+START_INSTRUMENTATION = _CALLGRIND + 4
+STOP_INSTRUMENTATION = _CALLGRIND + 5
+RUNNING_ON_VALGRIND = 0x1001
+
+# x86-64: rax holds the address of the request block (code and five arguments),
+# rdx the value returned when not under Valgrind; the four rotations of rdi by
+# 128 bits in all are the marker, ``xchg rbx, rbx`` the request.
+_X86_64_REQUEST = bytes.fromhex(
+    "4889f8"        # mov rax, rdi      (first argument: the block)
+    "4889f2"        # mov rdx, rsi      (second argument: the default result)
+    "48c1c703"      # rol rdi, 3
+    "48c1c70d"      # rol rdi, 13
+    "48c1c73d"      # rol rdi, 61
+    "48c1c733"      # rol rdi, 51
+    "4887db"        # xchg rbx, rbx
+    "4889d0"        # mov rax, rdx      (the result)
+    "c3")           # ret
+_SUPPORTED_MACHINES = ("x86_64", "amd64", "AMD64")
+
+WARMUP_CALLS = 8        # Python 3.11+ specialises a function's bytecode over its first calls
+CALLS = (1, 3)          # calls between the dumps of a pair: per call = difference / 2
+REPEATS = 3             # pairs per benchmark and process; the parent takes their median
+LABEL_PREFIX = "perfaction"
+
+
+class UnsupportedMachine(RuntimeError):
+    """Instruction counting cannot issue Valgrind requests on this architecture."""
+
+
+class ClientRequests:
+    """Valgrind client requests from Python, through one executable page of machine code."""
+
+    def __init__(self) -> None:
+        machine = platform.machine()
+        if machine not in _SUPPORTED_MACHINES:
+            raise UnsupportedMachine(
+                f"instruction mode issues Valgrind requests on x86-64 only; this machine is "
+                f"{machine or 'of an unknown architecture'}: use wall-time mode here "
+                "(measure: time)")
+        self._page = mmap.mmap(-1, mmap.PAGESIZE,
+                               prot=mmap.PROT_READ | mmap.PROT_WRITE | mmap.PROT_EXEC)
+        self._page.write(_X86_64_REQUEST)
+        address = ctypes.addressof(ctypes.c_char.from_buffer(self._page))
+        prototype = ctypes.CFUNCTYPE(ctypes.c_size_t, ctypes.POINTER(ctypes.c_size_t),
+                                     ctypes.c_size_t)
+        self._call = prototype(address)
+        self._labels: list[Any] = []    # label buffers stay alive until Valgrind read them
+
+    def request(self, code: int, *args: int) -> int:
+        block = (ctypes.c_size_t * 6)(code, *args, *([0] * (5 - len(args))))
+        return int(self._call(block, 0))
+
+    def on_valgrind(self) -> bool:
+        return self.request(RUNNING_ON_VALGRIND) > 0
+
+    def label(self, text: str) -> Any:
+        buffer = ctypes.create_string_buffer(text.encode("ascii"))
+        self._labels.append(buffer)
+        return buffer
+
+    def zero(self) -> None:
+        self.request(ZERO_STATS)
+
+    def dump(self, label: Any) -> None:
+        self.request(DUMP_STATS_AT, ctypes.addressof(label))
+
+    def start(self) -> None:
+        self.request(START_INSTRUMENTATION)
+
+    def stop(self) -> None:
+        self.request(STOP_INSTRUMENTATION)
+
+
+def dump_label(index: int, repeat: int, calls: int) -> str:
+    """The label of one dump; harness/valgrind.py parses it back. Fixed width, so
+    every label costs the same to build and the difference of a pair cancels it."""
+    return f"{LABEL_PREFIX}:{index:06d}:{repeat:03d}:{calls:03d}"
+
+
+def count(func: Callable[[], Any], requests: ClientRequests, *, index: int,
+          warmup: int = WARMUP_CALLS, repeats: int = REPEATS,
+          calls: tuple[int, int] = CALLS) -> None:
+    """Warm ``func`` up, then dump ``repeats`` pairs of counts under ``index``'s labels."""
+    labels = [[requests.label(dump_label(index, r, k)) for k in calls] for r in range(repeats)]
+    gc.collect()
+    enabled = gc.isenabled()
+    gc.disable()
+    requests.start()
+    try:
+        for _ in range(warmup):
+            func()
+        for pair in labels:
+            for k, label in zip(calls, pair, strict=True):
+                requests.zero()
+                for _ in range(k):
+                    func()
+                requests.dump(label)
+    finally:
+        requests.stop()
+        if enabled:
+            gc.enable()

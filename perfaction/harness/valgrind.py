@@ -1,0 +1,136 @@
+"""Valgrind for instruction mode: the parent's side (harness/counting.py is the worker's).
+
+Finds Valgrind, builds the command a counting worker runs under, and reads
+the instruction counts back from callgrind's dump files. Only the
+``summary:`` line of each dump is read (the total of the ``Ir`` event since
+the counters were last zeroed); the per-function records are skipped.
+
+Why callgrind and not cachegrind: cachegrind before Valgrind 3.22 has no
+client requests, so it can only count a whole process (imports included);
+callgrind zeroes and dumps its counters on request, so one process counts
+every benchmark of a batch, each on its own. Cache simulation stays off
+(the default): counting instructions needs none, and it triples the cost.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import statistics
+import subprocess
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from perfaction.errors import ConfigError
+from perfaction.harness.counting import CALLS, LABEL_PREFIX
+
+INSTALL_HINT = ("install Valgrind (Debian/Ubuntu: apt-get install valgrind; Fedora: dnf install "
+                "valgrind) or use wall-time mode (--measure time)")
+HASH_SEED = "0"         # fixed string hashing: dict and set layouts, so counts, repeat exactly
+_LABEL = re.compile(rf"^desc: Trigger: Client Request: {LABEL_PREFIX}:(\d+):(\d+):(\d+)\s*$",
+                    re.MULTILINE)
+_SUMMARY = re.compile(r"^(?:summary|totals): (\d+)", re.MULTILINE)
+_VERSION = re.compile(r"valgrind-(\d+\.\d+(?:\.\d+)?)")
+
+
+@dataclass(frozen=True)
+class Valgrind:
+    path: str
+    version: str
+
+
+def find(which: str | None = None) -> Valgrind:
+    """The Valgrind on PATH (or at ``which``), or a ConfigError saying how to get one."""
+    path = which or shutil.which("valgrind")
+    if path is None:
+        raise ConfigError(f"instruction mode (--measure instructions) counts under Valgrind, "
+                          f"and no 'valgrind' is on PATH: {INSTALL_HINT}")
+    try:
+        done = subprocess.run([path, "--version"], capture_output=True, text=True, timeout=30,
+                              check=False)
+    except (OSError, subprocess.SubprocessError) as exc:
+        raise ConfigError(f"cannot run {path} --version ({exc}): {INSTALL_HINT}") from None
+    match = _VERSION.search(done.stdout)
+    if done.returncode != 0 or match is None:
+        raise ConfigError(f"{path} --version did not print a Valgrind version "
+                          f"({(done.stdout + done.stderr).strip()[:200]!r}): {INSTALL_HINT}")
+    return Valgrind(path, match.group(1))
+
+
+def command(valgrind: Valgrind, out_dir: Path) -> list[str]:
+    """The prefix a counting worker runs under; each process dumps into ``out_dir``."""
+    return [valgrind.path, "--tool=callgrind", "--instr-atstart=no",
+            f"--callgrind-out-file={out_dir}/callgrind.%p",
+            "--dump-line=no", "--dump-instr=no", "--quiet"]
+
+
+def counting_env(base: Mapping[str, str]) -> dict[str, str]:
+    """The worker's environment under Valgrind: no PYTHON* variable but a fixed hash seed.
+
+    The worker runs without ``-E`` here (it would drop PYTHONHASHSEED too), so
+    every other PYTHON* variable goes, as ``-E`` would have ignored it.
+    """
+    env = {k: v for k, v in base.items() if not k.startswith("PYTHON")}
+    env.update(PYTHONHASHSEED=HASH_SEED, PYTHONNOUSERSITE="1",
+               PYTHONIOENCODING=base.get("PYTHONIOENCODING", "utf-8"))
+    return env
+
+
+Counts = dict[tuple[int, int, int], int]     # (benchmark index, repeat, calls) -> instructions
+
+
+def read_counts(out_dir: Path) -> Counts:
+    """Every labelled dump in ``out_dir``. The process's own dump at exit has no label."""
+    counts: Counts = {}
+    for path in sorted(out_dir.iterdir()):
+        try:
+            head = _head(path)
+        except OSError:
+            continue
+        label, summary = _LABEL.search(head), _SUMMARY.search(head)
+        if label and summary:
+            key = (int(label.group(1)), int(label.group(2)), int(label.group(3)))
+            counts[key] = int(summary.group(1))
+    return counts
+
+
+def _head(path: Path, limit: int = 64 * 1024) -> str:
+    # the header (with the trigger and the summary) comes before the per-function
+    # records, which can run to megabytes
+    with path.open("rb") as f:
+        text = f.read(limit).decode("utf-8", "replace")
+    cut = text.find("\nfn=")
+    return text if cut < 0 else text[:cut]
+
+
+def per_call(counts: Counts, index: int, calls: tuple[int, int] = CALLS) -> list[float]:
+    """Instructions per call from each complete pair of dumps of benchmark ``index``."""
+    low, high = calls
+    repeats = sorted({r for i, r, _ in counts if i == index})
+    values = []
+    for repeat in repeats:
+        a, b = counts.get((index, repeat, low)), counts.get((index, repeat, high))
+        if a is not None and b is not None:
+            values.append((b - a) / (high - low))
+    return values
+
+
+def process_value(values: Iterable[float]) -> float | None:
+    """A process's instructions per call: the median of its pairs (None without any).
+
+    Repeats in one process agree to a few instructions once the callable is
+    warm; the median keeps one pair disturbed by a late allocation (a new
+    memory arena) from moving the value.
+    """
+    values = list(values)
+    return statistics.median(values) if values else None
+
+
+def remove_dumps(out_dir: Path) -> None:
+    for path in out_dir.glob("callgrind.*"):
+        try:
+            os.unlink(path)
+        except OSError:
+            pass
