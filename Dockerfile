@@ -21,6 +21,25 @@ RUN printf '%s\n' 'path-exclude=/usr/share/doc/*' 'path-exclude=/usr/share/man/*
  && git config --system --add safe.directory '*' \
  && python3 -m venv /opt/venv
 
+# Valgrind for instruction mode (measure: instructions), callgrind alone: the
+# package brings every tool for two architectures, headers, static libraries
+# and glibc's debug symbols (about 100 MB), of which instruction counting
+# needs the launcher, callgrind, the preloaded core and the default
+# suppressions (about 6.5 MB). The package stays registered, its other files go.
+# hadolint ignore=DL3008
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends valgrind \
+ && apt-get clean \
+ && rm -rf /var/lib/apt/lists/* \
+ && dpkg -L valgrind libc6-dbg | while read -r f; do \
+        if [ -f "$f" ] || [ -L "$f" ]; then case "$f" in \
+            /usr/bin/valgrind|/usr/bin/valgrind.bin) ;; \
+            /usr/libexec/valgrind/callgrind-*-linux) ;; \
+            /usr/libexec/valgrind/vgpreload_core-*-linux.so) ;; \
+            /usr/libexec/valgrind/default.supp) ;; \
+            *) rm -f "$f" ;; esac; fi; done \
+ && valgrind --tool=callgrind --version
+
 # The venv first on PATH: a user's setup-command ("pip install -r ...")
 # installs next to perfaction, where the benchmark workers import from.
 ENV PATH=/opt/venv/bin:$PATH \

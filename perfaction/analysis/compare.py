@@ -11,6 +11,7 @@ import gc
 import math
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
@@ -18,6 +19,7 @@ import numpy as np
 from perfaction.analysis import paired, stats
 from perfaction.analysis.comparison import (
     METHOD,
+    METHOD_COUNTED,
     METHOD_SAME_RUNNER,
     MODES,
     Comparison,
@@ -36,7 +38,7 @@ from perfaction.metrics import (
     MEMORY_FAMILY,
     metric_info,
 )
-from perfaction.results.model import Benchmark, Metric, Suite
+from perfaction.results.model import Benchmark, Environment, Metric, Suite
 
 if TYPE_CHECKING:  # only for annotations: policy is passed in
     from perfaction.analysis.policy import MetricPolicy, Policy
@@ -184,6 +186,7 @@ def _compare(base: Suite | None, head: Suite, policy: Policy, mode: str,
     if hold_runner_changes:
         deltas = hold_contended(deltas, base.environment if base is not None else None,
                                 head.environment, mode)
+    deltas = _counted_comparable(deltas, mismatches)
     return Comparison(
         deltas=deltas,
         base_environment=base.environment if base is not None else None,
@@ -196,7 +199,8 @@ def _compare(base: Suite | None, head: Suite, policy: Policy, mode: str,
         notes=tuple(notes),
         confidence=policy.confidence,
         gating_tests=gating_tests,
-        method=METHOD_SAME_RUNNER if mode == "same-runner" else METHOD,
+        method=(METHOD_SAME_RUNNER if mode == "same-runner" else METHOD)
+        + (METHOD_COUNTED if any(metric_info(d.metric).counted for d in deltas) else ""),
     )
 
 
@@ -476,6 +480,23 @@ def _more_samples(p: _Pending, mode: str, too_few: bool) -> dict[str, Any]:
     if info.family == MEMORY_FAMILY or mode == "same-runner":
         return {"advice": "more_budget"}       # memory hardly depends on the machine
     return {"advice": "more_budget_or_same_runner"}
+
+
+_COMPARED = (Verdict.REGRESSED, Verdict.IMPROVED, Verdict.UNCHANGED, Verdict.INCONCLUSIVE)
+
+
+def _counted_comparable(deltas: tuple[Delta, ...],
+                        mismatches: tuple[EnvironmentMismatch, ...]) -> tuple[Delta, ...]:
+    """Counted metrics of a baseline counted under another build or instruction set are
+    not comparable: a time change there may be the machine's, a count change surely is."""
+    fields_ = [m.field for m in mismatches if m.field in Environment.COUNTING_FIELDS]
+    if not fields_:
+        return deltas
+    why = Reason("counting_differs", {"fields": ", ".join(f.replace("_", " ") for f in fields_)})
+    return tuple(replace(d, verdict=Verdict.NOT_COMPARABLE, why=why, p_value=None,
+                         p_adjusted=None, q_value=None)
+                 if metric_info(d.metric).counted and d.verdict in _COMPARED else d
+                 for d in deltas)
 
 
 def _environment_checks(base: Suite | None, head: Suite,

@@ -34,6 +34,8 @@ REASON_CODES = (
     "metric_not_in_baseline", "metric_not_measured",
     # not comparable, or not testable
     "params_differ", "units_differ", "direction_differs", "summary_only",
+    # instruction counts taken under another Valgrind, Python build, hash seed or CPU features
+    "counting_differs",
     # decided by the test
     "significant", "within_floor", "interval_within", "within_threshold",
     # decided without a test: every process of each side gave the same value (exact.py)
@@ -119,6 +121,9 @@ METHOD = ("one-sided Mann-Whitney U test on per-process values; change and inter
 METHOD_SAME_RUNNER = ("one-sided Wilcoxon signed-rank test on per-round pairs (Mann-Whitney U for "
                       "metrics of some processes only), paired tests corrected together by "
                       "sign-flip max-T; change and interval: Hodges-Lehmann")
+# Appended when instruction counts were compared (analysis/exact.py).
+METHOD_COUNTED = ("; instruction counts: compared exactly when every process of each side "
+                  "counted the same, else by the rank test")
 
 
 @dataclass(frozen=True)

@@ -48,8 +48,10 @@ def find(which: str | None = None) -> Valgrind:
         raise ConfigError(f"instruction mode (--measure instructions) counts under Valgrind, "
                           f"and no 'valgrind' is on PATH: {INSTALL_HINT}")
     try:
-        done = subprocess.run([path, "--version"], capture_output=True, text=True, timeout=30,
-                              check=False)
+        # with the tool named: an image may ship callgrind alone, and the default
+        # tool (memcheck) is what a bare --version would look for
+        done = subprocess.run([path, "--tool=callgrind", "--version"], capture_output=True,
+                              text=True, timeout=30, check=False)
     except (OSError, subprocess.SubprocessError) as exc:
         raise ConfigError(f"cannot run {path} --version ({exc}): {INSTALL_HINT}") from None
     match = _VERSION.search(done.stdout)
@@ -63,7 +65,8 @@ def command(valgrind: Valgrind, out_dir: Path) -> list[str]:
     """The prefix a counting worker runs under; each process dumps into ``out_dir``."""
     return [valgrind.path, "--tool=callgrind", "--instr-atstart=no",
             f"--callgrind-out-file={out_dir}/callgrind.%p",
-            "--dump-line=no", "--dump-instr=no", "--quiet"]
+            "--dump-line=no", "--dump-instr=no", "--quiet",
+            "--vgdb=no"]      # no debugger server: nothing attaches, and the image drops its files
 
 
 def counting_env(base: Mapping[str, str]) -> dict[str, str]:

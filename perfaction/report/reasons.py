@@ -223,6 +223,10 @@ _SENTENCES: dict[str, Callable[[Facts], str]] = {
     "not_in_this_run": lambda f: "in the baseline but not in this run",
     "metric_not_in_baseline": lambda f: "metric not in the baseline",
     "metric_not_measured": lambda f: "metric not measured in this run",
+    "counting_differs": lambda f: (
+        f"counted under a different {f['fields']} than the baseline: instruction counts "
+        "differ between builds and instruction sets, so they are not compared; measure a new "
+        "baseline in this environment"),
     "params_differ": lambda f: f"parameters differ (base {f['base']}, head {f['head']})",
     "units_differ": lambda f: f"units differ (base {f['base']}, head {f['head']})",
     "direction_differs": lambda f: (f"direction differs (base {f['base']} is better, "
