@@ -475,6 +475,8 @@ class _Engine:
         base and head workers of a process repeat the same history: the heap,
         the imports and the interpreter's caches that earlier benchmarks left
         are the same on both sides, and identical code counts identically.
+        A benchmark that failed stays in the later workers for the same reason
+        (its set-up and failure are part of what the next one inherits).
         """
         assert self.valgrind is not None
         order = sorted({u.spec.name for u in units})
@@ -482,7 +484,7 @@ class _Engine:
         processes = self.options.count_processes
         for process in range(1, processes + 1):
             for side_index in range(len(self.sides)):
-                mine = sorted((u for u in units if u.side == side_index and u.error is None),
+                mine = sorted((u for u in units if u.side == side_index),
                               key=lambda u: u.spec.name)
                 if not mine:
                     continue
@@ -513,9 +515,12 @@ class _Engine:
                     "a script that starts Python, such as a pyenv shim? give the interpreter "
                     "itself: python -c 'import sys; print(sys.executable)')"))
             if not outcome.ok:
-                if not self._spare(unit, outcome, f"counting process {process}"):
+                if unit.error is None and not self._spare(unit, outcome,
+                                                          f"counting process {process}"):
                     self._fail(unit, outcome)
                 continue
+            if unit.error is not None:
+                continue        # failed in an earlier worker: a failure, whatever this one did
             assert value is not None
             unit.processes.append({INSTRUCTIONS: [value]})
             unit.rounds.append(process)
