@@ -24,6 +24,25 @@ ensure_venv() {
     fi
 }
 
+ensure_valgrind() {
+    # Instruction mode (--measure instructions) counts under Valgrind; its tests
+    # run the real one. Installed where this user can use apt-get, else named.
+    command -v valgrind >/dev/null 2>&1 && return 0
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+        echo "== installing valgrind (instruction mode)"
+        { apt-get update && apt-get install -y --no-install-recommends valgrind; } \
+            > "$VENV/valgrind-install.log" 2>&1 || {
+            cat "$VENV/valgrind-install.log" >&2
+            echo "dev.sh: installing valgrind failed (log above)" >&2
+            exit 2
+        }
+    else
+        echo "dev.sh: valgrind is not installed; instruction mode's tests need it" \
+             "(Debian/Ubuntu: sudo apt-get install valgrind)" >&2
+        exit 2
+    fi
+}
+
 cmd_demo() {
     # The action's main job on a pull request, run locally: the entrypoint reads
     # the same INPUT_* / GITHUB_* environment the runner gives the container.
@@ -59,6 +78,7 @@ JSON
 
 cmd_test() {
     ensure_venv
+    ensure_valgrind
     # Docker engine, base images and act for tests/e2e (a no-op with PERFACTION_E2E=0)
     scripts/e2e-setup.sh
     "$PY" -m pytest "$@"

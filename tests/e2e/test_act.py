@@ -11,6 +11,7 @@ later steps read. The action talks to the fake GitHub API on 127.0.0.1
 from __future__ import annotations
 
 import json
+import shutil
 
 import pytest
 
@@ -32,6 +33,7 @@ pytestmark = [pytest.mark.docker, pytest.mark.act]
 
 WORKFLOW = HERE / "workflows" / "perf-e2e.yml"
 SAME_RUNNER_WORKFLOW = HERE / "workflows" / "perf-e2e-same-runner.yml"
+INSTRUCTIONS_WORKFLOW = HERE / "workflows" / "perf-e2e-instructions.yml"
 REPOSITORY_PAYLOAD = {"full_name": REPOSITORY, "id": REPOSITORY_ID, "default_branch": "main"}
 
 
@@ -41,7 +43,8 @@ def user_repository(root):
     write_bench(root)
     workflows = root / ".github" / "workflows"
     workflows.mkdir(parents=True)
-    for workflow in (WORKFLOW, SAME_RUNNER_WORKFLOW):
+    shutil.copy2(HERE / "data" / "bench_counted.py", root / "bench" / "bench_counted.py")
+    for workflow in (WORKFLOW, SAME_RUNNER_WORKFLOW, INSTRUCTIONS_WORKFLOW):
         (workflows / workflow.name).write_text(workflow.read_text(encoding="utf-8"), encoding="utf-8")
     return root, init_git_repo(root, repository=REPOSITORY)
 
@@ -131,3 +134,34 @@ def test_same_runner_mode_checks_out_and_measures_the_base_commit(
     listed = [r.query.get("name") for r in fake_github.requests(path=r".*/actions/artifacts")]
     assert "perf-baseline" not in listed, "same-runner needs no baseline artifact"
     assert len(fake_github.comments_on(REPOSITORY, PR_NUMBER)) == 1
+
+
+def test_instruction_mode_fails_two_percent_more_work_and_passes_an_unchanged_pull_request(
+        act_binary, action_image, fake_github, tmp_path):
+    root, base_sha = user_repository(tmp_path / "widgets")
+    (root / "CHANGELOG.md").write_text("Nothing that runs changed.\n", encoding="utf-8")
+    unchanged_sha = commit_all(root, "a change to the docs only")
+    quiet = act(act_binary, (root, unchanged_sha), fake_github, "pull_request",
+                pull_request_event(unchanged_sha, base_sha), "instruction mode, unchanged",
+                workflow=INSTRUCTIONS_WORKFLOW)
+    assert quiet.job_succeeded, quiet.explain()
+    assert quiet.outputs["regression"] == "false", quiet.explain()
+    deltas = json.loads(quiet.outputs["comparison-json"])["deltas"]
+    assert {(d["benchmark"], d["metric"], d["verdict"]) for d in deltas} == {
+        ("squares", "instructions", "unchanged"), ("json_round_trip", "instructions", "unchanged")}
+
+    bench = root / "bench" / "bench_counted.py"
+    bench.write_text(bench.read_text(encoding="utf-8").replace("SIZE = 1000", "SIZE = 1020"),
+                     encoding="utf-8")
+    slower_sha = commit_all(root, "two percent more work in squares")
+    slower = act(act_binary, (root, slower_sha), fake_github, "pull_request",
+                 pull_request_event(slower_sha, base_sha), "instruction mode, +2 % work",
+                 workflow=INSTRUCTIONS_WORKFLOW)
+    assert slower.job_failed, slower.explain()
+    assert slower.outputs["regression"] == "true" and slower.outputs["regressions-count"] == "1"
+    [regressed] = [d for d in json.loads(slower.outputs["comparison-json"])["deltas"]
+                   if d["verdict"] == "regressed"]
+    assert (regressed["benchmark"], regressed["metric"]) == ("squares", "instructions")
+    assert 0.015 < regressed["change"] < 0.025
+    comment = fake_github.comments_on(REPOSITORY, PR_NUMBER)[0].body
+    assert "squares" in comment and "instructions" in comment
