@@ -52,6 +52,7 @@ from typing import Any
 SUITE = '''
 import json
 import re
+from itertools import repeat
 
 from perfaction import benchmark
 
@@ -59,18 +60,20 @@ from padding import PAD
 
 
 def pad(n):
-    for _ in range(n):
+    # the same cost per iteration whatever n: range would give small ints from a
+    # cache below 257 and allocate above, so the probe's cost would not carry over
+    for _ in repeat(None, n):
         pass
 
 
 @benchmark
 def int_loop():
-    return lambda: (sum(i * i % 7 for i in range(3000)), pad(PAD["int_loop"]))
+    return lambda: (sum(i * i % 7 for i in range(600)), pad(PAD["int_loop"]))
 
 
 @benchmark
 def dict_counts():
-    words = [f"w{i % 97}" for i in range(2000)]
+    words = [f"w{i % 97}" for i in range(400)]
 
     def call():
         counts = {}
@@ -83,35 +86,39 @@ def dict_counts():
 
 @benchmark
 def sort_records():
-    records = [(i * 7919 % 1000, f"name{i}") for i in range(1000)]
+    records = [(i * 7919 % 1000, f"name{i}") for i in range(300)]
     return lambda: (sorted(records), pad(PAD["sort_records"]))
 
 
 @benchmark
 def format_lines():
-    return lambda: ("\\n".join(f"{i:>6} {i * 1.5:.2f} {hex(i)}" for i in range(500)),
+    return lambda: ("\\n".join(f"{i:>6} {i * 1.5:.2f} {hex(i)}" for i in range(100)),
                     pad(PAD["format_lines"]))
 
 
 @benchmark
 def json_round_trip():
-    data = {"items": [{"id": i, "name": f"item {i}", "tags": ["a", "b"]} for i in range(50)]}
+    data = {"items": [{"id": i, "name": f"item {i}", "tags": ["a", "b"]} for i in range(20)]}
     return lambda: (json.loads(json.dumps(data)), pad(PAD["json_round_trip"]))
 
 
 @benchmark
 def regex_scan():
-    text = "contact bob@example.org or ann@test.net today. " * 40
+    text = "contact bob@example.org or ann@test.net today. " * 10
     pattern = re.compile(r"(\\w+)@(\\w+)\\.(\\w+)")
     return lambda: (pattern.findall(text), pad(PAD["regex_scan"]))
 '''
 NAMES = ("int_loop", "dict_counts", "sort_records", "format_lines", "json_round_trip",
          "regex_scan")
 PROBE = '''
+from itertools import repeat
+
 from perfaction import benchmark
 
 def pad(n):
-    for _ in range(n):
+    # the same cost per iteration whatever n: range would give small ints from a
+    # cache below 257 and allocate above, so the probe's cost would not carry over
+    for _ in repeat(None, n):
         pass
 
 @benchmark
