@@ -57,6 +57,7 @@ TIME_MODE_PASSES = (TIMED_PASS, LATENCY_PASS, MEMORY_PASS)   # what a default ru
 # (the passes above) or counts instructions (COUNT_PASS), never both.
 MEASURE_TIME = "time"
 MEASURE_INSTRUCTIONS = "instructions"
+NATIVE_PEAK = "native_peak"
 MEASURES = (MEASURE_TIME, MEASURE_INSTRUCTIONS)
 
 # Family names (rows of FAMILIES below).
@@ -66,6 +67,7 @@ LATENCY_FAMILY = "latency"
 MEMORY_FAMILY = "memory"
 THROUGHPUT_FAMILY = "throughput"
 INSTRUCTION_FAMILY = "instructions"
+NATIVE_FAMILY = "native"
 OTHER_FAMILY = "other"      # metrics the registry does not know
 
 # Metric names.
@@ -79,6 +81,7 @@ PEAK_MEMORY = "peak_memory"
 RETAINED_MEMORY = "retained_memory"
 THROUGHPUT = "throughput"
 INSTRUCTIONS = "instructions"
+NATIVE_PEAK = "native_peak"
 
 # The metric a benchmark is summarised by: `perfaction run` leads its line
 # with it, and report charts and nightly trends draw it.
@@ -192,6 +195,7 @@ FAMILIES: tuple[FamilyInfo, ...] = (
     FamilyInfo(CPU_FAMILY, description="how busy the process kept the CPU"),
     FamilyInfo(THROUGHPUT_FAMILY, description="operations per second"),
     FamilyInfo(INSTRUCTION_FAMILY, description="instructions per call, counted under Valgrind"),
+    FamilyInfo(NATIVE_FAMILY, description="resident memory, native allocations included"),
 )
 
 # Defaults and their reasons (docs/statistics.md): time gates at 5 % and
@@ -234,6 +238,11 @@ METRICS: tuple[MetricInfo, ...] = (
                threshold=0.10, floor=16, gates=True, label="retained", order=80,
                run_summary=True, summary_suffix="/call",
                description="steady-state bytes kept per call across rounds"),
+    # What tracemalloc cannot see: extensions' own allocations (harness/native_memory.py).
+    # Pages, shared with the allocators' caches: shown, with a floor of 1 MiB.
+    MetricInfo(NATIVE_PEAK, "B", LOWER_IS_BETTER, NATIVE_FAMILY, TIMED_PASS,
+               threshold=0.10, floor=1024 * KIB, gates=False, label="native peak", order=82,
+               description="growth of peak resident memory during the timed calls (Linux)"),
     MetricInfo(THROUGHPUT, "ops/s", HIGHER_IS_BETTER, THROUGHPUT_FAMILY, None,
                threshold=0.05, floor=None, gates=False, label="throughput", order=90,
                description="operations per second (legacy baselines carry it)"),

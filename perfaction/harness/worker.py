@@ -32,13 +32,22 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from perfaction.harness import counting, discovery, environment, measure, protocol, reference
+from perfaction.harness import (
+    counting,
+    discovery,
+    environment,
+    measure,
+    native_memory,
+    protocol,
+    reference,
+)
 from perfaction.metrics import (
     CPU_TIME,
     CPU_UTILISATION,
     LATENCY_P50,
     LATENCY_P95,
     LATENCY_P99,
+    NATIVE_PEAK,
     PEAK_MEMORY,
     RETAINED_MEMORY,
     TIME,
@@ -174,14 +183,18 @@ def _measure_job(job: dict[str, Any], name: str, func: Callable[[], Any]) -> dic
         calibration = _guarded(name, lambda: measure.calibrate(func, min_value_time))
         return {"loops": calibration.loops, "seconds_per_call": calibration.seconds_per_call}
     loops = int(job["loops"])
+    native = native_memory.PeakWatch()      # read outside the timed loops
     values = _guarded(name, lambda: measure.time_values(
         func, loops, int(job["values"]), int(job["warmup_values"])))
+    native_growth = native.growth()
     # Names are the registry's (perfaction.metrics), which says which pass measures each.
     metrics: dict[str, list[float]] = {
         TIME: [v.wall for v in values],
         CPU_TIME: [v.cpu for v in values],
         CPU_UTILISATION: [v.utilisation for v in values],
     }
+    if native_growth is not None:
+        metrics[NATIVE_PEAK] = [native_growth]
     if job.get("latency"):
         latencies = _guarded(name, lambda: measure.latency_pass(func, min_value_time))
         for metric_name, q in _PERCENTILES:

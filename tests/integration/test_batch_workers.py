@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from perfaction.harness import native_memory
 from perfaction.harness.runner import RunOptions, execute, run_suite
 
 pytestmark = pytest.mark.slow
@@ -180,3 +181,38 @@ def test_a_forked_helper_holding_the_result_pipe_neither_hangs_nor_times_out_the
     assert not suite.failures, [b.error for b in suite.failures]
     assert len(suite.get("client_of_a_forked_server").metrics["time"].samples) == 2
     assert result.cleanups and "left" in result.cleanups[0]
+
+
+NATIVE = '''
+import ctypes
+import ctypes.util
+
+from perfaction import benchmark
+
+LIBC = ctypes.CDLL(ctypes.util.find_library("c"))
+LIBC.malloc.restype = ctypes.c_void_p
+LIBC.free.argtypes = [ctypes.c_void_p]
+SIZE = 32 * 1024 * 1024
+
+
+@benchmark
+def native_buffer():
+    def call():
+        # malloc'd outside Python's allocator, as an extension's buffers are:
+        # tracemalloc never sees it, the resident set does once it is touched
+        buffer = LIBC.malloc(SIZE)
+        ctypes.memset(buffer, 1, SIZE)
+        LIBC.free(buffer)
+    return call
+'''
+
+
+def test_native_allocations_show_in_native_peak_not_in_tracemalloc_peak(tmp_path):
+    if not native_memory.CLEAR_REFS.exists():
+        pytest.fail("this test needs Linux's /proc/self/clear_refs")
+    (tmp_path / "native_bench.py").write_text(NATIVE)
+    options = RunOptions(time_budget=10.0, cwd=tmp_path, processes=3, min_value_time=0.002)
+    bench = execute("native_bench.py", options).suites[0].get("native_buffer")
+    assert bench.error is None
+    assert bench.metrics["native_peak"].center() >= 30 * 1024 * 1024
+    assert bench.metrics["peak_memory"].center() < 1024 * 1024

@@ -69,7 +69,7 @@ def test_metric_kinds_use_the_model_names_and_units():
     assert (info.unit, info.direction) == ("ratio", metrics.LOWER_IS_BETTER)
     assert {m.name for m in metrics.harness_metrics(metrics.TIME_MODE_PASSES)} == {
         "time", "cpu_time", "cpu_utilisation", "peak_memory", "retained_memory",
-        "latency_p50", "latency_p95", "latency_p99"}
+        "latency_p50", "latency_p95", "latency_p99", "native_peak"}
     assert {m.name for m in metrics.harness_metrics((metrics.COUNT_PASS,))} == {"instructions"}
 
 
