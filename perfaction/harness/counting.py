@@ -56,6 +56,28 @@ _X86_64_REQUEST = bytes.fromhex(
     "4889d0"        # mov rax, rdx      (the result)
     "c3")           # ret
 _SUPPORTED_MACHINES = ("x86_64", "amd64", "AMD64")
+# cpuid(leaf, subleaf, out): the four result registers into out[0..3]. Under
+# Valgrind the instruction is emulated: it answers with the features the
+# counted code can use (Valgrind's own subset, no AVX-512), not the host's.
+_X86_64_CPUID = bytes.fromhex(
+    "53"            # push rbx          (callee-saved; cpuid writes it)
+    "4989d0"        # mov r8, rdx       (third argument: the output block)
+    "89f8"          # mov eax, edi      (leaf)
+    "89f1"          # mov ecx, esi      (subleaf)
+    "0fa2"          # cpuid
+    "418900"        # mov [r8], eax
+    "41895804"      # mov [r8+4], ebx
+    "41894808"      # mov [r8+8], ecx
+    "4189500c"      # mov [r8+12], edx
+    "5b"            # pop rbx
+    "c3")           # ret
+# (leaf, register index in eax/ebx/ecx/edx order, bit, name): extensions that
+# libraries dispatch on, named as /proc/cpuinfo names them.
+_FEATURES = ((1, 2, 19, "sse4_1"), (1, 2, 20, "sse4_2"), (1, 2, 23, "popcnt"),
+             (1, 2, 25, "aes"), (1, 2, 28, "avx"), (1, 2, 12, "fma"),
+             (7, 1, 3, "bmi1"), (7, 1, 5, "avx2"), (7, 1, 8, "bmi2"), (7, 1, 9, "erms"),
+             (7, 1, 16, "avx512f"), (7, 1, 29, "sha_ni"), (7, 2, 9, "vaes"),
+             (7, 3, 4, "fsrm"))
 
 WARMUP_CALLS = 8        # Python 3.11+ specialises a function's bytecode over its first calls
 CALLS = (1, 3)          # calls between the dumps of a pair: per call = difference / 2
@@ -86,6 +108,22 @@ class ClientRequests:
         self._call = prototype(address)
         self._labels: list[Any] = []    # label buffers stay alive until Valgrind read them
         self.instrumenting = False
+        self._page.seek(len(_X86_64_REQUEST) + 16 - len(_X86_64_REQUEST) % 16)
+        cpuid_at = self._page.tell()
+        self._page.write(_X86_64_CPUID)
+        self._cpuid = ctypes.CFUNCTYPE(None, ctypes.c_uint32, ctypes.c_uint32,
+                                       ctypes.POINTER(ctypes.c_uint32))(address + cpuid_at)
+
+    def cpu_features(self) -> str:
+        """The extensions of _FEATURES this CPU reports (Valgrind's, under Valgrind),
+        sorted and space-separated, as environment.cpu_features gives them."""
+        present = []
+        for leaf, register, bit, name in _FEATURES:
+            out = (ctypes.c_uint32 * 4)()
+            self._cpuid(leaf, 0, out)
+            if out[register] >> bit & 1:
+                present.append(name)
+        return " ".join(sorted(present))
 
     def request(self, code: int, *args: int) -> int:
         block = (ctypes.c_size_t * 6)(code, *args, *([0] * (5 - len(args))))

@@ -235,6 +235,7 @@ class _Engine:
         self.estimated = 0
         self.deadline: float | None = None
         self.valgrind: valgrind.Valgrind | None = None    # instruction mode's counter
+        self.counted_features: dict[str, str] = {}   # side label -> CPU features under Valgrind
         self.budget_note: str | None = None
         self.value_time = options.min_value_time or DEFAULT_SIZING.value_time
         self.memory_round_time = options.memory_round_time or DEFAULT_SIZING.memory_round_time
@@ -521,6 +522,9 @@ class _Engine:
                 continue
             if unit.error is not None:
                 continue        # failed in an earlier worker: a failure, whatever this one did
+            features = outcome.data.get("cpu_features")
+            if isinstance(features, str):
+                self.counted_features[self.sides[side_index].label] = features
             assert value is not None
             unit.processes.append({INSTRUCTIONS: [value]})
             unit.rounds.append(process)
@@ -675,12 +679,18 @@ class _Engine:
         what = units[0].spec.name if len(units) == 1 else f"{len(units)} benchmarks"
         return f"{label}:{what}" if label else what
 
-    def _counter(self) -> dict[str, Any]:
-        """What the environment records of the counting, in instruction mode."""
+    def _counter(self, side: str) -> dict[str, Any]:
+        """What the environment records of the counting, in instruction mode: the
+        CPU features are those Valgrind's emulated CPU offered the counted code
+        (no AVX-512 whatever the host has), so runners that differ only in
+        features Valgrind hides still count alike."""
         if self.valgrind is None:
             return {}
-        return {"counter": f"valgrind-{self.valgrind.version} callgrind",
-                "hash_seed": valgrind.HASH_SEED}
+        recorded = {"counter": f"valgrind-{self.valgrind.version} callgrind",
+                    "hash_seed": valgrind.HASH_SEED}
+        if side in self.counted_features:
+            recorded["cpu_features"] = self.counted_features[side]
+        return recorded
 
     @staticmethod
     def _paired_processes(unit: _Unit, units: list[_Unit]) -> list[dict[str, list[float]]]:
@@ -712,7 +722,7 @@ class _Engine:
                                    "timestamp": self.timestamp, **self.watch.summary(),
                                    "speed_reference": (statistics.median(references)
                                                        if references else None),
-                                   **self._counter()})
+                                   **self._counter(side.label)})
         options = self.options
         settings = model.RunSettings(
             time_budget=options.time_budget, processes=rounds,

@@ -172,7 +172,8 @@ def _count_job(job: dict[str, Any], name: str, func: Callable[[], Any]) -> dict[
                           "(the parent starts count workers under valgrind)")
     requests = _requests
     _guarded(name, lambda: counting.count(func, requests, index=int(job["count_index"])))
-    return {"metrics": {}, "counted": True}
+    # as Valgrind's emulated CPU reports them: what the counted code could use
+    return {"metrics": {}, "counted": True, "cpu_features": requests.cpu_features()}
 
 
 def _measure_job(job: dict[str, Any], name: str, func: Callable[[], Any]) -> dict[str, Any]:

@@ -182,6 +182,7 @@ class Environment:
     hash_seed: str | None = None        # PYTHONHASHSEED of the counting workers
     python_build: str | None = None     # sys.version: version, build date and compiler
     cpu_features: str | None = None     # instruction-set extensions that select code paths
+                                        # (a counted run: those Valgrind's CPU offered)
 
     FINGERPRINT_FIELDS = ("cpu_model", "logical_cores", "machine",
                           "python_implementation", "python_version")

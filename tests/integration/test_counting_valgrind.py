@@ -79,6 +79,8 @@ def test_counts_repeat_exactly_scale_with_the_work_and_a_failure_stays_alone(tmp
     env = suite.environment
     assert env.counter is not None and env.counter.startswith("valgrind-")
     assert env.hash_seed == "0" and env.python_build
+    # the features Valgrind's emulated CPU offers, not the host's: never AVX-512
+    assert "sse4_2" in env.cpu_features.split() and "avx512f" not in env.cpu_features.split()
 
 
 def test_ab_flags_two_percent_more_work_and_nothing_else(tmp_path):

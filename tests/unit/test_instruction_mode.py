@@ -16,7 +16,7 @@ from perfaction.analysis.compare import compare_suites
 from perfaction.analysis.comparison import Verdict
 from perfaction.analysis.policy import Policy
 from perfaction.errors import ConfigError
-from perfaction.harness import counting, valgrind
+from perfaction.harness import counting, environment, valgrind
 from perfaction.harness.runner import RunOptions
 from perfaction.report.reasons import reason_text
 from perfaction.results.model import Benchmark, Environment, Metric, Suite
@@ -80,6 +80,14 @@ def test_the_request_page_runs_natively_and_says_it_is_not_under_valgrind():
     assert requests.on_valgrind() is False
     requests.zero()     # a no-op on a real CPU: returns the default, touches nothing
     assert requests.request(counting.DUMP_STATS_AT, 0) == 0
+
+
+@pytest.mark.skipif(platform.machine() not in ("x86_64", "AMD64"),
+                    reason="the cpuid page is x86-64 machine code")
+def test_cpuid_from_the_page_agrees_with_what_the_kernel_reports():
+    names = {name for *_, name in counting._FEATURES}
+    kernel = set((environment.cpu_features() or "").split()) & names
+    assert set(counting.ClientRequests().cpu_features().split()) == kernel
 
 
 def test_another_architecture_gets_a_clear_error(monkeypatch):
