@@ -258,6 +258,10 @@ class _Engine:
             len(names), at_least=self.options.detail_processes)
         self.progress.start(benchmarks=len(names), budget=self.options.time_budget)
         if counting:
+            self.progress.status(
+                f"instruction mode: {self.options.count_processes} Valgrind processes per side "
+                f"count every benchmark (Valgrind {self.valgrind.version if self.valgrind else '?'}); "
+                "the time budget does not apply, the per-benchmark timeout does")
             calibrated = self.clock()
             rounds = self._count(units)
         else:
