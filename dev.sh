@@ -12,7 +12,8 @@ PY="$VENV/bin/python"
 ensure_venv() {
     # Reinstall when pyproject.toml changed since the last install.
     if [ ! -x "$PY" ] || [ ! -f "$VENV/.installed" ] || [ pyproject.toml -nt "$VENV/.installed" ]; then
-        echo "== setting up $VENV"
+        echo "== setting up $VENV: installing perfaction and its test dependencies (about a" \
+             "minute; pip's output goes to $VENV/install.log)"
         python3 -m venv "$VENV"
         # pip's output goes to a log, shown only when the install fails
         if ! { "$PY" -m pip install --upgrade pip && "$PY" -m pip install -e '.[test]'; } > "$VENV/install.log" 2>&1; then

@@ -101,10 +101,11 @@ def main() -> int:
     from perfaction.action import app
     from perfaction.action.config import Config, load_event
     from perfaction.github.client import GitHubClient
-    from perfaction.github.workflow import WorkflowCommands
+    from perfaction.github.workflow import WorkflowCommands, in_actions
     from perfaction.pipeline import HarnessRunner, run_guarded
 
-    commands = WorkflowCommands(sys.stdout)
+    # outside a job (the demo, a run by hand) nothing reads workflow commands
+    commands = WorkflowCommands(sys.stdout, plain=not in_actions(os.environ))
     if problem:
         commands.warning(problem, title="perfaction")
 

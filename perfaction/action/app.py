@@ -77,7 +77,7 @@ def run(config: Config, *, baselines: BaselineSource | None, publisher: Publishe
     Raises PerfActionError for exit code 2 (``pipeline.run_guarded`` maps it),
     after writing whatever the run got to: results, report, summary, outputs.
     """
-    commands = WorkflowCommands(stdout)
+    commands = WorkflowCommands(stdout, plain=not config.github.in_actions)
     if config.token:
         commands.mask(config.token)
     try:

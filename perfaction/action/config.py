@@ -24,6 +24,7 @@ from typing import Any
 
 from perfaction.errors import ConfigError, ResultsFormatError
 from perfaction.github.client import ApiSettings
+from perfaction.github.workflow import in_actions
 from perfaction.metrics import MEASURES
 from perfaction.results.files import parse_json
 
@@ -126,6 +127,7 @@ class GitHubContext:
     workspace: str = "."
     output_file: str | None = None       # GITHUB_OUTPUT
     summary_file: str | None = None      # GITHUB_STEP_SUMMARY
+    in_actions: bool = True              # GITHUB_ACTIONS=true: workflow commands are read
     event: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -212,6 +214,7 @@ class GitHubContext:
             workspace=_env(environ, "GITHUB_WORKSPACE") or ".",
             output_file=_env(environ, "GITHUB_OUTPUT") or None,
             summary_file=_env(environ, "GITHUB_STEP_SUMMARY") or None,
+            in_actions=in_actions(environ),
             event=dict(event),
         )
 

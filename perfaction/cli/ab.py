@@ -88,8 +88,13 @@ def _handle(args: argparse.Namespace) -> int:
 
 
 def _check_outputs(args: argparse.Namespace) -> None:
-    """Each output its own file: one written over another would lose a side's results."""
+    """Each output its own file: one written over another would lose a side's results;
+    and none over results another command wrote (cli/outputs.py)."""
+    from perfaction.cli.outputs import AB, check_overwrite
     from perfaction.errors import PerfActionError
+
+    check_overwrite({"-o/--output": args.output, "--base-output": args.base_output},
+                    command=AB, force=args.force)
 
     named = {"-o/--output": args.output, "--base-output": args.base_output, "--json": args.json}
     seen: dict[Path, str] = {}

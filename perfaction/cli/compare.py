@@ -35,8 +35,13 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 def add_policy_options(parser: argparse.ArgumentParser) -> None:
     """Threshold options shared by `compare`, `ab` and `report`."""
     parser.add_argument("--thresholds", metavar="SPEC",
-                        help="threshold rules, e.g. 'time:5%%, memory:10%%, orderbook_*:time:8%%' "
-                             "(see docs/statistics.md)")
+                        help="threshold rules separated by commas, each "
+                             "[BENCHMARK_GLOB:]METRIC:SETTING where METRIC is a metric name "
+                             "(time, peak_memory, instructions, ...) or a kind (time, memory, "
+                             "latency, *) and SETTING a threshold (5%%), floor=16KiB, gate, "
+                             "report or ignore; e.g. 'time:5%%, memory:10%%, "
+                             "orderbook_*:time:8%%, legacy_*:ignore'. Defaults: time 5%%, "
+                             "memory 10%% (and 16 KiB), instructions 1%%")
     parser.add_argument("--thresholds-file", metavar="FILE",
                         help="threshold rules, one per line, # comments allowed")
 

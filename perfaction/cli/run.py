@@ -62,13 +62,18 @@ def add_measurement_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, help="seed for the order of workers in each round")
     parser.add_argument("--measure", choices=("time", "instructions"), default="time",
                         help="what to measure: wall time, CPU time and memory (default), or "
-                             "instructions per call counted under Valgrind, which repeat "
-                             "exactly on a busy machine and gate at 1%% "
-                             "(docs/instruction-mode.md)")
+                             "instructions per call counted under Valgrind (which must be "
+                             "installed): they repeat exactly on a busy machine and gate at 1%%, "
+                             "but calls run 50-100x slower and I/O, cache misses and threads "
+                             "are not seen")
     parser.add_argument("--count-processes", type=int, default=2, metavar="N",
                         help="instruction mode: Valgrind processes per side (default 2: the "
                              "second checks that the counts repeat)")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+    parser.add_argument("--force", action="store_true",
+                        help="write the results even over a file that another command (or no "
+                             "perfaction command) wrote; re-running the same command never "
+                             "needs it")
 
 
 def options_from_args(args: argparse.Namespace, **extra: Any) -> Any:
@@ -82,6 +87,7 @@ def options_from_args(args: argparse.Namespace, **extra: Any) -> Any:
 
 
 def _handle(args: argparse.Namespace) -> int:
+    from perfaction.cli.outputs import RUN, check_overwrite
     from perfaction.errors import BenchmarkDiscoveryError
     from perfaction.harness import gitinfo
     from perfaction.harness.progress import make_progress
@@ -89,6 +95,7 @@ def _handle(args: argparse.Namespace) -> int:
     from perfaction.pipeline import discovery_failure_suite, raise_for_failures
     from perfaction.results import files
 
+    check_overwrite({"-o/--output": args.output}, command=RUN, force=args.force)
     cwd = Path.cwd()
     options = options_from_args(
         args, cwd=cwd, python=args.python,

@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from perfaction.untrusted import defuse
 
@@ -83,6 +83,11 @@ def append_summary(path: str | os.PathLike[str] | None, markdown: str, *,
     return True
 
 
+def in_actions(environ: Mapping[str, str]) -> bool:
+    """True in a GitHub Actions job (the runner, act): workflow commands are read there."""
+    return environ.get("GITHUB_ACTIONS") == "true"
+
+
 def summary_room(path: str | os.PathLike[str] | None, *, limit: int = SUMMARY_LIMIT_BYTES) -> int:
     """Bytes of UTF-8 the step's summary can still take (the whole limit without a file)."""
     existing = Path(path).stat().st_size if path and Path(path).exists() else 0
@@ -90,28 +95,43 @@ def summary_room(path: str | os.PathLike[str] | None, *, limit: int = SUMMARY_LI
 
 
 class WorkflowCommands:
-    """Workflow commands printed on a stream (the step's stdout)."""
+    """Workflow commands printed on a stream (the step's stdout).
 
-    def __init__(self, stream: TextIO):
+    ``plain``: outside GitHub Actions (``./dev.sh demo``, the entry point run
+    by hand) nothing reads commands, so they print as plain lines instead:
+    ``warning: title: message``, ``== group title``, and no mask lines.
+    """
+
+    def __init__(self, stream: TextIO, *, plain: bool = False):
         self.stream = stream
+        self.plain = plain
 
     def _emit(self, line: str) -> None:
         self.stream.write(line + "\n")
         self.stream.flush()
 
+    def _annotation(self, kind: str, message: str, title: str | None, **where: Any) -> None:
+        if self.plain:
+            self._emit(defuse(f"{kind}: {f'{title}: ' if title else ''}{message}"))
+        else:
+            self._emit(format_command(kind, message, title=title, **where))
+
     def error(self, message: str, *, title: str | None = None, file: str | None = None,
               line: int | None = None) -> None:
-        self._emit(format_command("error", message, title=title, file=file, line=line))
+        self._annotation("error", message, title, file=file, line=line)
 
     def warning(self, message: str, *, title: str | None = None, file: str | None = None,
                 line: int | None = None) -> None:
-        self._emit(format_command("warning", message, title=title, file=file, line=line))
+        self._annotation("warning", message, title, file=file, line=line)
 
     def notice(self, message: str, *, title: str | None = None) -> None:
-        self._emit(format_command("notice", message, title=title))
+        self._annotation("notice", message, title)
 
     def mask(self, value: str) -> None:
-        """Ask the runner to hide ``value`` in the log from here on (each line of it)."""
+        """Ask the runner to hide ``value`` in the log from here on (each line of it).
+        Plain output has no runner to ask; nothing prints the token itself."""
+        if self.plain:
+            return
         for part in value.splitlines():
             if part.strip():
                 self._emit(format_command("add-mask", part))
@@ -123,6 +143,10 @@ class WorkflowCommands:
     @contextmanager
     def group(self, title: str) -> Iterator[None]:
         """Fold everything printed inside into a collapsible log section."""
+        if self.plain:
+            self._emit(defuse(f"== {title}"))
+            yield
+            return
         self._emit(format_command("group", title))
         try:
             yield

@@ -44,6 +44,7 @@ def check(model, data):
 
 def config(tmp_path, **inputs):
     env = {"INPUT_BENCHMARK": "bench.py", "GITHUB_REPOSITORY": REPO, "GITHUB_EVENT_NAME": "schedule",
+           "GITHUB_ACTIONS": "true",
            "GITHUB_REF": "refs/heads/main", "GITHUB_REPOSITORY_ID": str(REPO_ID),
            "GITHUB_RUN_ID": "99", "GITHUB_SERVER_URL": "https://github.example.invalid",
            "GITHUB_WORKSPACE": str(tmp_path), "GITHUB_STEP_SUMMARY": str(tmp_path / "summary.md"),

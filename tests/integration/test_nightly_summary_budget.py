@@ -68,6 +68,7 @@ def previous_history(path: Path) -> None:
 def schedule_config(workspace: Path) -> Config:
     env = {"INPUT_BENCHMARK": "bench.py", "INPUT_HISTORY-PATH": "history.json",
            "GITHUB_REPOSITORY": "octo-org/widgets", "GITHUB_EVENT_NAME": "schedule",
+           "GITHUB_ACTIONS": "true",
            "GITHUB_REF": "refs/heads/main", "GITHUB_SHA": "9" * 40, "GITHUB_RUN_ID": "99",
            "GITHUB_WORKSPACE": str(workspace),
            "GITHUB_STEP_SUMMARY": str(workspace / "summary.md"),

@@ -140,3 +140,26 @@ def test_sigterm_stops_the_worker_and_exits_2(tmp_path):
     assert cli.returncode == 2
     assert "interrupted (received signal SIGTERM)" in err
     assert not psutil.pid_exists(worker) or psutil.Process(worker).status() == psutil.STATUS_ZOMBIE
+
+
+def test_results_of_another_command_or_another_file_are_not_overwritten_without_force(
+        tmp_path, capsys):
+    notes = tmp_path / "notes.json"
+    notes.write_text('{"mine": "not results"}', encoding="utf-8")
+    code = main(["run", f"{MODULES}/growth.py", "-o", str(notes), *FAST])
+    assert code == 2 and notes.read_text(encoding="utf-8") == '{"mine": "not results"}'
+    assert "not a perfaction results file" in capsys.readouterr().err
+
+    # `run` replaces its own results on a re-run; `ab` refuses to, before measuring
+    out = tmp_path / "base.json"
+    assert main(["run", f"{MODULES}/growth.py", "-o", str(out), *FAST]) == 0
+    assert main(["run", f"{MODULES}/growth.py", "-o", str(out), *FAST]) == 0
+    written = out.read_bytes()
+    code = main(["ab", f"{MODULES}/growth.py", "--base-dir", str(ROOT), "--base-output", str(out),
+                 "-o", str(tmp_path / "head.json"), *FAST])
+    assert code == 2 and out.read_bytes() == written
+    err = capsys.readouterr().err
+    assert "holds results of `perfaction run`" in err and "--force" in err
+    assert not (tmp_path / "head.json").exists()
+    assert main(["run", f"{MODULES}/growth.py", "-o", str(notes), "--force", *FAST]) == 0
+    assert files.load_suite(notes).benchmarks

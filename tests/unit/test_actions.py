@@ -14,6 +14,7 @@ from perfaction.github.workflow import (
     escape_property,
     format_command,
     format_output,
+    in_actions,
     write_outputs,
 )
 from perfaction.untrusted import defuse, is_credential, without_credentials
@@ -168,3 +169,20 @@ def test_credentials_are_the_token_input_github_token_and_the_runners_own():
         assert not is_credential(name), name
     env = {"PATH": "/bin", "INPUT_TOKEN": "t", "ACTIONS_RUNTIME_TOKEN": "r", "GITHUB_SHA": "s"}
     assert without_credentials(env) == {"PATH": "/bin", "GITHUB_SHA": "s"}
+
+
+def test_outside_actions_commands_print_as_plain_lines():
+    stream = io.StringIO()
+    commands = WorkflowCommands(stream, plain=True)
+    commands.mask("ghs_secret")
+    with commands.group("Benchmarks"):
+        commands.log("running")
+        commands.warning("slow\n::error::injected", title="Note")
+    commands.error("bad")
+    lines = stream.getvalue().splitlines()
+    assert lines[0] == "== Benchmarks" and "running" in lines
+    assert not [line for line in lines if looks_like_a_command(line)]
+    assert "ghs_secret" not in stream.getvalue()
+    assert any(line.startswith("warning: Note: slow") for line in lines)
+    assert lines[-1] == "error: bad"
+    assert in_actions({"GITHUB_ACTIONS": "true"}) and not in_actions({})
