@@ -124,7 +124,7 @@ class MetricInfo:
     run_summary: bool = False   # shown on `perfaction run`'s line per benchmark
     summary_suffix: str = ""    # after its value on that line ("/op", "/call")
     counted: bool = False       # values repeat exactly for the same code: decided by the
-                                # counted rule (analysis/counted.py), not by rank tests
+                                # exact rule (analysis/exact.py) at 2 processes a side
 
     def __post_init__(self) -> None:
         # Any string: default rows carry the names other tools' files use.
@@ -206,9 +206,11 @@ FAMILIES: tuple[FamilyInfo, ...] = (
 # sizes its memory pass for the gating rows (harness/schedule.py).
 METRICS: tuple[MetricInfo, ...] = (
     # Instruction mode's metric: counts repeat exactly for the same code on any
-    # machine, so 1 % gates (docs/instruction-mode.md).
+    # machine, so 1 % gates (docs/instruction-mode.md). Its floor: a tiny
+    # callable's count moves by up to ~120 instructions with the interpreter's
+    # state that earlier benchmarks left (a call site specialised for another).
     MetricInfo(INSTRUCTIONS, "instr", LOWER_IS_BETTER, INSTRUCTION_FAMILY, COUNT_PASS,
-               threshold=0.01, floor=None, gates=True, label="instructions", order=5,
+               threshold=0.01, floor=250.0, gates=True, label="instructions", order=5,
                run_summary=True, summary_suffix="/op", counted=True,
                description="instructions executed per call, counted under Valgrind"),
     MetricInfo(TIME, "s", LOWER_IS_BETTER, TIME_FAMILY, TIMED_PASS,

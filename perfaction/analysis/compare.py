@@ -176,7 +176,9 @@ def _compare(base: Suite | None, head: Suite, policy: Policy, mode: str,
     notes.extend(policy.unmatched(measured))
     mismatches, env_notes = _environment_checks(base, head, mode)
     notes.extend(env_notes)
-    notes.extend(busy_notes(base.environment if base is not None else None, head.environment, mode))
+    if not all(metric_info(m).counted for m in measured):   # a busy machine moves no count
+        notes.extend(busy_notes(base.environment if base is not None else None,
+                                head.environment, mode))
     counts_note = varying_counts([(s.benchmark, s.metric, s.base_values, s.head_values)
                                   for s in slots if isinstance(s, _Samples)])
     if counts_note:
@@ -475,6 +477,8 @@ def _more_samples(p: _Pending, mode: str, too_few: bool) -> dict[str, Any]:
         return {"advice": "partial", "metric": p.metric, "pass": info.measured_by,
                 "measured_base": p.result.n_base, "measured_head": p.result.n_head,
                 "processes_base": p.processes[0], "processes_head": p.processes[1]}
+    if info.counted:
+        return {"advice": "count_processes"}   # neither the budget nor the mode adds counts
     if too_few:
         return {"advice": "more_processes"}
     if info.family == MEMORY_FAMILY or mode == "same-runner":
@@ -513,8 +517,10 @@ def _environment_checks(base: Suite | None, head: Suite,
                        if base_fp.get(name) is not None and head_fp.get(name) is not None
                        and base_fp[name] != head_fp[name])
     notes = []
-    unknown = [name for name in names
-               if (base_fp.get(name) is None) != (head_fp.get(name) is None)]
+    # a field only one fingerprint has (a counted run's, against a timed one) is
+    # not "unrecorded": the metrics differ anyway and say so
+    unknown = [name for name in names if name in base_fp and name in head_fp
+               and (base_fp[name] is None) != (head_fp[name] is None)]
     if unknown:
         notes.append(f"not recorded on one side, so not checked: {', '.join(unknown)}")
     if mismatches:

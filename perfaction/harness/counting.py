@@ -7,7 +7,9 @@ counts back). Interpreter start-up and the imports run uninstrumented (about
 and it stays on, since every switch discards Valgrind's translated code
 (about 0.15 s to rebuild per benchmark). Later set-ups then run
 instrumented, slower but never counted. For each benchmark the worker warms
-the callable up, then takes ``repeats`` pairs of dumps: callgrind's
+the callable up, then takes ``repeats`` pairs of dumps (their request blocks
+built beforehand, so that nothing but the benchmark allocates between a
+zero and a dump): callgrind's
 counters are zeroed, the callable runs k times, and the count is dumped under
 a label naming the benchmark, the repeat and k. The parent reads instructions
 per call as (count(k2) - count(k1)) / (k2 - k1): what the two dumps share
@@ -81,26 +83,38 @@ _FEATURES = ((1, 2, 19, "sse4_1"), (1, 2, 20, "sse4_2"), (1, 2, 23, "popcnt"),
 
 WARMUP_CALLS = 8        # Python 3.11+ specialises a function's bytecode over its first calls
 CALLS = (1, 3)          # calls between the dumps of a pair: per call = difference / 2
-REPEATS = 3             # pairs per benchmark and process; the parent takes their median
+REPEATS = 5             # pairs per benchmark and process; the parent takes the most frequent value
 LABEL_PREFIX = "perfaction"
+WARMUP_INDEX = 999_999  # the label of the dumps that warm the request path up; never a benchmark
 
 
 class UnsupportedMachine(RuntimeError):
     """Instruction counting cannot issue Valgrind requests on this architecture."""
 
 
+def check_machine() -> None:
+    """Raise UnsupportedMachine off x86-64 (the request page is x86-64 code)."""
+    machine = platform.machine()
+    if machine not in _SUPPORTED_MACHINES:
+        raise UnsupportedMachine(
+            f"instruction mode issues Valgrind requests on x86-64 only; this machine is "
+            f"{machine or 'of an unknown architecture'}: use wall-time mode here "
+            "(measure: time)")
+
+
 class ClientRequests:
     """Valgrind client requests from Python, through one executable page of machine code."""
 
     def __init__(self) -> None:
-        machine = platform.machine()
-        if machine not in _SUPPORTED_MACHINES:
+        check_machine()
+        try:
+            self._page = mmap.mmap(-1, mmap.PAGESIZE,
+                                   prot=mmap.PROT_READ | mmap.PROT_WRITE | mmap.PROT_EXEC)
+        except OSError as exc:
             raise UnsupportedMachine(
-                f"instruction mode issues Valgrind requests on x86-64 only; this machine is "
-                f"{machine or 'of an unknown architecture'}: use wall-time mode here "
-                "(measure: time)")
-        self._page = mmap.mmap(-1, mmap.PAGESIZE,
-                               prot=mmap.PROT_READ | mmap.PROT_WRITE | mmap.PROT_EXEC)
+                f"instruction mode needs one executable memory page for Valgrind's requests, "
+                f"and this system refused it ({exc}; a hardened kernel or SELinux's execmem "
+                "rule does): use wall-time mode here (measure: time)") from None
         self._page.write(_X86_64_REQUEST)
         address = ctypes.addressof(ctypes.c_char.from_buffer(self._page))
         prototype = ctypes.CFUNCTYPE(ctypes.c_size_t, ctypes.POINTER(ctypes.c_size_t),
@@ -108,6 +122,7 @@ class ClientRequests:
         self._call = prototype(address)
         self._labels: list[Any] = []    # label buffers stay alive until Valgrind read them
         self.instrumenting = False
+        self.zero_block = self.block(ZERO_STATS)
         self._page.seek(len(_X86_64_REQUEST) + 16 - len(_X86_64_REQUEST) % 16)
         cpuid_at = self._page.tell()
         self._page.write(_X86_64_CPUID)
@@ -125,25 +140,29 @@ class ClientRequests:
                 present.append(name)
         return " ".join(sorted(present))
 
+    @staticmethod
+    def block(code: int, *args: int) -> Any:
+        """A request's block: the code and five arguments."""
+        return (ctypes.c_size_t * 6)(code, *args, *([0] * (5 - len(args))))
+
     def request(self, code: int, *args: int) -> int:
-        block = (ctypes.c_size_t * 6)(code, *args, *([0] * (5 - len(args))))
-        return int(self._call(block, 0))
+        return int(self._call(self.block(code, *args), 0))
+
+    def send(self, block: Any) -> None:
+        """A request built beforehand: between a zero and a dump nothing is allocated
+        but what the benchmark allocates, so the requests cost the same every time."""
+        self._call(block, 0)
 
     def on_valgrind(self) -> bool:
         return self.request(RUNNING_ON_VALGRIND) > 0
 
-    def label(self, text: str) -> Any:
-        buffer = ctypes.create_string_buffer(text.encode("ascii"))
+    def dump_block(self, label: str) -> Any:
+        buffer = ctypes.create_string_buffer(label.encode("ascii"))
         self._labels.append(buffer)
-        return buffer
-
-    def zero(self) -> None:
-        self.request(ZERO_STATS)
-
-    def dump(self, label: Any) -> None:
-        self.request(DUMP_STATS_AT, ctypes.addressof(label))
+        return self.block(DUMP_STATS_AT, ctypes.addressof(buffer))
 
     def start(self) -> None:
+        """Switch instrumentation on; it stays on (see the module's doc)."""
         if not self.instrumenting:
             self.request(START_INSTRUMENTATION)
             self.instrumenting = True
@@ -152,27 +171,51 @@ class ClientRequests:
 def dump_label(index: int, repeat: int, calls: int) -> str:
     """The label of one dump; harness/valgrind.py parses it back. Fixed width, so
     every label costs the same to build and the difference of a pair cancels it."""
-    return f"{LABEL_PREFIX}:{index:06d}:{repeat:03d}:{calls:03d}"
+    return f"{LABEL_PREFIX}:{index:06d}:{repeat:03d}:{calls:06d}"
+
+
+def _calls(func: Callable[[], Any], k: int) -> None:
+    # One call site for the warm-up and the counted calls: CPython specialises
+    # each call site for what it calls, so the site the counted calls go
+    # through is warm for this benchmark's callable, whichever one came before.
+    for _ in range(k):
+        func()
+
+
+def _noop() -> None:
+    pass
+
+
+def _pairs(func: Callable[[], Any], requests: ClientRequests, dumps: list[list[Any]],
+           warmup: int, calls: tuple[int, int]) -> None:
+    zero, send = requests.zero_block, requests.send
+    _calls(func, warmup)
+    for pair in dumps:
+        for k, dump in zip(calls, pair, strict=True):
+            send(zero)
+            _calls(func, k)
+            send(dump)
 
 
 def count(func: Callable[[], Any], requests: ClientRequests, *, index: int,
           warmup: int = WARMUP_CALLS, repeats: int = REPEATS,
           calls: tuple[int, int] = CALLS) -> None:
     """Warm ``func`` up, then dump ``repeats`` pairs of counts under ``index``'s labels."""
-    labels = [[requests.label(dump_label(index, r, k)) for k in calls] for r in range(repeats)]
+    def labelled(i: int) -> list[list[Any]]:
+        return [[requests.dump_block(dump_label(i, r, k)) for k in calls] for r in range(repeats)]
+
+    dumps = labelled(index)
     gc.collect()
     enabled = gc.isenabled()
     gc.disable()
-    requests.start()
     try:
-        for _ in range(warmup):
-            func()
-        for pair in labels:
-            for k, label in zip(calls, pair, strict=True):
-                requests.zero()
-                for _ in range(k):
-                    func()
-                requests.dump(label)
+        if not requests.instrumenting:
+            requests.start()
+            # the first counted benchmark would otherwise pay the first runs of
+            # everything above (the request path, the loops): a no-op pays them,
+            # under a label the parent ignores
+            _pairs(_noop, requests, labelled(WARMUP_INDEX), warmup, calls)
+        _pairs(func, requests, dumps, warmup, calls)
     finally:
         if enabled:
             gc.enable()

@@ -51,12 +51,14 @@ def stop_leftovers(token: str, *, since: float,
             found.append((process, " ".join(process.cmdline())[:120] or process.name()))
         except (psutil.Error, OSError):
             continue     # gone, a zombie, or not ours to read
+    killed = []
     for process, _ in found:
         try:
             process.kill()      # SIGKILL takes effect at once; re-parented, it is not ours to reap
+            killed.append(process)
         except (psutil.Error, OSError):
-            pass
-    _wait_gone([p for p, _ in found], GONE_WAIT)
+            pass                # gone already, or not ours to kill: nothing to wait for
+    _wait_gone(killed, GONE_WAIT)
     return tuple(f"pid {p.pid}: {command}" for p, command in found)
 
 

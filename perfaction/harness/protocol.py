@@ -27,11 +27,18 @@ stay backward-aware:
   with them; a newer parent that finds no ``protocol`` in the discovery
   result sends version-1 jobs only.
 
+- version 3: adds task ``count`` (instruction mode, counting.py): the worker
+  runs under Valgrind and its counts go to Valgrind's dump files; each
+  benchmark's ``done`` result carries ``cpu_features`` as the counted code saw
+  them. A parent in instruction mode refuses a worker of an older version
+  (its answer to ``count`` would be a crash), naming the interpreter.
+
 Standard library only: the worker imports this next to user code.
 """
 
-PROTOCOL_VERSION = 2
+PROTOCOL_VERSION = 3
 BATCH_PROTOCOL = 2      # first version that understands ``batch`` jobs
+COUNT_PROTOCOL = 3      # first version that counts instructions (task ``count``)
 
 BEGIN = "begin"
 DONE = "done"

@@ -34,8 +34,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from perfaction import __version__
 from perfaction.errors import BenchmarkDiscoveryError, ConfigError
-from perfaction.harness import budget, leftovers, protocol, schedule, valgrind
+from perfaction.harness import budget, counting, leftovers, protocol, schedule, valgrind
 from perfaction.harness.batch import BatchEntry, BatchResult, run_batch
 from perfaction.harness.discovery import Spec
 from perfaction.harness.environment import utc_timestamp
@@ -47,8 +48,8 @@ from perfaction.metrics import INSTRUCTIONS, MEASURE_INSTRUCTIONS, MEASURE_TIME,
 from perfaction.results import model
 
 DISCOVERY_TIMEOUT = 60.0
-# A count worker runs 50-100x slower than a timed one; its benchmarks get this
-# many times the timed default timeout.
+# A count worker runs 50-100x slower than a timed one: the default timeout and
+# a benchmark's own (written for native speed) are this many times longer.
 COUNT_TIMEOUT_FACTOR = 10
 # What a run uses when the budget does not size it (a fixed process count).
 DEFAULT_SIZING = budget.Sizing(budget.SIZINGS[0].value_time, MEMORY_ROUND_TIME)
@@ -244,20 +245,26 @@ class _Engine:
     def run(self) -> RunResult:
         start = self.clock()
         self.timestamp = utc_timestamp()
-        counting = self.options.measure == MEASURE_INSTRUCTIONS
+        counted = self.options.measure == MEASURE_INSTRUCTIONS
         # before anything runs: a missing Valgrind is the user's to fix, at once
-        self.valgrind = valgrind.find() if counting else None
+        self.valgrind = self._find_valgrind() if counted else None
         self.watch.sample()
         specs, environments, startup = self._discover()
+        if counted:
+            self._check_count_protocol()
         discovered = self.clock()
         units = [_Unit(i, s) for i, side_specs in enumerate(specs) for s in side_specs]
         names = list(dict.fromkeys(u.spec.name for u in units))
         self.timeout = self.options.timeout or schedule.default_timeout(
             self.options.time_budget, len(names))
+        if counted and self.options.timeout is None:
+            # calls run 50-100x slower under Valgrind, and so do later set-ups;
+            # a --timeout given with --measure instructions is taken as it is
+            self.timeout *= COUNT_TIMEOUT_FACTOR
         self.memory_processes = self.options.memory_processes or schedule.memory_processes(
             len(names), at_least=self.options.detail_processes)
         self.progress.start(benchmarks=len(names), budget=self.options.time_budget)
-        if counting:
+        if counted:
             self.progress.status(
                 f"instruction mode: {self.options.count_processes} Valgrind processes per side "
                 f"count every benchmark (Valgrind {self.valgrind.version if self.valgrind else '?'}); "
@@ -472,25 +479,46 @@ class _Engine:
                 max_processes=options.max_processes, fixed=options.processes)
         return done
 
+    @staticmethod
+    def _find_valgrind() -> valgrind.Valgrind:
+        try:
+            counting.check_machine()
+        except counting.UnsupportedMachine as exc:
+            raise ConfigError(str(exc)) from None
+        return valgrind.find()
+
+    def _check_count_protocol(self) -> None:
+        for side, version in zip(self.sides, self.protocols, strict=True):
+            if version < protocol.COUNT_PROTOCOL:
+                raise ConfigError(
+                    f"instruction mode needs perfaction {__version__} (worker protocol "
+                    f"{protocol.COUNT_PROTOCOL}) in every interpreter, and {side.python}"
+                    f"{f' ({side.label})' if side.label else ''} has an older one (protocol "
+                    f"{version}): install this perfaction there, or use --measure time")
+
     def _count(self, units: list[_Unit]) -> int:
         """Instruction mode: ``count_processes`` Valgrind workers per side, each counting
         every benchmark of its side.
 
-        Every worker takes the benchmarks in the same order (by name), so the
-        base and head workers of a process repeat the same history: the heap,
+        Every worker takes the benchmarks in the same order (by name, those of
+        every side first), so the workers repeat the same history: the heap,
         the imports and the interpreter's caches that earlier benchmarks left
         are the same on both sides, and identical code counts identically.
         A benchmark that failed stays in the later workers for the same reason
         (its set-up and failure are part of what the next one inherits).
         """
         assert self.valgrind is not None
-        order = sorted({u.spec.name for u in units})
+        sides = [{u.spec.name for u in units if u.side == i} for i in range(len(self.sides))]
+        common = set.intersection(*sides)
+        # benchmarks on every side first: a benchmark added (or removed) by the
+        # change then comes after them, and leaves their history alike
+        order = sorted(common) + sorted(set.union(*sides) - common)
         index = {name: i for i, name in enumerate(order)}
         processes = self.options.count_processes
         for process in range(1, processes + 1):
             for side_index in range(len(self.sides)):
                 mine = sorted((u for u in units if u.side == side_index),
-                              key=lambda u: u.spec.name)
+                              key=lambda u: index[u.spec.name])
                 if not mine:
                     continue
                 self.progress.status(f"counting instructions under Valgrind, process "
@@ -514,11 +542,11 @@ class _Engine:
         for name, outcome in result.outcomes.items():
             unit = by_name[name]
             value = valgrind.process_value(valgrind.per_call(counts, index[name]))
-            if outcome.ok and value is None:
+            if outcome.ok and (value is None or value < 0):
                 outcome = WorkerOutcome(False, phase="timing", wall=outcome.wall, error=(
-                    "Valgrind wrote no instruction counts for it (is the worker's interpreter "
-                    "a script that starts Python, such as a pyenv shim? give the interpreter "
-                    "itself: python -c 'import sys; print(sys.executable)')"))
+                    "Valgrind wrote no instruction counts for it" if value is None else
+                    f"its calls are too small to count ({value:.0f} instructions per call "
+                    "after the counting's own cost): give it more work per call"))
             if not outcome.ok:
                 if unit.error is None and not self._spare(unit, outcome,
                                                           f"counting process {process}"):
@@ -630,8 +658,8 @@ class _Engine:
         return f"{where}a worker measuring {len(names)} benchmarks ({listed}{', ...' if len(names) > 3 else ''})"
 
     def _timeout(self, unit: _Unit) -> float:
-        if self.options.measure == MEASURE_INSTRUCTIONS and self.options.timeout is None:
-            return (unit.spec.timeout or self.timeout) * COUNT_TIMEOUT_FACTOR
+        if unit.spec.timeout and self.options.measure == MEASURE_INSTRUCTIONS:
+            return unit.spec.timeout * COUNT_TIMEOUT_FACTOR   # the code's own, for native speed
         return unit.spec.timeout or self.timeout
 
     def _label(self, unit: _Unit) -> str:

@@ -19,12 +19,13 @@ import re
 import shutil
 import statistics
 import subprocess
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from perfaction.errors import ConfigError
-from perfaction.harness.counting import CALLS, LABEL_PREFIX
+from perfaction.harness.counting import LABEL_PREFIX
 
 INSTALL_HINT = ("install Valgrind (Debian/Ubuntu: apt-get install valgrind; Fedora: dnf install "
                 "valgrind) or use wall-time mode (--measure time)")
@@ -108,27 +109,37 @@ def _head(path: Path, limit: int = 64 * 1024) -> str:
     return text if cut < 0 else text[:cut]
 
 
-def per_call(counts: Counts, index: int, calls: tuple[int, int] = CALLS) -> list[float]:
-    """Instructions per call from each complete pair of dumps of benchmark ``index``."""
-    low, high = calls
-    repeats = sorted({r for i, r, _ in counts if i == index})
+def per_call(counts: Counts, index: int) -> list[float]:
+    """Instructions per call from each complete pair of dumps of benchmark ``index``,
+    in the order of the pairs: (count of the larger call number - count of the
+    smaller) / their difference."""
     values = []
-    for repeat in repeats:
-        a, b = counts.get((index, repeat, low)), counts.get((index, repeat, high))
-        if a is not None and b is not None:
-            values.append((b - a) / (high - low))
+    for repeat in sorted({r for i, r, _ in counts if i == index}):
+        pair = sorted((k, total) for (i, r, k), total in counts.items()
+                      if i == index and r == repeat)
+        if len(pair) == 2 and pair[1][0] > pair[0][0]:
+            (low, low_total), (high, high_total) = pair
+            values.append((high_total - low_total) / (high - low))
     return values
 
 
 def process_value(values: Iterable[float]) -> float | None:
-    """A process's instructions per call: the median of its pairs (None without any).
+    """A process's instructions per call: the value its pairs repeated most often.
 
-    Repeats in one process agree to a few instructions once the callable is
-    warm; the median keeps one pair disturbed by a late allocation (a new
-    memory arena) from moving the value.
+    Once a callable is warm, most pairs count exactly the same; a few, at
+    moments that repeat in every process with the same history, count more or
+    less (a free list refilled, a specialisation retried, a cache rebuilt).
+    The most frequent value is the steady state; without any repeat, the
+    median. None without any pair.
     """
     values = list(values)
-    return statistics.median(values) if values else None
+    if not values:
+        return None
+    tally = Counter(values)
+    most = max(tally.values())
+    if most == 1:
+        return statistics.median(values)
+    return statistics.median(v for v, n in tally.items() if n == most)
 
 
 def remove_dumps(out_dir: Path) -> None:

@@ -168,8 +168,11 @@ def _count_job(job: dict[str, Any], name: str, func: Callable[[], Any]) -> dict[
             raise discovery.BenchmarkFailure("timing", str(exc)) from None
         if not _requests.on_valgrind():
             raise discovery.BenchmarkFailure(
-                "timing", "a count job ran outside Valgrind: nothing would be counted "
-                          "(the parent starts count workers under valgrind)")
+                "timing", f"the counting worker {sys.executable} is not running under "
+                          "Valgrind, so nothing would be counted: is the interpreter given "
+                          "a script that starts Python (a pyenv shim, a wrapper)? Valgrind "
+                          "follows no second process; give the interpreter itself, as "
+                          "python -c 'import sys; print(sys.executable)' prints it")
     requests = _requests
     _guarded(name, lambda: counting.count(func, requests, index=int(job["count_index"])))
     # as Valgrind's emulated CPU reports them: what the counted code could use

@@ -93,7 +93,9 @@ def _advice(f: Facts) -> str:
         return (f"{f['metric']} was measured in only {f['measured_base']} of {f['processes_base']} "
                 f"processes (base) and {f['measured_head']} of {f['processes_head']} (head), so a "
                 f"larger time budget adds no samples of it; {knob}, or make fewer metrics gate")
-    return {"more_processes": "raise the time budget or the process count",
+    return {"count_processes": ("count in more processes (--count-processes), or find what "
+                                "makes the counts differ between processes"),
+            "more_processes": "raise the time budget or the process count",
             "more_budget": "raise the time budget",
             "more_budget_or_same_runner": "raise the time budget or use same-runner mode"}[advice]
 

@@ -190,14 +190,21 @@ class Environment:
     # choose, not on the machine's speed: checked when both sides counted.
     COUNTING_FIELDS = ("counter", "hash_seed", "python_build", "cpu_features")
 
+    # What a count does not depend on: another CPU model (of the same features)
+    # or core count counts alike, so a counted run's fingerprint leaves them out.
+    NOT_COUNTED_FIELDS = ("cpu_model", "logical_cores")
+
     def fingerprint(self) -> dict[str, Any]:
         """Fields that change what a benchmark measures (not commit or time).
 
-        The counting fields join only for a counted run, so a timed run's
-        fingerprint (and the nightly history keyed by it) stays as it was.
+        A counted run's fingerprint swaps the machine's model and cores for the
+        counting fields; a timed run's (and the nightly history keyed by it)
+        stays as it was.
         """
-        names = self.FINGERPRINT_FIELDS + (self.COUNTING_FIELDS if self.counter else ())
-        return {name: getattr(self, name) for name in names}
+        if not self.counter:
+            return {name: getattr(self, name) for name in self.FINGERPRINT_FIELDS}
+        names = [n for n in self.FINGERPRINT_FIELDS if n not in self.NOT_COUNTED_FIELDS]
+        return {name: getattr(self, name) for name in (*names, *self.COUNTING_FIELDS)}
 
 
 @dataclass(frozen=True)

@@ -113,3 +113,30 @@ def test_without_valgrind_the_cli_says_what_to_install_and_exits_2(tmp_path):
                           check=False)
     assert proc.returncode == 2
     assert "apt-get install valgrind" in proc.stderr and "--measure time" in proc.stderr
+
+
+ADDED = '''
+
+@benchmark
+def a_added_by_the_change():
+    return lambda: None
+'''
+
+
+def test_a_benchmark_added_by_the_change_leaves_the_others_unchanged(tmp_path):
+    # it sorts first by name; counted first it would change what the others inherit
+    base = write(tmp_path / "base", 2000)
+    head = write(tmp_path / "head", 2000, ADDED)
+    out = tmp_path / "out"
+    out.mkdir()
+    proc = subprocess.run(
+        [sys.executable, "-m", "perfaction", "ab", "bench_counts.py", "--base-dir", str(base),
+         "--measure", "instructions", "-q", "-o", str(out / "head.json"),
+         "--base-output", str(out / "base.json"), "--json", str(out / "comparison.json")],
+        cwd=head, capture_output=True, text=True, timeout=600, check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    deltas = json.loads((out / "comparison.json").read_text())["deltas"]
+    verdicts = {d["benchmark"]: d["verdict"] for d in deltas}
+    assert verdicts.pop("a_added_by_the_change") == "new"
+    assert set(verdicts.values()) == {"unchanged"}
+    assert all(d["change"] == 0.0 for d in deltas if d["verdict"] == "unchanged")

@@ -8,12 +8,12 @@ from perfaction.harness import leftovers
 
 
 class SlowToDie:
-    """A process that carries a token and keeps running for a while after SIGKILL,
+    """A process that carries a token and still runs for a few looks after SIGKILL,
     as a real one does until the kernel has torn it down."""
 
-    def __init__(self, pid, token, dies_after=0.05):
-        self.pid, self.token, self.dies_after = pid, token, dies_after
-        self.killed_at = None
+    def __init__(self, pid, token, looks_to_die=3):
+        self.pid, self.token, self.looks_left = pid, token, looks_to_die
+        self.killed = False
 
     def create_time(self):
         return time.time()
@@ -28,20 +28,23 @@ class SlowToDie:
         return "python"
 
     def kill(self):
-        self.killed_at = time.monotonic()
+        self.killed = True
 
     def is_running(self):
-        return self.killed_at is None or time.monotonic() - self.killed_at < self.dies_after
+        if not self.killed:
+            return True
+        self.looks_left -= 1
+        return self.looks_left >= 0
 
     def status(self):
-        return psutil.STATUS_SLEEPING if self.is_running() else psutil.STATUS_ZOMBIE
+        return psutil.STATUS_SLEEPING
 
 
 def test_the_sweep_returns_only_once_the_killed_processes_are_gone():
     helper = SlowToDie(4242, "abc")
     killed = leftovers.stop_leftovers("abc", since=time.time() - 5, processes=[helper])
     assert killed == ("pid 4242: python -c serve()",)
-    assert helper.killed_at is not None and not helper.is_running()
+    assert helper.killed and helper.looks_left < 0     # looked at until it was gone
 
 
 def test_processes_of_another_worker_or_started_before_it_are_left_alone():
@@ -53,11 +56,11 @@ def test_processes_of_another_worker_or_started_before_it_are_left_alone():
 
     older = Older(2, "abc")
     assert leftovers.stop_leftovers("abc", since=time.time() - 5, processes=[other, older]) == ()
-    assert other.killed_at is None and older.killed_at is None
+    assert not other.killed and not older.killed
 
 
 def test_one_that_outlives_the_wait_does_not_hang_the_sweep(monkeypatch):
     monkeypatch.setattr(leftovers, "GONE_WAIT", 0.05)
-    stubborn = SlowToDie(7, "abc", dies_after=3600)
+    stubborn = SlowToDie(7, "abc", looks_to_die=10**9)
     assert leftovers.stop_leftovers("abc", since=time.time(), processes=[stubborn])
-    assert stubborn.is_running()        # returned after the wait, with the process still there
+    assert stubborn.looks_left > 0      # returned after the wait, with the process still there
