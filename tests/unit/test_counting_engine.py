@@ -16,7 +16,6 @@ from perfaction.errors import ConfigError
 from perfaction.harness import counting, valgrind
 from perfaction.harness.launcher import WorkerOutcome
 from perfaction.harness.runner import RunOptions, Side, execute
-
 from tests.unit.harness_fakes import ENVIRONMENT, FakeClock
 
 BASE, HEAD = Path("/trees/base"), Path("/trees/head")
