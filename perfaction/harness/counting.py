@@ -6,14 +6,15 @@ counts back). Interpreter start-up and the imports run uninstrumented (about
 3x faster under Valgrind); the first benchmark switches instrumentation on
 and it stays on, since every switch discards Valgrind's translated code
 (about 0.15 s to rebuild per benchmark). Later set-ups then run
-instrumented, slower but never counted. For each benchmark the worker warms
-the callable up, then takes ``repeats`` pairs of dumps (their request blocks
-built beforehand, so that nothing but the benchmark allocates between a
-zero and a dump): callgrind's
-counters are zeroed, the callable runs k times, and the count is dumped under
-a label naming the benchmark, the repeat and k. The parent reads instructions
-per call as (count(k2) - count(k1)) / (k2 - k1): what the two dumps share
-(the zero and dump requests themselves, the loop around the calls) cancels.
+instrumented, slower but never counted.
+
+For each benchmark the worker warms the callable up, then takes ``repeats``
+pairs of dumps: callgrind's counters are zeroed, the callable runs k times,
+and the count is dumped under a label naming the benchmark, the pair and k.
+The parent reads instructions per call as (count(k2) - count(k1)) / (k2 -
+k1): what the two dumps of a pair share (the requests, the loop around the
+calls) cancels. The request blocks are built beforehand, so between a zero
+and a dump nothing allocates but the benchmark.
 
 The requests are Valgrind's "client requests": a fixed instruction sequence
 that does nothing on a real CPU and that Valgrind's translator recognises.
