@@ -4,15 +4,18 @@ Three measurements, each a subcommand; figures go to docs/instruction-mode.md.
 
 ``detection``: A/A runs and runs where one benchmark does x % more work, on a
 quiet machine or with ``--hogs`` CPU-spinning processes beside it. Each run
-is one real command line in a fresh pair of trees whose folder names have a
-random length (paths end up in the heap, as a worktree's do in real use).
-The extra work is a padding loop sized from a first count of the suite, so
+is one pull request as the action's same-runner mode sees it: a fresh git
+repository (in a folder whose name has a random length) whose last commit
+adds the extra work, measured with `perfaction ab --base-ref HEAD~1`. The
+extra work is a padding loop sized from a first count of the suite, so
 "+1 %" means at least 1 % more instructions per call, not 1 % more of some
-inner loop that the call's fixed cost then dilutes::
+inner loop that the call's fixed cost then dilutes. Verdicts at other
+thresholds follow from the recorded changes (the counted rule compares the
+change with the threshold alone), which ``--thresholds 1 0.8`` tabulates::
 
     python benchmarks/instruction_mode.py detection --runs 50 --levels 0
     python benchmarks/instruction_mode.py detection --runs 10 --levels 0.005 0.01 0.02 0.05
-    python benchmarks/instruction_mode.py detection --runs 50 --levels 0 --hogs 2
+    python benchmarks/instruction_mode.py --hogs 2 detection --runs 50 --levels 0
 
 ``scaling``: wall time of `perfaction run` and `perfaction ab` in instruction
 mode on a generated module of ``--benchmarks`` benchmarks of 10 µs - 1 ms
@@ -198,23 +201,39 @@ def random_folder(scratch: Path, rng: random.Random, label: str) -> Path:
     return scratch / f"{label}-{'x' * rng.randint(1, 40)}-{rng.randrange(10**6)}"
 
 
+def git(repo: Path, *args: str) -> None:
+    subprocess.run(["git", "-C", str(repo), "-c", "user.name=bench", "-c",
+                    "user.email=bench@example.invalid", *args], check=True,
+                   capture_output=True)
+
+
 def detection_run(scratch: Path, rng: random.Random, level: float, slowed: str,
                   per_iteration: float, base_counts: dict[str, float]) -> dict[str, Any]:
-    base = random_folder(scratch, rng, "base")
-    head = random_folder(scratch, rng, "head")
-    write_tree(base, dict.fromkeys(NAMES, 0))
+    """One pull request as the action's same-runner mode sees it: a repository whose
+    last commit adds the padding, measured with `perfaction ab --base-ref HEAD~1`
+    (perfaction checks the base commit out into a worktree of its own)."""
+    repo = random_folder(scratch, rng, "repo")
+    write_tree(repo, dict.fromkeys(NAMES, 0))
+    git(repo, "init", "-q")
+    git(repo, "add", ".")
+    git(repo, "commit", "-q", "-m", "base")
     extra = math.ceil(level * base_counts[slowed] / per_iteration) if level else 0
-    write_tree(head, {**dict.fromkeys(NAMES, 0), slowed: extra})
+    (repo / "padding.py").write_text(f"PAD = {({**dict.fromkeys(NAMES, 0), slowed: extra})!r}\n")
+    (repo / "CHANGES.md").write_text("the pull request's change\n")
+    git(repo, "add", ".")
+    git(repo, "commit", "-q", "-m", "head")
+    out = scratch / f"out-{rng.randrange(10**9)}"
+    out.mkdir()
     started = time.perf_counter()
-    done = perfaction("ab", "suite_counted.py", "--base-dir", str(base), "--measure",
-                      "instructions", "-q", "-o", "head.json", "--base-output", "base.json",
-                      "--json", "comparison.json", cwd=head)
+    done = perfaction("ab", "suite_counted.py", "--base-ref", "HEAD~1", "--measure",
+                      "instructions", "-q", "-o", str(out / "head.json"), "--base-output",
+                      str(out / "base.json"), "--json", str(out / "comparison.json"), cwd=repo)
     wall = time.perf_counter() - started
     record: dict[str, Any] = {"level": level, "slowed": slowed if level else None,
                               "exit": done.returncode, "wall": wall,
                               "load": os.getloadavg()[0]}
     try:
-        deltas = json.loads((head / "comparison.json").read_text())["deltas"]
+        deltas = json.loads((out / "comparison.json").read_text())["deltas"]
     except (OSError, ValueError):
         record["error"] = (done.stdout + done.stderr)[-2000:]
         return record
@@ -222,8 +241,8 @@ def detection_run(scratch: Path, rng: random.Random, level: float, slowed: str,
                           if d["metric"] == "instructions"}
     record["changes"] = {d["benchmark"]: d["change"] for d in deltas
                          if d["metric"] == "instructions"}
-    shutil.rmtree(base)
-    shutil.rmtree(head)
+    shutil.rmtree(repo)
+    shutil.rmtree(out)
     return record
 
 
@@ -247,6 +266,31 @@ def detection(args: argparse.Namespace, out: Any) -> None:
                       f"{record['wall']:.1f} s, load {record['load']:.1f}", file=sys.stderr)
     shutil.rmtree(scratch, ignore_errors=True)
     print(detection_table(records))
+    print()
+    print(threshold_table(records, args.thresholds))
+
+
+def verdict_at(change: float, threshold: float) -> str:
+    """The counted rule's verdict for an exact change (the floor is far below these
+    benchmarks' counts)."""
+    return "regressed" if change > threshold else "improved" if change < -threshold \
+        else "unchanged"
+
+
+def threshold_table(records: list[dict[str, Any]], thresholds: list[float]) -> str:
+    lines = ["| more work | runs | threshold | slowed benchmark flagged | false alarms |",
+             "|---|---|---|---|---|"]
+    for level in sorted({r["level"] for r in records}):
+        group = [r for r in records if r["level"] == level and "changes" in r]
+        for threshold in thresholds:
+            flagged = sum(1 for r in group if level and
+                          verdict_at(r["changes"][r["slowed"]], threshold) == "regressed")
+            alarms = sum(1 for r in group for name, c in r["changes"].items()
+                         if name != r["slowed"] and verdict_at(c, threshold) != "unchanged")
+            others = sum(1 for r in group for name in r["changes"] if name != r["slowed"])
+            lines.append(f"| {level:+.1%} | {len(group)} | {threshold:.1%} | "
+                         f"{f'{flagged}/{len(group)}' if level else '—'} | {alarms}/{others} |")
+    return "\n".join(lines)
 
 
 def detection_table(records: list[dict[str, Any]]) -> str:
@@ -389,6 +433,8 @@ def main(argv: list[str] | None = None) -> int:
     d = sub.add_parser("detection", help="A/A and +x %% runs of `perfaction ab`")
     d.add_argument("--runs", type=int, default=10)
     d.add_argument("--levels", type=float, nargs="+", default=[0.0, 0.01])
+    d.add_argument("--thresholds", type=float, nargs="+", default=[0.01, 0.008],
+                   help="thresholds to tabulate the recorded changes at")
     s = sub.add_parser("scaling", help="wall time of a large suite importing numpy")
     s.add_argument("--benchmarks", type=int, default=100)
     lib = sub.add_parser("libraries", help="one module, two interpreters with two versions")

@@ -71,8 +71,10 @@ def base_worktree(repo_dir: Path, ref: str) -> Iterator[Path]:
     """
     repo_dir = Path(repo_dir).resolve()
     commit = resolve_commit(repo_dir, ref)
-    parent = Path(tempfile.mkdtemp(prefix="perfaction-base-"))
-    path = parent / "tree"
+    # a short parent, so that the worktree's path can be as long as the
+    # repository's even for /github/workspace (17 characters)
+    parent = Path(tempfile.mkdtemp(prefix="pb"))
+    path = parent / _leaf_as_long_as(repo_dir, parent)
     added = _git(repo_dir, "worktree", "add", "--detach", "--force", str(path), commit)
     if added.returncode != 0:
         shutil.rmtree(parent, ignore_errors=True)
@@ -84,6 +86,18 @@ def base_worktree(repo_dir: Path, ref: str) -> Iterator[Path]:
         _git(repo_dir, "worktree", "remove", "--force", str(path))
         shutil.rmtree(parent, ignore_errors=True)
         _git(repo_dir, "worktree", "prune")
+
+
+def _leaf_as_long_as(repo_dir: Path, parent: Path) -> str:
+    """A folder name that makes ``parent / name`` as long as ``repo_dir``'s path.
+
+    Paths end up in the heap (sys.path, module file names), and their lengths
+    shape the allocations after them: in instruction mode, two trees whose
+    paths differ in length counted identical code up to 0.4 % apart, two of
+    one length alike. When ``parent`` is already too long, "tree".
+    """
+    room = len(str(repo_dir)) - len(str(parent)) - 1
+    return "t" * room if room >= 1 else "tree"
 
 
 def toplevel(path: Path) -> Path | None:

@@ -24,3 +24,13 @@ def test_gather_fills_the_model_fields():
 def test_timestamp_is_iso_utc():
     moment = datetime(2025, 1, 31, 12, 0, 5, 999, tzinfo=UTC)
     assert environment.utc_timestamp(moment) == "2025-01-31T12:00:05Z"
+
+
+def test_the_base_worktree_path_is_as_long_as_the_repository_path(tmp_path):
+    # lengths of paths shape the heap after them: counts of identical code differ
+    from perfaction.harness.gitinfo import _leaf_as_long_as
+
+    repo = tmp_path / "a-repository-with-a-long-name"
+    parent = tmp_path / "pb1234"
+    assert len(str(parent / _leaf_as_long_as(repo, parent))) == len(str(repo))
+    assert _leaf_as_long_as(tmp_path / "r", tmp_path / "a-much-longer-parent") == "tree"
