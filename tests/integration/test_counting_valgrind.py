@@ -83,16 +83,19 @@ def test_counts_repeat_exactly_scale_with_the_work_and_a_failure_stays_alone(tmp
     assert "sse4_2" in env.cpu_features.split() and "avx512f" not in env.cpu_features.split()
 
 
-def test_ab_flags_two_percent_more_work_and_nothing_else(tmp_path):
-    base = write(tmp_path / "base", 2000)
-    head = write(tmp_path / "head", 2040)
-    out = tmp_path / "out"
+def counted_ab(base: Path, head: Path, out: Path) -> subprocess.CompletedProcess[str]:
+    """`perfaction ab --measure instructions` from ``head``, its files in ``out``."""
     out.mkdir()
-    proc = subprocess.run(
+    return subprocess.run(
         [sys.executable, "-m", "perfaction", "ab", "bench_counts.py", "--base-dir", str(base),
          "--measure", "instructions", "-q", "-o", str(out / "head.json"),
          "--base-output", str(out / "base.json"), "--json", str(out / "comparison.json")],
         cwd=head, capture_output=True, text=True, timeout=600, check=False)
+
+
+def test_ab_flags_two_percent_more_work_and_nothing_else(tmp_path):
+    out = tmp_path / "out"
+    proc = counted_ab(write(tmp_path / "base", 2000), write(tmp_path / "head", 2040), out)
     assert proc.returncode == 1, proc.stdout + proc.stderr
     comparison = json.loads((out / "comparison.json").read_text())
     verdicts = {(d["benchmark"], d["metric"]): d["verdict"] for d in comparison["deltas"]}
@@ -125,15 +128,8 @@ def a_added_by_the_change():
 
 def test_a_benchmark_added_by_the_change_leaves_the_others_unchanged(tmp_path):
     # it sorts first by name; counted first it would change what the others inherit
-    base = write(tmp_path / "base", 2000)
-    head = write(tmp_path / "head", 2000, ADDED)
     out = tmp_path / "out"
-    out.mkdir()
-    proc = subprocess.run(
-        [sys.executable, "-m", "perfaction", "ab", "bench_counts.py", "--base-dir", str(base),
-         "--measure", "instructions", "-q", "-o", str(out / "head.json"),
-         "--base-output", str(out / "base.json"), "--json", str(out / "comparison.json")],
-        cwd=head, capture_output=True, text=True, timeout=600, check=False)
+    proc = counted_ab(write(tmp_path / "base", 2000), write(tmp_path / "head", 2000, ADDED), out)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     deltas = json.loads((out / "comparison.json").read_text())["deltas"]
     verdicts = {d["benchmark"]: d["verdict"] for d in deltas}
