@@ -31,7 +31,7 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends valgrind \
  && apt-get clean \
  && rm -rf /var/lib/apt/lists/* \
- && dpkg -L valgrind libc6-dbg | while read -r f; do \
+ && for f in $(dpkg -L valgrind libc6-dbg); do \
         if [ -f "$f" ] || [ -L "$f" ]; then case "$f" in \
             /usr/bin/valgrind|/usr/bin/valgrind.bin) ;; \
             /usr/libexec/valgrind/callgrind-*-linux) ;; \

@@ -99,7 +99,10 @@ def test_percentile_interpolates():
 
 def test_memory_pass_sees_a_leak_and_leaves_tracing_off():
     kept = []
-    result = measure.memory_pass(lambda: kept.append(bytearray(100)), round_time=0.01)
+    # the wall clock held still: a busy machine must not reach the pass's wall-time
+    # cap (MEMORY_TIME_CAP), which ends it after 3 rounds whatever it saw
+    result = measure.memory_pass(lambda: kept.append(bytearray(100)), round_time=0.01,
+                                 wall_clock=lambda: 0.0)
     assert result.retained_per_call > 100
     assert len(result.round_growth) == 5          # a leak grows every round: all of them run
     assert not tracemalloc.is_tracing()
