@@ -57,7 +57,6 @@ TIME_MODE_PASSES = (TIMED_PASS, LATENCY_PASS, MEMORY_PASS)   # what a default ru
 # (the passes above) or counts instructions (COUNT_PASS), never both.
 MEASURE_TIME = "time"
 MEASURE_INSTRUCTIONS = "instructions"
-NATIVE_PEAK = "native_peak"
 MEASURES = (MEASURE_TIME, MEASURE_INSTRUCTIONS)
 
 # Family names (rows of FAMILIES below).
