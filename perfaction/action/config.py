@@ -228,7 +228,7 @@ class Config:
     working_directory: str = "."
     setup_command: str | None = None
     time_budget: float = 60.0
-    measure: str = "time"              # runner.MEASURES: wall time, or instruction counts
+    measure: str = "time"              # metrics.MEASURES: wall time, or instruction counts
     filter: str | None = None
     benchmark_timeout: float | None = None
     mode: str = "baseline"

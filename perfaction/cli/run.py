@@ -60,7 +60,9 @@ def add_measurement_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-latency", action="store_true",
                         help="skip the per-call latency percentiles")
     parser.add_argument("--seed", type=int, help="seed for the order of workers in each round")
-    parser.add_argument("--measure", choices=("time", "instructions"), default="time",
+    from perfaction.metrics import MEASURE_TIME, MEASURES
+
+    parser.add_argument("--measure", choices=MEASURES, default=MEASURE_TIME,
                         help="what to measure: wall time, CPU time and memory (default), or "
                              "instructions per call counted under Valgrind (which must be "
                              "installed): they repeat exactly on a busy machine and gate at 1%%, "
