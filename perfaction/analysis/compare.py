@@ -176,7 +176,8 @@ def _compare(base: Suite | None, head: Suite, policy: Policy, mode: str,
     notes.extend(policy.unmatched(measured))
     mismatches, env_notes = _environment_checks(base, head, mode)
     notes.extend(env_notes)
-    if not all(metric_info(m).counted for m in measured):   # a busy machine moves no count
+    # a busy machine moves no count: its notes are for runs with anything else
+    if not measured or not all(metric_info(m).counted for m in measured):
         notes.extend(busy_notes(base.environment if base is not None else None,
                                 head.environment, mode))
     counts_note = varying_counts([(s.benchmark, s.metric, s.base_values, s.head_values)

@@ -14,7 +14,6 @@ every benchmark of a batch, each on its own. Cache simulation stays off
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import statistics
@@ -140,11 +139,3 @@ def process_value(values: Iterable[float]) -> float | None:
     if most == 1:
         return statistics.median(values)
     return statistics.median(v for v, n in tally.items() if n == most)
-
-
-def remove_dumps(out_dir: Path) -> None:
-    for path in out_dir.glob("callgrind.*"):
-        try:
-            os.unlink(path)
-        except OSError:
-            pass
