@@ -362,7 +362,7 @@ def _parse_setting(text: str, rule: Rule, setting: str) -> Rule:
         return replace(rule, floor=_parse_size(text, setting.split("=", 1)[1].strip()))
     percent = float(_PERCENT.match(lowered).group(1))  # type: ignore[union-attr]
     if not 0 <= percent < 1000 or math.isnan(percent):
-        raise _bad(text, f"threshold must be between 0% and 1000%, got {setting!r}")
+        raise _bad(text, f"threshold must be at least 0% and below 1000%, got {setting!r}")
     return replace(rule, threshold=percent / 100.0)
 
 

@@ -95,6 +95,7 @@ def test_missing_file_names_the_path(tmp_path):
     ("time::5%", "empty part"),
     ("time:5%:fast", "not a setting"),
     ("tim e:5%", "not a metric name"),
+    ("time:1000%", "at least 0% and below 1000%"),
 ])
 def test_bad_rules_raise_config_error_naming_the_rule(spec, words):
     with pytest.raises(ConfigError) as info:
