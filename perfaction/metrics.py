@@ -124,6 +124,9 @@ class MetricInfo:
     summary_suffix: str = ""    # after its value on that line ("/op", "/call")
     counted: bool = False       # values repeat exactly for the same code: decided by the
                                 # exact rule (analysis/exact.py) at 2 processes a side
+    diagnostic: bool = False    # neither way is better: a change says how the run went
+                                # (a busy runner lowers CPU utilisation), so a report shows
+                                # it as changed, never as improved or worse
 
     def __post_init__(self) -> None:
         # Any string: default rows carry the names other tools' files use.
@@ -147,8 +150,12 @@ class MetricInfo:
             raise ValueError(f"{self.name}: floor must be a finite number >= 0 or None, "
                              f"got {self.floor!r}")
         if not all(isinstance(flag, bool) for flag in (self.gates, self.run_summary,
-                                                         self.counted)):
-            raise ValueError(f"{self.name}: gates, run_summary and counted must be booleans")
+                                                         self.counted, self.diagnostic)):
+            raise ValueError(f"{self.name}: gates, run_summary, counted and diagnostic must be "
+                             "booleans")
+        if self.diagnostic and self.gates:
+            raise ValueError(f"{self.name}: a diagnostic metric has no better direction, so it "
+                             "cannot gate")
         if not isinstance(self.label, str):
             raise ValueError(f"{self.name}: label must be a string, got {self.label!r}")
         if not isinstance(self.order, int) or isinstance(self.order, bool):
@@ -221,6 +228,7 @@ METRICS: tuple[MetricInfo, ...] = (
                description="process CPU seconds per call"),
     MetricInfo(CPU_UTILISATION, "ratio", LOWER_IS_BETTER, CPU_FAMILY, TIMED_PASS,
                threshold=0.10, floor=None, gates=False, label="cpu", order=30, run_summary=True,
+               diagnostic=True,
                description="CPU time / wall time while timing (1.0 = one core)"),
     MetricInfo(LATENCY_P50, "s", LOWER_IS_BETTER, LATENCY_FAMILY, LATENCY_PASS,
                threshold=0.10, floor=None, gates=False, label="p50", order=40,

@@ -17,15 +17,25 @@ from perfaction.metrics import LATENCY_PASS, MEMORY_PASS
 
 Facts = Mapping[str, Any]
 
-# The knob that runs a harness pass (metrics.PASSES) in more processes.
+# What gives a pass of some processes only (metrics.PASSES) more samples.
+# Latency runs in a fixed first few processes of each benchmark, with no knob:
+# the way out is not to gate on it.
 _MORE_PROCESSES = {
     MEMORY_PASS: "measure memory in more processes (--memory-processes)",
-    LATENCY_PASS: "run the latency pass in more processes (the runner's detail_processes)",
+    LATENCY_PASS: "gate on time instead and leave latency report-only (its default)",
 }
 
 
-def reason_text(delta: Delta) -> str:
+# Advice the report gives once, above the undecided rows (the template's
+# undecided_note): a row may leave it out and keep only what is its own.
+GENERAL_ADVICE = ("more_budget", "more_budget_or_same_runner")
+
+
+def reason_text(delta: Delta, *, general_advice: bool = True) -> str:
     """The sentence explaining ``delta``'s verdict.
+
+    ``general_advice=False`` drops advice in GENERAL_ADVICE, for a row
+    under a line that gives it for all.
 
     A reason read from a file may lack a fact its sentence needs, or hold one
     no sentence can print (a damaged or hand-edited comparison: a string for a
@@ -35,6 +45,8 @@ def reason_text(delta: Delta) -> str:
     if delta.why is None:
         return delta.reason
     try:
+        if not general_advice and delta.why.facts.get("advice") in GENERAL_ADVICE:
+            return describe(Reason(delta.why.code, {**delta.why.facts, "advice": None}))
         return describe(delta.why)
     except (KeyError, TypeError, ValueError, ArithmeticError):
         return delta.reason or f"({delta.why.code})"
@@ -86,13 +98,18 @@ def _correction(f: Facts, relation: str) -> str:
 # Undecided: what was missing, and what would give the metric more samples
 # ---------------------------------------------------------------------------
 
+def _then_advice(f: Facts) -> str:
+    """``": <advice>"``, or nothing when the advice was left out (GENERAL_ADVICE)."""
+    return "" if f["advice"] is None else f": {_advice(f)}"
+
+
 def _advice(f: Facts) -> str:
     advice = f["advice"]
     if advice == "partial":
         knob = _MORE_PROCESSES.get(f["pass"] or "", "measure it in more processes")
-        return (f"{f['metric']} was measured in only {f['measured_base']} of {f['processes_base']} "
-                f"processes (base) and {f['measured_head']} of {f['processes_head']} (head), so a "
-                f"larger time budget adds no samples of it; {knob}, or make fewer metrics gate")
+        return (f"{f['metric']} is measured in {f['measured_base']} of {f['processes_base']} "
+                f"processes (base) and {f['measured_head']} of {f['processes_head']} (head); a larger "
+                f"budget adds no samples: {knob}")
     return {"count_processes": ("count in more processes (--count-processes), or find what "
                                 "makes the counts differ between processes"),
             "more_processes": "raise the time budget or the process count",
@@ -109,16 +126,16 @@ def _seen(f: Facts) -> str:
 def _too_few(f: Facts) -> str:
     return (f"too few processes (base {f['n_base']}, head {f['n_head']}) for any test to pass "
             f"alpha {f['alpha']:g} over {_tests(f['tests'])}; at least {f['needed']} per side are "
-            f"needed: {_advice(f)}")
+            f"needed{_then_advice(f)}")
 
 
 def _not_significant(f: Facts) -> str:
     return (f"{_change(f)} is beyond the {_limit(f['threshold'])} threshold but not significant "
-            f"after {_correction(f, '>')}; {_seen(f)}: {_advice(f)}")
+            f"after {_correction(f, '>')}; {_seen(f)}{_then_advice(f)}")
 
 
 def _too_noisy(f: Facts) -> str:
-    return f"{_change(f)} is within ±{_limit(f['threshold'])}, but {_seen(f)}: {_advice(f)}"
+    return f"{_change(f)} is within ±{_limit(f['threshold'])}, but {_seen(f)}{_then_advice(f)}"
 
 
 # ---------------------------------------------------------------------------

@@ -129,17 +129,36 @@ def format_percent(fraction: float, *, signed: bool = True, decimals: int | None
     return f"{_signed(text) if signed else text} %"
 
 
-def format_change(change: float | None, interval: tuple[float, float] | None = None) -> str:
-    """``+5.5 % (+3.0 .. +8.0 %)``: the change and its interval, rounded alike."""
+def format_change(change: float | None, interval: tuple[float, float] | None = None, *,
+                  threshold: float | None = None, beyond: bool | None = None) -> str:
+    """``+5.5 % (+3.0 .. +8.0 %)``: the change and its interval, rounded alike.
+
+    ``beyond`` says which side of ``threshold`` the verdict put the change on
+    (False: within, as "unchanged" says). Rounding never moves it across:
+    +9.994 % within a 10 % threshold shows as ``+9.994 %``, not ``+10.0 %``.
+    """
     if change is None:
         return MISSING
+    decimals = _percent_decimals(change, *(interval or ()))
+    if threshold is not None and beyond is not None and math.isfinite(change):
+        decimals = _decimals_keeping_side(change, threshold, beyond, decimals)
     if interval is None:
-        return format_percent(change)
+        return format_percent(change, decimals=decimals)
     low, high = interval
-    decimals = _percent_decimals(change, low, high)
     low_text = _signed(format_number(low * 100, decimals))
     high_text = _signed(format_number(high * 100, decimals))
     return f"{format_percent(change, decimals=decimals)} ({low_text} .. {high_text} %)"
+
+
+def _decimals_keeping_side(change: float, threshold: float, beyond: bool, decimals: int) -> int:
+    """The fewest decimals (from ``decimals``, at most 4) at which the shown
+    change stays on the verdict's side of the threshold."""
+    limit = abs(threshold) * 100
+    for places in range(decimals, 5):
+        shown = abs(float(format_number(abs(change) * 100, places).replace(",", "")))
+        if (shown > limit) if beyond else (shown < limit):
+            return places
+    return 4
 
 
 def format_spread(spread: float | None) -> str:

@@ -29,10 +29,16 @@ from perfaction.report.reasons import reason_text
 if TYPE_CHECKING:  # report.py imports this module; the context is only read here
     from perfaction.report.context import ReportContext
 
-# Row kinds in the order the main table lists them: what needs action first.
+# Row kinds in the order the tables list them: what needs action first.
 KIND_ORDER = ("regressed", "failed", "advisory", "not_comparable", "inconclusive",
-              "improved", "new", "removed", "unchanged")
+              "improved", "shifted", "new", "removed", "unchanged")
 _PER_BENCHMARK = ("new", "removed", "failed")   # counted in benchmarks, not metrics
+# Above the fold: what a reviewer acts on. Gating metrics that could not be
+# decided get one line and a folded table of their own; everything else
+# (unchanged, new or removed benchmarks, report-only metrics that did not
+# change significantly) is folded.
+_CHANGED = ("regressed", "failed", "advisory", "not_comparable", "improved", "shifted")
+_REPORT_ONLY = ("advisory", "improved", "shifted")  # report-only kinds the counts name
 UNSTABLE_SPREAD = 0.10        # robust CV between processes worth a warning
 STALE_AFTER = timedelta(days=30)
 _HEX_SHA = re.compile(r"[0-9a-fA-F]{7,64}")
@@ -124,6 +130,9 @@ def _rank(kind: str) -> int:
 
 
 def _kind(delta: Delta) -> str:
+    if delta.verdict in (Verdict.REGRESSED, Verdict.IMPROVED) and not delta.gating \
+            and metrics.is_known(delta.metric) and metrics.metric_info(delta.metric).diagnostic:
+        return "shifted"     # e.g. CPU utilisation fell: the run waited, not the code improved
     if delta.verdict is Verdict.REGRESSED:
         return "regressed" if delta.gating else "advisory"
     return getattr(delta.verdict, "value", str(delta.verdict))
@@ -167,6 +176,24 @@ def _format_p(p: float | None) -> str:
     return "< 0.001" if p < 0.001 else f"{p:.3f}"
 
 
+_BEYOND = {"regressed": True, "advisory": True, "improved": True, "unchanged": False}
+
+
+def _current(delta: Delta) -> float | None:
+    """The current value the change column speaks of.
+
+    The change is an estimate (Hodges-Lehmann, paired or not), not the ratio
+    of the two sides' medians; printing the head's median beside it showed
+    ``695 ns -> 759 ns`` as ``+2.2 %``. The baseline moved by the estimate
+    keeps the three columns in agreement; each side's median stays in the
+    comparison JSON.
+    """
+    base, head = delta.base, delta.head
+    if base is None or head is None or delta.change is None or not base.center:
+        return head.center if head else None
+    return base.center * (1 + delta.change)
+
+
 def format_row(kind: str, delta: Delta, show_name: bool) -> Row:
     """Formatted values; Markup marks text that is ours alone (numbers, known units)."""
     base, head = delta.base, delta.head
@@ -176,7 +203,7 @@ def format_row(kind: str, delta: Delta, show_name: bool) -> Row:
     ours = Markup if units.is_known(unit) else str
     side_n = [str(s.n) if s else units.MISSING for s in (base, head)]
     base_text = ours(units.format_quantity(base.center if base else None, scale))
-    head_text = ours(units.format_quantity(head.center if head else None, scale))
+    head_text = ours(units.format_quantity(_current(delta), scale))
     if delta.why is not None and delta.why.code == "units_differ":
         # each side in its own unit: 0.5 s must not print as "0.502 ms"
         base_unit = clean_text(str(delta.why.facts.get("base", "")), 20)
@@ -187,10 +214,13 @@ def format_row(kind: str, delta: Delta, show_name: bool) -> Row:
         kind=kind, benchmark=delta.benchmark, show_name=show_name,
         metric="(all)" if kind == "failed" else delta.metric,
         base=base_text, head=head_text,
-        change=Markup(units.format_change(delta.change, delta.interval)),
+        change=Markup(units.format_change(delta.change, delta.interval, threshold=delta.threshold,
+                                          beyond=_BEYOND.get(kind))),
         spread=Markup(units.format_spread(head.spread if head else None)),
         p=Markup(_format_p(delta.p_adjusted if delta.p_adjusted is not None else delta.p_value)),
-        n=Markup(" / ".join(side_n)), head_n=Markup(side_n[1]), note=reason_text(delta))
+        n=Markup(" / ".join(side_n)), head_n=Markup(side_n[1]),
+        # an inconclusive row sits under the line that gives the common fix once
+        note=reason_text(delta, general_advice=kind != "inconclusive"))
 
 
 def _section(items: Sequence[tuple[str, Delta]], macro: str, note: bool) -> Section:
@@ -201,16 +231,43 @@ def _section(items: Sequence[tuple[str, Delta]], macro: str, note: bool) -> Sect
     return Section(tuple(rows), macro, note)
 
 
-def _counts(items: Sequence[tuple[str, Delta]]) -> dict[str, int]:
-    counts = {kind: 0 for kind in KIND_ORDER}
+def _counts(items: Sequence[tuple[str, Delta]]) -> dict[str, Any]:
+    """Gating metrics by verdict, benchmarks without a comparison, and the
+    report-only metrics that changed: the same rows the tables hold, so the
+    headline, the counts line and the tables never disagree."""
+    counts: dict[str, Any] = {kind: 0 for kind in KIND_ORDER}
+    report_only = {kind: 0 for kind in _REPORT_ONLY}
     benchmarks: dict[str, set[str]] = {kind: set() for kind in _PER_BENCHMARK}
     for kind, delta in items:
         if kind in benchmarks:
             benchmarks[kind].add(delta.benchmark)
-        else:
+        elif delta.gating:
             counts[kind] = counts.get(kind, 0) + 1
+        elif kind in report_only:
+            report_only[kind] += 1
     counts.update({kind: len(names) for kind, names in benchmarks.items()})
+    counts["report_only"] = report_only
     return counts
+
+
+def _sections(items: Sequence[tuple[str, Delta]]) -> dict[str, Section]:
+    main = [i for i in items if i[0] in _CHANGED]
+    undecided = [i for i in items if i[0] == "inconclusive" and i[1].gating]
+    picked = {id(delta) for _, delta in main + undecided}
+    other = [i for i in items if id(i[1]) not in picked]
+    return {"main": _section(main, "row", True), "undecided": _section(undecided, "row", True),
+            "other": _section(other, "row", False),
+            "measurements": Section((), "measurement_row", True)}
+
+
+def _other_label(section: Section) -> tuple[Markup, ...]:
+    """What the folded table holds, in words: ("unchanged", "new", "report-only")."""
+    words = []
+    for kind, delta, _ in section.items:
+        word = "report-only" if not delta.gating and kind not in _PER_BENCHMARK else kind
+        if word not in words:
+            words.append(word)
+    return tuple(Markup(word) for word in words)   # our own words, nothing from the data
 
 
 def _status(comparison: Comparison, has_baseline: bool, undecided: int) -> str:
@@ -254,9 +311,17 @@ def _environment_rows(comparison: Comparison) -> tuple[tuple[str, str | None, st
     return tuple(rows)
 
 
+_NOISE_MATTERS = (Verdict.INCONCLUSIVE, Verdict.REGRESSED, Verdict.IMPROVED)
+
+
 def _noise(comparison: Comparison) -> dict[str, Any]:
     spreads = []
     for delta in comparison.deltas:
+        # Noise matters where it kept a decision from being made or qualifies
+        # one; an unchanged or report-only metric (retained bytes of 0-2 B
+        # spread 200 %) is nothing to act on.
+        if not delta.gating or delta.verdict not in _NOISE_MATTERS:
+            continue
         worst = max((s.spread for s in (delta.base, delta.head) if s and s.spread is not None), default=None)
         if worst is not None and worst > UNSTABLE_SPREAD:
             spreads.append((worst, delta.benchmark, delta.metric))
@@ -338,11 +403,10 @@ def build_view(comparison: Comparison, context: ReportContext, *, marker: str,
     has_baseline = context.baseline.source != "none"
     items = _ordered(comparison.deltas)
     if has_baseline:
-        sections = {"main": _section([i for i in items if i[0] != "unchanged"], "row", True),
-                    "unchanged": _section([i for i in items if i[0] == "unchanged"], "row", False),
-                    "measurements": Section((), "measurement_row", True)}
+        sections = _sections(items)
     else:
-        sections = {"main": Section((), "row", True), "unchanged": Section((), "row", False),
+        sections = {"main": Section((), "row", True), "undecided": Section((), "row", True),
+                    "other": Section((), "row", False),
                     "measurements": _section(items, "measurement_row", True)}
     noise = _noise(comparison)
     notes = tuple(comparison.notes) + context.notes
@@ -373,6 +437,7 @@ def build_view(comparison: Comparison, context: ReportContext, *, marker: str,
         "confidence": None if confidence is None else Markup(units.format_percent(
             confidence, signed=False, decimals=0 if round(confidence * 100, 9).is_integer() else 1)),
         "full_report_path": context.full_report_path, "sections": sections,
+        "other_words": _other_label(sections["other"]),
     }
 
 

@@ -30,3 +30,24 @@ def test_every_output_is_in_the_readme_outputs_table():
     assert {"regression", "regressions-count", "report-path", "results-path",
             "comparison-json"} <= set(outputs)
     assert set(outputs) <= _readme_table_names("Outputs")
+
+
+_UPLOAD = re.compile(r"if: (?P<cond>.*)\n\s+uses: actions/upload-artifact@v\d+\n\s+with:\n"
+                     r"\s+name: (?P<name>\S+).*\n\s+path: (?P<path>.+)")
+
+
+def _upload_steps(text: str) -> dict[str, tuple[str, str]]:
+    """name -> (if, path) of the actions/upload-artifact steps written in ``text``."""
+    return {m["name"]: (m["cond"], m["path"].strip()) for m in _UPLOAD.finditer(text)}
+
+
+def test_the_quick_start_keeps_baseline_and_history_as_the_nightly_docs_do():
+    # Trends on pull requests need the history artifact; the Quick start once
+    # uploaded only the baseline, so the history never accumulated.
+    readme = _upload_steps((REPO / "README.md").read_text(encoding="utf-8"))
+    nightly = _upload_steps((REPO / "docs" / "nightly.md").read_text(encoding="utf-8"))
+    for steps in (readme, nightly):
+        assert steps["perf-history"][1] == "${{ steps.perf.outputs.history-path }}"
+        assert "!cancelled()" in steps["perf-history"][0]
+        assert steps["perf-baseline"][1] == "perf-results.json"
+        assert "success()" in steps["perf-baseline"][0]

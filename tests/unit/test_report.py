@@ -108,7 +108,8 @@ def test_headlines_state_the_outcome_with_counts():
         comparison, context = CASES[case]()
         assert render_comment(comparison, context).splitlines()[1] == headline, case
     comparison, context = CASES["regression"]()
-    assert "Metrics: **3 regressed** · 1 worse, report-only · 6 unchanged." in \
+    # gating metrics, then report-only ones that changed: the rows the tables hold
+    assert "Metrics: **3 regressed** · 6 unchanged. Report-only: 1 worse." in \
         render_comment(comparison, context)
 
 
@@ -184,7 +185,7 @@ def test_footer_states_the_rule_and_thresholds_in_plain_words():
 
 def test_footer_names_the_test_and_the_estimate_when_the_comparison_does():
     comparison, context = CASES["regression"]()
-    assert f"(report-only). Method: {comparison.method}. Unchanged means" in \
+    assert f"(report-only). Method: {comparison.method}. Current is the baseline moved" in \
         render_comment(comparison, context)
     custom = dataclasses.replace(comparison, method="Welch | <b>t</b>")
     assert "Method: Welch \\| &lt;b&gt;t&lt;/b&gt;." in render_comment(custom, context)
