@@ -106,9 +106,14 @@ def link_url(value: Any) -> Markup | None:
     return Markup(quote(value.strip(), safe=":/?#@!$&'*+,;=%~-._[]"))
 
 
-def mermaid_label(value: Any, limit: int = 40) -> Markup:
-    """A double-quoted Mermaid string: letters, digits and a few safe marks only."""
-    text = "".join(c if c.isalnum() or c in " _.:/()+-," else "_" for c in clean_text(value, limit))
+def mermaid_label(value: Any, limit: int = 40, *, title: bool = False) -> Markup:
+    """A double-quoted Mermaid string: letters, digits and a few safe marks only.
+
+    A ``title`` (a lone string, not an item of a bracketed list) also keeps
+    ``[ ] =``, so ``sort_users[size=100]`` stays readable in a chart title.
+    """
+    marks = " _.:/()+-,[]=" if title else " _.:/()+-,"
+    text = "".join(c if c.isalnum() or c in marks else "_" for c in clean_text(value, limit))
     return Markup(f'"{text}"')
 
 

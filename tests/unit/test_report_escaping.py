@@ -153,6 +153,9 @@ def test_mermaid_chart_stays_inside_its_fence():
     assert len(lines) == 5 and lines[0] == "xychart-beta"
     assert lines[2] == '    x-axis ["a__ ___", "this run"]'
     assert mermaid_label('a"b\n`c`;%') == '"a_b _c___"'
+    # a title keeps a parametrised name readable; a list item does not take brackets
+    assert mermaid_label("sort_users[size=100]: time", title=True) == '"sort_users[size=100]: time"'
+    assert mermaid_label("a[b]") == '"a_b_"'
 
 
 def test_terminal_output_has_no_escape_sequences_and_one_line_per_row():
