@@ -291,7 +291,7 @@ def _render_section(history: History, outcome: NightlyOutcome,
         outcome, chart_trends(history, outcome, settings), context=context, entries=len(history),
         benchmarks=len({b for b, _ in history.keys()}),
         on_this_runner=sum(1 for e in history.entries if e.fingerprint_id == tonight),
-        unit_of=units_of(history))
+        unit_of=units_of(history), min_nights=settings.detection.min_size)
 
 
 def _context(config: Config, status: str = "found", notes: Sequence[str] = (),

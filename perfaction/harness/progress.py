@@ -31,7 +31,8 @@ class Progress:
     def status(self, message: str) -> None:
         pass
 
-    def step(self, *, round_index: int, rounds: int, benchmark: str, time_left: float) -> None:
+    def step(self, *, round_index: int, rounds: int | None, benchmark: str,
+             time_left: float) -> None:
         pass
 
     def failure(self, message: str) -> None:
@@ -44,9 +45,13 @@ class Progress:
         pass
 
 
-def _step_text(round_index: int, rounds: int, benchmark: str, time_left: float) -> str:
+def _step_text(round_index: int, rounds: int | None, benchmark: str, time_left: float) -> str:
+    """``rounds`` is None while the total is an estimate: the budget's plan is
+    revised after every round, and a total that jumps (1/5, 2/4, 3/5) reads
+    as a bug; the time left is the steady measure of progress then."""
     left = f"{max(0.0, time_left):.0f} s left" if time_left > 0 else "over budget"
-    return f"round {round_index}/{rounds}  {benchmark}  ({left})"
+    total = "" if rounds is None else f"/{rounds}"
+    return f"round {round_index}{total}  {benchmark}  ({left})"
 
 
 class PlainProgress(Progress):
@@ -70,7 +75,8 @@ class PlainProgress(Progress):
     def status(self, message: str) -> None:
         self._print(message)
 
-    def step(self, *, round_index: int, rounds: int, benchmark: str, time_left: float) -> None:
+    def step(self, *, round_index: int, rounds: int | None, benchmark: str,
+             time_left: float) -> None:
         if round_index != self._last_round or self._clock() - self._last_line >= self._interval:
             self._last_round = round_index
             self._print(_step_text(round_index, rounds, benchmark, time_left))
@@ -114,7 +120,8 @@ class LiveProgress(Progress):
     def status(self, message: str) -> None:
         self._show(message)
 
-    def step(self, *, round_index: int, rounds: int, benchmark: str, time_left: float) -> None:
+    def step(self, *, round_index: int, rounds: int | None, benchmark: str,
+             time_left: float) -> None:
         self._show(_step_text(round_index, rounds, benchmark, time_left))
 
     def failure(self, message: str) -> None:

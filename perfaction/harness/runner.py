@@ -460,8 +460,8 @@ class _Engine:
                     mine = [u for n in batch for u in by_name[n]
                             if u.side == side_index and u.error is None]
                     if mine:
-                        self.progress.step(
-                            round_index=done, rounds=planned,
+                        self.progress.step(   # a total only when fixed: the plan moves
+                            round_index=done, rounds=planned if options.processes else None,
                             benchmark=self._batch_label(side_index, mine),
                             time_left=options.time_budget - (self.clock() - start))
                         self._measure(side_index, mine, done)

@@ -157,12 +157,13 @@ def _recovery_rows(outcome: NightlyOutcome, context: NightlyContext,
 def render_nightly_summary(outcome: NightlyOutcome, trends: Sequence[Trend], *,
                            context: NightlyContext, entries: int, benchmarks: int,
                            on_this_runner: int, unit_of: Mapping[tuple[str, str], str] = {},
-                           templates_dir: Path | None = None) -> str:
+                           min_nights: int = 3, templates_dir: Path | None = None) -> str:
     """The nightly section of the job summary: regressions, recoveries, trends, change points.
 
     ``trends`` are the charts to draw (one per benchmark, its main metric);
     ``entries`` and ``on_this_runner`` count the history's entries in all and
-    on tonight's runner; ``unit_of`` gives each (benchmark, metric)'s unit.
+    on tonight's runner; ``unit_of`` gives each (benchmark, metric)'s unit;
+    ``min_nights`` is how many nights a change point needs on each side.
     """
     charted = [t for t in trends if len(t.points) >= 2]
     changes = sorted(outcome.change_points, key=lambda c: (c.benchmark, c.metric, c.history_index))
@@ -177,7 +178,7 @@ def render_nightly_summary(outcome: NightlyOutcome, trends: Sequence[Trend], *,
         changes_omitted=max(0, len(changes) - MAX_CHANGE_ROWS),
         regression_kind=REGRESSION, entries=entries, benchmarks=benchmarks,
         on_this_runner=on_this_runner, runner=outcome.fingerprint_id or "",
-        history_status=context.history_status,
+        history_status=context.history_status, min_nights=min_nights,
         notes=tuple(outcome.notes) + context.notes, run_url=context.run_url)
 
 

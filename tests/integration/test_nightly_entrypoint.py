@@ -53,7 +53,7 @@ def test_three_nights_open_one_issue_update_it_and_report_the_recovery(fake, run
 
     # The summary: trend charts and the change point with the commits that introduced it.
     compare = f"{WEB}/{REPO}/compare/{commit(19)}...{commit(20)}"
-    assert "Nightly performance: 1 active regression" in first.summary
+    assert "Nightly history: 1 active regression" in first.summary
     assert "xychart-beta" in first.summary and 'title "parse_large: time"' in first.summary
     assert f"({compare})" in first.summary
     assert any("title=Nightly regression%3A parse_large" in line
@@ -77,7 +77,7 @@ def test_three_nights_open_one_issue_update_it_and_report_the_recovery(fake, run
     assert len(fake.requests("api", "POST", rf"/repos/{REPO}/issues")) == 1
     assert fake.requests("api", "PATCH", rf"/repos/{REPO}/issues/{issue.number}")
     assert issue.body != first_body and nightly.parse_marker(issue.body).key == known.key
-    assert "Nightly performance: 1 active regression" in second.summary
+    assert "Nightly history: 1 active regression" in second.summary
     assert f"[#{issue.number}]" in second.summary
     assert issue.state == "open" and not fake.comments_on(REPO, issue.number)
 
@@ -99,7 +99,7 @@ def test_three_nights_open_one_issue_update_it_and_report_the_recovery(fake, run
     assert comment.author == BOT and "Recovered" in comment.body
     assert fake.issues_of(REPO)[0].state == "closed"
     assert len(fake.issues_of(REPO)) == 1
-    assert "Nightly performance: no active regression, 1 recovery" in third.summary
+    assert "Nightly history: no active regression, 1 recovery" in third.summary
 
 
 @pytest.mark.parametrize("content, problem", [

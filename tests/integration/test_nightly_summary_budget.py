@@ -87,14 +87,14 @@ def test_the_nightly_section_keeps_its_place_after_a_comparison_that_fills_the_s
     assert len(summary.encode("utf-8")) <= SUMMARY_LIMIT_BYTES
     # The comparison was shortened to fit (it says so) and the nightly section follows it whole.
     assert "bench_00000_" in summary and f"bench_{BENCHMARKS - 1:05d}_" not in summary
-    assert "Nightly performance: 40 active regressions" in summary
-    nightly = summary[summary.index("Nightly performance"):]
-    assert summary.index("Nightly performance") > summary.index("bench_00000_")
+    assert "Nightly history: 40 active regressions" in summary
+    nightly = summary[summary.index("Nightly history"):]
+    assert summary.index("Nightly history") > summary.index("bench_00000_")
     assert len(nightly.encode("utf-8")) > 20_000 and nightly.count("xychart-beta") == CHARTED
     assert "The report was cut here" not in summary
     # The report file has everything: every row, then the same nightly section.
     full = (tmp_path / "perf-report.md").read_text(encoding="utf-8")
-    assert f"bench_{BENCHMARKS - 1:05d}_" in full and "Nightly performance" in full
+    assert f"bench_{BENCHMARKS - 1:05d}_" in full and "Nightly history" in full
 
 
 def test_a_small_budget_and_a_killed_worker_are_said_in_the_log_and_the_report(tmp_path):

@@ -95,3 +95,12 @@ def test_benchmark_names_cannot_steer_the_terminal_or_reorder_the_line():
         assert not any(c in text for c in "\x1b\x00\x07\x9b\u202e"), repr(text)
         assert "bench\\x1b[2J\\x1b]8;;https://evil.example\\x07link\\x00nul\\x9b31mc1\\u202eevil" \
             in text
+
+
+def test_an_estimated_total_is_not_shown_so_it_cannot_jump():
+    # The budget's plan is revised after every round (1/5, 2/4, 3/5 read as a bug);
+    # the time left is what moves steadily then.
+    out = io.StringIO()
+    PlainProgress(out, interval=5.0, clock=Clock()).step(
+        round_index=2, rounds=None, benchmark="var", time_left=30.2)
+    assert out.getvalue().splitlines() == ["perfaction: round 2  var  (30 s left)"]

@@ -59,7 +59,7 @@ def test_the_summary_lists_each_regression_with_its_compare_link_and_issue():
     key = outcome.regressions[0].key
     context = NightlyContext(repository="octo-org/widgets", issues={key: (12, "https://github.com/octo-org/widgets/issues/12")})
     _, summary = night(history, context=context)
-    assert "Nightly performance: 2 active regressions" in summary
+    assert "Nightly history: 2 active regressions" in summary
     assert f"(https://github.com/octo-org/widgets/compare/{sha(24)}...{sha(25)})" in summary
     assert "[#12](https://github.com/octo-org/widgets/issues/12)" in summary
     assert re.search(r"\*\*\+20\.\d %\*\* \| [45]\.\d\d ms \| [56]\.\d\d ms \|", summary)
@@ -89,6 +89,8 @@ def test_a_quiet_history_says_so_and_shows_notes():
         outcome, chart_trends(history, outcome), context=context, entries=10,
         benchmarks=1, on_this_runner=10)
     assert "no active regression" in summary and "No change point in the history." in summary
+    # next to a comparison that may say "5 regressions": why the history may not, yet
+    assert "needs 3 nights on each side" in summary and "speaks of tonight alone" in summary
     assert "a new history started tonight" in summary
     assert "- The previous history was refused." in summary
 
