@@ -45,11 +45,21 @@ def reason_text(delta: Delta, *, general_advice: bool = True) -> str:
     if delta.why is None:
         return delta.reason
     try:
+        if not general_advice and delta.why.code in _SAID_ONCE:
+            return _SAID_ONCE[delta.why.code](delta.why.facts)
         if not general_advice and delta.why.facts.get("advice") in GENERAL_ADVICE:
             return describe(Reason(delta.why.code, {**delta.why.facts, "advice": None}))
         return describe(delta.why)
     except (KeyError, TypeError, ValueError, ArithmeticError):
         return delta.reason or f"({delta.why.code})"
+
+
+# Reasons the report explains in one line above the undecided rows
+# (summary_only_note): the row keeps only which side it is.
+_SAID_ONCE: dict[str, Callable[[Facts], str]] = {
+    "summary_only": lambda f: (f"{'the baseline' if f['side'] == 'baseline' else 'this run'} "
+                               "holds a summary only: no test"),
+}
 
 
 def describe(reason: Reason) -> str:
@@ -251,8 +261,10 @@ _SENTENCES: dict[str, Callable[[Facts], str]] = {
     "direction_differs": lambda f: (f"direction differs (base {f['base']} is better, "
                                     f"head {f['head']} is better)"),
     "summary_only": lambda f: (f"{'the baseline' if f['side'] == 'baseline' else 'this run'} "
-                               "holds one summary value and no per-process samples, so no test "
-                               "is possible; compare perfaction results files"),
+                               "holds one summary value and no per-process samples (another "
+                               "tool's summary, or one process of pytest-benchmark), so no test "
+                               "is possible; measure both sides with perfaction (or pyperf) to "
+                               "decide"),
     "significant": _significant,
     "within_floor": _within_floor,
     "interval_within": _interval_within,

@@ -329,13 +329,15 @@ def _noise(comparison: Comparison) -> dict[str, Any]:
     undecided = [d for d in comparison.deltas if d.gating and d.verdict is Verdict.INCONCLUSIVE]
     held = sum(1 for d in undecided if d.why is not None and d.why.code in RUNNER_REASONS)
     unconfirmed = sum(1 for d in undecided if d.why is not None and d.why.code == "unconfirmed")
+    # one side a summary without samples (another tool's file): not noise, no test at all
+    summary_only = sum(1 for d in undecided if d.why is not None and d.why.code == "summary_only")
     return {
-        "undecided": len(undecided) - held - unconfirmed,
+        "undecided": len(undecided) - held - unconfirmed - summary_only,
         "held": held,
         "unconfirmed": unconfirmed,
         "unstable": tuple((b, m, units.format_spread(s)) for s, b, m in spreads[:5]),
         "unstable_total": len(spreads),
-        "summary_only": any(d.base is not None and d.base.n == 0 for d in comparison.deltas),
+        "summary_only": summary_only,
     }
 
 
@@ -414,8 +416,8 @@ def build_view(comparison: Comparison, context: ReportContext, *, marker: str,
     confidence = getattr(comparison, "confidence", None)
     correction = comparison.correction
     return {
-        "status": _status(comparison, has_baseline,
-                          noise["undecided"] + noise["held"] + noise["unconfirmed"]),
+        "status": _status(comparison, has_baseline, noise["undecided"] + noise["held"]
+                          + noise["unconfirmed"] + noise["summary_only"]),
         "label": context.label, "marker": Markup(marker),
         "counts": _counts(items), "kinds_used": tuple(dict.fromkeys(k for k, _ in items)),
         "total_benchmarks": len({d.benchmark for d in comparison.deltas}),

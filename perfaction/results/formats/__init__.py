@@ -16,6 +16,8 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from perfaction.results.formats.article import ARTICLE_SUMMARY
+from perfaction.results.formats.pyperf import PYPERF
+from perfaction.results.formats.pytest_benchmark import PYTEST_BENCHMARK
 from perfaction.results.model import Suite
 
 
@@ -34,7 +36,7 @@ class Reader(Protocol):
         ...
 
 
-READERS: tuple[Reader, ...] = (ARTICLE_SUMMARY,)
+READERS: tuple[Reader, ...] = (PYPERF, PYTEST_BENCHMARK, ARTICLE_SUMMARY)
 
 
 def find_reader(data: Any, readers: tuple[Reader, ...] = READERS) -> Reader | None:
