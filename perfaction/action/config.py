@@ -41,6 +41,7 @@ INPUTS: dict[str, str] = {
     "setup-command": "",
     "time-budget": "60",
     "measure": "time",
+    "pytest": "false",
     "filter": "",
     "benchmark-timeout": "",
     "mode": "baseline",
@@ -229,6 +230,7 @@ class Config:
     setup_command: str | None = None
     time_budget: float = 60.0
     measure: str = "time"              # metrics.MEASURES: wall time, or instruction counts
+    pytest: bool = False               # benchmark is a pytest-benchmark test path
     filter: str | None = None
     benchmark_timeout: float | None = None
     mode: str = "baseline"
@@ -297,6 +299,7 @@ class Config:
             setup_command=values["setup-command"] or None,
             time_budget=_parse_duration("time-budget", values["time-budget"]),
             measure=_parse_choice("measure", values["measure"], MEASURES),
+            pytest=_parse_bool("pytest", values["pytest"]),
             filter=values["filter"] or None,
             benchmark_timeout=(_parse_duration("benchmark-timeout", values["benchmark-timeout"])
                                if values["benchmark-timeout"] else None),

@@ -71,6 +71,11 @@ def add_measurement_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--count-processes", type=int, default=2, metavar="N",
                         help="instruction mode: Valgrind processes per side (default 2: the "
                              "second checks that the counts repeat)")
+    parser.add_argument("--pytest", action="store_true",
+                        help="MODULE_OR_PATH is a pytest-benchmark test file or folder: its "
+                             "tests that use the benchmark fixture run unchanged under pytest "
+                             "in the worker processes, named by node id (pytest must be "
+                             "installed where the benchmarks run)")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress output")
     parser.add_argument("--force", action="store_true",
                         help="write the results even over a file that another command (or no "
@@ -85,7 +90,7 @@ def options_from_args(args: argparse.Namespace, **extra: Any) -> Any:
                       min_value_time=args.min_value_time, processes=args.processes,
                       latency=not args.no_latency, seed=args.seed,
                       memory_processes=args.memory_processes, measure=args.measure,
-                      count_processes=args.count_processes, **extra)
+                      count_processes=args.count_processes, pytest=args.pytest, **extra)
 
 
 def _handle(args: argparse.Namespace) -> int:

@@ -86,6 +86,10 @@ def import_target(root: Path, target: str) -> ModuleType:
     try:
         if is_path_target(target):
             path = (root / target).resolve()
+            if path.is_dir():
+                raise DiscoveryFailure(
+                    f"{target!r} is a folder; a benchmark module is one file. For a folder of "
+                    "pytest-benchmark tests, add --pytest (the action's input pytest: true)")
             if not path.is_file():
                 raise DiscoveryFailure(f"benchmark module {target!r} not found (looked for {path}); "
                                        "check the path, relative to the project root")
@@ -130,10 +134,13 @@ def find_benchmarks(module: ModuleType) -> list[Spec]:
         raise DiscoveryFailure(f"benchmark names must be unique; repeated: {', '.join(duplicates)} "
                                "(use @benchmark(name=...) to rename one)")
     if not specs:
+        # a package is a folder: likely one of pytest-benchmark tests
+        folder = (" It is a package (a folder): for pytest-benchmark tests in it, add --pytest "
+                  "(the action's input pytest: true).") if hasattr(module, "__path__") else ""
         raise DiscoveryFailure(
             f"no benchmarks found in {module.__name__!r}: decorate set-up functions with "
             "@benchmark (from perfaction import benchmark), or define run_all_benchmarks() "
-            "in the PerformanceBenchmark style")
+            f"in the PerformanceBenchmark style.{folder}")
     return specs
 
 

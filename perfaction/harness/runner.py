@@ -36,7 +36,15 @@ from typing import Any
 
 from perfaction import __version__
 from perfaction.errors import BenchmarkDiscoveryError, ConfigError
-from perfaction.harness import budget, counting, leftovers, protocol, schedule, valgrind
+from perfaction.harness import (
+    budget,
+    counting,
+    leftovers,
+    protocol,
+    pytest_suite,
+    schedule,
+    valgrind,
+)
 from perfaction.harness.batch import BatchEntry, BatchResult, run_batch
 from perfaction.harness.discovery import Spec
 from perfaction.harness.environment import utc_timestamp
@@ -87,6 +95,8 @@ class RunOptions:
     measure: str = MEASURE_TIME        # MEASURES: what a value is
     count_processes: int = 2           # instruction mode: Valgrind processes per side; two
                                        # show whether the counts repeat exactly (exact.py)
+    pytest: bool = False               # the target is a pytest-benchmark test path
+                                       # (pytest_suite.py), not a benchmark module
 
     def __post_init__(self) -> None:
         if self.measure not in MEASURES:
@@ -625,6 +635,8 @@ class _Engine:
                 stop_after: float | None = None, wrapper: Wrapper | None = None) -> WorkerOutcome:
         job = {**job, "root": str(side.root), "target": self.target,
                "forbid_paths": [str(p) for p in side.forbid]}
+        if self.options.pytest:
+            job["collector"] = pytest_suite.PYTEST
         extra = {"wrapper": wrapper} if wrapper is not None else {}
         outcome = self.launcher.run(job, cwd=side.root, python=side.python, timeout=timeout,
                                     stop_after=stop_after, **extra)

@@ -39,6 +39,7 @@ from perfaction.harness import (
     measure,
     native_memory,
     protocol,
+    pytest_suite,
     reference,
 )
 from perfaction.metrics import (
@@ -67,6 +68,8 @@ def run_job(job: dict[str, Any], emit: Emit | None = None) -> dict[str, Any]:
     started = time.perf_counter()
     try:
         discovery.prepare_sys_path(root, target)
+        if job.get("collector") == pytest_suite.PYTEST:
+            return _pytest_job(job, emit, started)
         module = discovery.import_target(root, target)
         imported = time.perf_counter()
         result: dict[str, Any]
@@ -98,6 +101,18 @@ def run_job(job: dict[str, Any], emit: Emit | None = None) -> dict[str, Any]:
         return {"ok": False, "phase": "timing", "error": str(exc)}
     finally:
         gc.unfreeze()   # a worker exits next; a caller running jobs in-process keeps its heap
+
+
+def _pytest_job(job: dict[str, Any], emit: Emit | None, started: float) -> dict[str, Any]:
+    """A pytest target (pytest_suite.py): pytest collects and runs, this worker measures."""
+    if job["mode"] == "batch" and job.get("task") == "measure" and emit is not None:
+        emit({"event": protocol.REFERENCE, "seconds": reference.time_reference()})
+    result = pytest_suite.run_job(job, emit or (lambda event: None), _measure_job,
+                                  before_tests=_freeze_import_heap)
+    if job["mode"] == "discover":
+        result.update(environment=environment.gather(), protocol=protocol.PROTOCOL_VERSION)
+    result["timings"] = {"import": 0.0, "total": time.perf_counter() - started}
+    return result
 
 
 def _freeze_import_heap() -> None:
