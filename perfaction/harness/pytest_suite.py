@@ -99,12 +99,23 @@ class _Plugin:
         self.found: list[str] = []
         self.current: _BenchmarkFixture | None = None
         self.reports: list[Any] = []
+        self.fixtures: Any = None       # the module holding the benchmark fixture (run_job)
 
     def benchmark_fixture(self, request: Any) -> _BenchmarkFixture:
         nodeid = request.node.nodeid
         fixture = _BenchmarkFixture(lambda func: self.measure(nodeid, func), nodeid)
         self.current = fixture
         return fixture
+
+    def pytest_sessionstart(self, session: Any) -> None:
+        manager = session.config.pluginmanager
+        # pytest-benchmark's plugin has parsed its options (a project's addopts may hold
+        # them) and may now go: its hooks insist that `benchmark` is its own fixture.
+        theirs = manager.get_plugin("benchmark")
+        if theirs is not None:
+            manager.unregister(theirs)
+        # registered last, so of two plugins defining the fixture this one is used
+        manager.register(self.fixtures, "perfaction-benchmark-fixture")
 
     def pytest_collection_finish(self, session: Any) -> None:
         self.found = [item.nodeid for item in session.items
@@ -168,9 +179,10 @@ def _skip_reason(report: Any) -> str:
 
 
 def _pytest_args(root: Path, target: str) -> list[str]:
-    # pytest-benchmark's own plugin would claim the fixture; pytest's cache is the project's
-    return [str(root / target), "-p", "no:benchmark", "-p", "no:cacheprovider", "-q",
-            "--rootdir", str(root)]
+    # pytest-benchmark stays loaded when installed: a project's addopts often hold its
+    # options (--benchmark-sort=...), which pytest refuses without it. pytest's cache is
+    # the project's, not to be written by measuring workers.
+    return [str(root / target), "-p", "no:cacheprovider", "-q", "--rootdir", str(root)]
 
 
 def run_job(job: dict[str, Any], emit: Callable[[dict[str, Any]], None],
@@ -208,18 +220,20 @@ def run_job(job: dict[str, Any], emit: Callable[[dict[str, Any]], None],
         return plugin.benchmark_fixture(request)
 
     # a plugin module holding the fixture: pytest reads fixtures off registered plugins
-    fixtures = types.ModuleType("perfaction_benchmark_fixture")
-    fixtures.benchmark = pytest.fixture(benchmark)   # type: ignore[attr-defined]
+    plugin.fixtures = types.ModuleType("perfaction_benchmark_fixture")
+    plugin.fixtures.benchmark = pytest.fixture(benchmark)
     cwd = os.getcwd()
     try:
-        code = pytest.main(_pytest_args(root, target), plugins=[plugin, fixtures])
+        code = pytest.main(_pytest_args(root, target), plugins=[plugin])
     finally:
         os.chdir(cwd)
     if discovering:
         if code not in (0, 5) and not plugin.found:
+            usage = (": a usage error, often an option in the project's addopts from a pytest "
+                     "plugin not installed in this environment") if int(code) == 4 else ""
             raise discovery.DiscoveryFailure(
-                f"pytest could not collect {target!r} (exit code {int(code)}); run "
-                f"`pytest --collect-only {target}` to see why")
+                f"pytest could not collect {target!r} (exit code {int(code)}{usage}); run "
+                f"`pytest --collect-only {target}` with the same interpreter to see why")
         if not plugin.found:
             raise discovery.DiscoveryFailure(
                 f"no test in {target!r} uses the benchmark fixture (pytest-benchmark's "
