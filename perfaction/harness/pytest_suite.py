@@ -100,6 +100,7 @@ class _Plugin:
         self.current: _BenchmarkFixture | None = None
         self.reports: list[Any] = []
         self.fixtures: Any = None       # the module holding the benchmark fixture (run_job)
+        self.collect_errors: list[tuple[str, str]] = []   # (file, why) pytest could not collect
 
     def benchmark_fixture(self, request: Any) -> _BenchmarkFixture:
         nodeid = request.node.nodeid
@@ -116,6 +117,11 @@ class _Plugin:
             manager.unregister(theirs)
         # registered last, so of two plugins defining the fixture this one is used
         manager.register(self.fixtures, "perfaction-benchmark-fixture")
+
+    def pytest_collectreport(self, report: Any) -> None:
+        if report.failed:
+            self.collect_errors.append((report.nodeid or "(the test path)",
+                                        _failure_text(report).splitlines()[-1]))
 
     def pytest_collection_finish(self, session: Any) -> None:
         self.found = [item.nodeid for item in session.items
@@ -227,6 +233,14 @@ def run_job(job: dict[str, Any], emit: Callable[[dict[str, Any]], None],
         code = pytest.main(_pytest_args(root, target), plugins=[plugin])
     finally:
         os.chdir(cwd)
+    if plugin.collect_errors:
+        # pytest would stop here too: a test file that cannot be imported would
+        # otherwise drop its benchmarks from the run without a word
+        where, why = plugin.collect_errors[0]
+        more = len(plugin.collect_errors) - 1
+        raise discovery.DiscoveryFailure(
+            f"pytest could not collect {where}: {why}" + (f" (and {more} more file(s))"
+                                                          if more else ""))
     if discovering:
         if code not in (0, 5) and not plugin.found:
             usage = (": a usage error, often an option in the project's addopts from a pytest "

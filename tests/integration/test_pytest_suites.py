@@ -24,6 +24,8 @@ def project(root: Path, work: int = 1) -> Path:
     shutil.copytree(SUITE, root / "tests")
     test = root / "tests" / "test_perf.py"
     test.write_text(test.read_text().replace("WORK = 1", f"WORK = {work}"))
+    # as real projects do (cattrs, for one): pytest-benchmark's options in addopts
+    (root / "pytest.ini").write_text("[pytest]\naddopts = --benchmark-sort=fullname\n")
     return root
 
 
@@ -83,3 +85,12 @@ def test_the_action_runs_a_pytest_benchmark_folder_and_comments(fake, run_action
     assert {b["name"] for b in head["benchmarks"]} == MEASURED
     [comment] = fake.comments_on(REPO, PR)
     assert "test_perf.py::test_count" in comment.body
+
+
+def test_a_test_file_that_cannot_be_imported_fails_the_run_naming_it(tmp_path):
+    # pytest stops on a collection error; so does perfaction, rather than drop its benchmarks
+    root = project(tmp_path / "p")
+    (root / "tests" / "test_broken.py").write_text("import not_installed_anywhere\n")
+    done = cli("run", "tests", "--pytest", "--processes", "3", "-q", "-o", "r.json", cwd=root)
+    assert done.returncode == 2
+    assert "test_broken.py" in done.stderr and "not_installed_anywhere" in done.stderr
