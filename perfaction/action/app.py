@@ -95,11 +95,22 @@ def _run(config: Config, baselines: BaselineSource | None, publisher: Publisher 
         _setup(config.setup_command, workdir, runner, commands)
     # Before measuring: a typo in baseline-path must not cost the whole budget.
     baseline_file = _baseline_file(config)
+    given = _given_results(config)
 
-    base_suite, head, run_notes = _measure(config, workdir, runner, commands)
+    if given is None:
+        base_suite, head, run_notes = _measure(config, workdir, runner, commands)
+    else:
+        base_suite, head = None, given
+        run_notes = (f"Compare-only: the results in {config.results_file} were made by an earlier "
+                     "step; this job measured nothing, so a flagged benchmark is not confirmed "
+                     "beside the base commit.",)
+        commands.log(f"perfaction: comparing the results in {config.results_file} (measured "
+                     "by an earlier step)")
     results_file = config.in_workspace(config.results_path)
-    dump_suite(head, results_file)                       # before any network step
-    commands.log(f"perfaction: results written to {config.results_path}")
+    if given is None or results_file.resolve() != config.in_workspace(
+            config.results_file or "").resolve():
+        dump_suite(head, results_file)                   # before any network step
+        commands.log(f"perfaction: results written to {config.results_path}")
     if base_suite is not None:
         dump_suite(base_suite, results_file.with_name(results_file.stem + ".base.json"))
         run_notes += _base_failures(base_suite, commands)
@@ -107,7 +118,8 @@ def _run(config: Config, baselines: BaselineSource | None, publisher: Publisher 
     baseline = _baseline(config, baselines, base_suite, baseline_file, clock, commands)
     comparison = compare.compare_suites(baseline.suite, head, policy, mode=config.mode,
                                         hold_runner_changes=config.confirm)
-    if config.mode != "same-runner" and config.confirm and baseline.suite is not None:
+    if config.mode != "same-runner" and config.confirm and baseline.suite is not None \
+            and given is None:
         comparison, confirm_notes = _confirm(config, workdir, runner, comparison, policy,
                                              baseline.suite, results_file, commands)
         run_notes += confirm_notes
@@ -301,6 +313,17 @@ def _write_summary(path: str | None, comparison: Comparison, report_context: Rep
     budget = max(room - len(nightly_section.encode("utf-8")), room // 2, 0)
     summary = render_summary(comparison, report_context, max_bytes=budget)
     append_summary(path, summary.rstrip("\n") + "\n" + nightly_section)
+
+
+def _given_results(config: Config) -> Suite | None:
+    """Compare-only: the head's results from results-file, read before anything else runs."""
+    if not config.results_file:
+        return None
+    try:
+        return load_suite(config.in_workspace(config.results_file))
+    except ResultsFormatError as exc:
+        raise ConfigError(f"input 'results-file' (relative to the workspace; made by an earlier "
+                          f"step such as `perfaction run`): {exc}") from exc
 
 
 def _baseline_file(config: Config) -> Suite | None:

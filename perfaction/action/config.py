@@ -37,6 +37,7 @@ _FALSE = ("false", "no", "off", "0")
 # Declared inputs and their defaults (as in action.yml). "" means no default.
 INPUTS: dict[str, str] = {
     "benchmark": "",
+    "results-file": "",
     "working-directory": ".",
     "setup-command": "",
     "time-budget": "60",
@@ -231,6 +232,7 @@ class Config:
     time_budget: float = 60.0
     measure: str = "time"              # metrics.MEASURES: wall time, or instruction counts
     pytest: bool = False               # benchmark is a pytest-benchmark test path
+    results_file: str | None = None    # compare-only: results an earlier step made
     filter: str | None = None
     benchmark_timeout: float | None = None
     mode: str = "baseline"
@@ -255,9 +257,14 @@ class Config:
     api: ApiSettings = field(default_factory=ApiSettings)
 
     def __post_init__(self) -> None:
-        if not self.benchmark:
+        if self.results_file and self.mode == "same-runner":
+            raise ConfigError("input 'results-file' needs mode 'baseline': same-runner measures "
+                              "the base commit and the head in this job, and results-file means "
+                              "this job measures nothing; drop one of them")
+        if not self.benchmark and not self.results_file:
             raise ConfigError("input 'benchmark' is required: a module name (my_pkg.benchmarks) "
-                              "or a path to a benchmark file or folder")
+                              "or a path to a benchmark file or folder (or give results-file: "
+                              "results an earlier step made, to compare without measuring)")
         _check_choice("mode", self.mode, MODES)
         _check_choice("measure", self.measure, MEASURES)
         _check_choice("comment-mode", self.comment_mode, COMMENT_MODES)
@@ -294,6 +301,7 @@ class Config:
         values = {name: _input(environ, name) for name in INPUTS}
         return cls(
             benchmark=values["benchmark"],
+            results_file=values["results-file"] or None,
             github=GitHubContext.from_env(environ, event or {}),
             working_directory=values["working-directory"],
             setup_command=values["setup-command"] or None,
@@ -449,6 +457,13 @@ def _check_output_paths(config: Config) -> None:
                               f"{derived[next(p for p in derived if _normal(p) == normal)]}; "
                               "give it another name")
         seen[name] = normal
+    if config.results_file:
+        clash = next((n for n, p in seen.items()
+                      if n != "results-path" and p == _normal(config.results_file)), None)
+        if clash:
+            raise ConfigError(f"input '{clash}' names the same file as 'results-file' "
+                              f"({config.results_file!r}): this run would overwrite the results "
+                              "it compares; give them different names")
     if config.baseline_path and _normal(config.baseline_path) in seen.values():
         clash = next(n for n, p in seen.items() if p == _normal(config.baseline_path or ""))
         raise ConfigError(f"input 'baseline-path' names the same file as '{clash}' "

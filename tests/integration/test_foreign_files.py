@@ -88,3 +88,29 @@ def test_the_action_takes_a_pytest_benchmark_baseline_and_says_why_it_cannot_jud
     [comment] = fake.comments_on(REPO, PR)
     assert "1 metric against a summary without samples" in comment.body
     assert "measure both sides with perfaction" in comment.body
+
+
+def test_compare_only_takes_results_an_earlier_step_made_and_measures_nothing(
+        fake, run_action, workspace):
+    # an earlier step ran `perfaction run` on the host: here a pyperf file and a results
+    # file stand for its output, the baseline made 3x faster than the head
+    pyperf_timeit(workspace / "baseline.json", "sorted(data)")
+    pyperf_timeit(workspace / "host-results.json", "sorted(data); sorted(data); sorted(data)")
+    (workspace / "bench_widgets.py").unlink()        # nothing here could be measured
+    result = run_action("pull_request", inputs={"benchmark": "", "results-file": "host-results.json",
+                                                "baseline-path": "baseline.json"})
+    assert result.returncode == 1, result.explain()
+    assert "this job measured nothing" in result.stdout
+    written = json.loads((workspace / "perf-results.json").read_text())   # for the upload step
+    assert written["benchmarks"][0]["name"] == "timeit"
+    [comment] = fake.comments_on(REPO, PR)
+    assert "1 regression" in comment.body and "Compare-only" in comment.body
+
+
+def test_compare_only_is_refused_with_same_runner_and_when_the_file_is_missing(run_action):
+    result = run_action("pull_request", inputs={"results-file": "r.json", "mode": "same-runner",
+                                                "base-ref": "HEAD~1"})
+    assert result.returncode == 2 and "input 'results-file' needs mode 'baseline'" in result.stdout
+    result = run_action("pull_request", inputs={"results-file": "nowhere.json"})
+    assert result.returncode == 2 and "input 'results-file'" in result.stdout
+    assert "nowhere.json" in result.stdout
