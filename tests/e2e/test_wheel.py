@@ -53,7 +53,7 @@ class FreshVenv:
         return proc
 
 
-def _built_wheel(tmp: Path) -> Path:
+def _source(tmp: Path) -> Path:
     source = tmp / "src"
     source.mkdir()
     for name in SOURCE_FILES:
@@ -62,6 +62,11 @@ def _built_wheel(tmp: Path) -> Path:
                             ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info"))
         else:
             shutil.copy2(REPO / name, source / name)
+    return source
+
+
+def _built_wheel(tmp: Path) -> Path:
+    source = _source(tmp)
     # With build isolation, as `pip install .` builds: pip installs the build
     # backend pyproject.toml asks for (from its cache after the first run).
     # The dev venv's own setuptools may be too old for the project's metadata.
@@ -210,3 +215,16 @@ def test_ab_against_a_git_ref_in_a_project_outside_the_repository(fresh_venv, tm
         assert (project / name).is_file(), f"perfaction ab wrote no {name}"
     comparison = json.loads((project / "ab.json").read_text(encoding="utf-8"))
     assert {d["benchmark"] for d in comparison["deltas"]} == {"sum_list"}
+
+
+def test_the_sdist_and_the_wheel_pass_twine_check_as_the_release_requires(tmp_path):
+    # .github/workflows/release.yml runs `python -m build` then `twine check --strict`
+    # before publishing to PyPI; a README that PyPI cannot render fails here first.
+    dist = tmp_path / "dist"
+    run([sys.executable, "-m", "build", "--outdir", str(dist), str(_source(tmp_path))],
+        timeout=600)
+    built = sorted(p.name for p in dist.iterdir())
+    assert [n.split("-")[0] for n in built] == ["perfaction", "perfaction"], built
+    checked = run([sys.executable, "-m", "twine", "check", "--strict", *map(str, dist.iterdir())],
+                  check=False, timeout=120)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
