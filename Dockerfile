@@ -40,9 +40,15 @@ RUN apt-get update \
             *) rm -f "$f" ;; esac; fi; done \
  && valgrind --tool=callgrind --version
 
-# The venv first on PATH: a user's setup-command ("pip install -r ...")
-# installs next to perfaction, where the benchmark workers import from.
-ENV PATH=/opt/venv/bin:$PATH \
+# Two environments. /opt/venv is the action's: perfaction and its statistics,
+# GitHub client and templates. /opt/project is the project's: first on PATH,
+# so a user's setup-command ("pip install -r ...") installs there, and the
+# benchmark workers run its interpreter (PERFACTION_PROJECT_PYTHON). A user's
+# pin of numpy or scipy then cannot change the action's statistics, and the
+# action's pins cannot break the user's install. The project sees perfaction
+# itself (the worker is standard library only) and nothing else of the action.
+ENV PATH=/opt/project/bin:/opt/venv/bin:$PATH \
+    PERFACTION_PROJECT_PYTHON=/opt/project/bin/python \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PIP_ROOT_USER_ACTION=ignore
@@ -74,9 +80,16 @@ COPY perfaction/ ./src/perfaction/
 COPY entrypoint.py ./
 RUN pip wheel --no-cache-dir --no-deps --no-index --find-links /usr/share/python-wheels \
         --wheel-dir /tmp/wheel ./src \
- && pip install --no-cache-dir --no-deps /tmp/wheel/perfaction-*.whl \
+ && /opt/venv/bin/pip install --no-cache-dir --no-deps /tmp/wheel/perfaction-*.whl \
  && rm -rf /tmp/wheel ./src \
- && python -m compileall -q entrypoint.py
+ && python -m compileall -q entrypoint.py \
+ && python3 -m venv /opt/project \
+ && mkdir /opt/perfaction/project-path \
+ && cp -r "$(/opt/venv/bin/python -c 'import perfaction, os; print(os.path.dirname(perfaction.__file__))')" \
+        /opt/perfaction/project-path/ \
+ && project_site="$(/opt/project/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')" \
+ && echo /opt/perfaction/project-path > "$project_site/perfaction-worker.pth" \
+ && printf '%s\n' 'import sys; sys.dont_write_bytecode = True' > "$project_site/zz-no-bytecode.pth"
 
 # After the installs, which precompile everything the image ships.
 ENV PYTHONUNBUFFERED=1 \

@@ -189,7 +189,7 @@ def _run_options(config: Config, workdir: Path) -> RunOptions:
     context = config.github
     return RunOptions(time_budget=config.time_budget, filter=config.filter,
                       timeout=config.benchmark_timeout, cwd=workdir, measure=config.measure,
-                      pytest=config.pytest,
+                      pytest=config.pytest, python=config.project_python,
                       commit_sha=context.head_commit or None,
                       ref=context.head_ref or context.ref_name or context.ref or None)
 

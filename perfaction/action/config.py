@@ -15,6 +15,7 @@ passed in, so parsing stays a pure function of its arguments.
 from __future__ import annotations
 
 import math
+import os
 import posixpath
 import re
 from collections.abc import Mapping
@@ -33,6 +34,9 @@ COMMENT_MODES = ("always", "on-change", "on-regression", "never")
 PULL_REQUEST_EVENTS = ("pull_request", "pull_request_target")
 _TRUE = ("true", "yes", "on", "1")
 _FALSE = ("false", "no", "off", "0")
+
+# Set by the image (Dockerfile): the project's own environment, apart from the action's.
+PROJECT_PYTHON_ENV = "PERFACTION_PROJECT_PYTHON"
 
 # Declared inputs and their defaults (as in action.yml). "" means no default.
 INPUTS: dict[str, str] = {
@@ -233,6 +237,9 @@ class Config:
     measure: str = "time"              # metrics.MEASURES: wall time, or instruction counts
     pytest: bool = False               # benchmark is a pytest-benchmark test path
     results_file: str | None = None    # compare-only: results an earlier step made
+    # the interpreter the benchmark workers run, where setup-command installed the
+    # project (the image's /opt/project, PERFACTION_PROJECT_PYTHON); None: this one
+    project_python: str | None = None
     filter: str | None = None
     benchmark_timeout: float | None = None
     mode: str = "baseline"
@@ -333,7 +340,19 @@ class Config:
             nightly_issue=_parse_bool("nightly-issue", values["nightly-issue"]),
             issue_label=values["issue-label"],
             api=_parse_api_settings(environ),
+            project_python=_project_python(environ),
         )
+
+
+def _project_python(environ: Mapping[str, str]) -> str | None:
+    """The image's project interpreter (Dockerfile), if this runs in the image."""
+    path = environ.get(PROJECT_PYTHON_ENV, "").strip()
+    if not path:
+        return None
+    if not os.access(path, os.X_OK):
+        raise ConfigError(f"{PROJECT_PYTHON_ENV} names {path!r}, which is not an executable "
+                          "interpreter; unset it to run the benchmarks with the action's own")
+    return path
 
 
 # ---------------------------------------------------------------------------

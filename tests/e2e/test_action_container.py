@@ -107,3 +107,42 @@ def test_pull_request_run_comments_once_updates_in_place_and_sets_outputs(
     assert comments[0].updated_at > comments[0].created_at
     assert fake_github.requests(method="PATCH", path=r"/repos/.*/issues/comments/\d+")
     assert outputs["regression"] == "false", describe_comparison(outputs.get("comparison-json", ""))
+
+
+ISOLATION_PROBE = '''
+import importlib.metadata, importlib.util, json, sys
+from perfaction import benchmark
+
+# what the project's environment holds, as the benchmark workers see it
+with open("isolation.json", "w") as out:
+    json.dump({"prefix": sys.prefix,
+               "typing_extensions": importlib.metadata.version("typing_extensions"),
+               "numpy": importlib.util.find_spec("numpy") is not None}, out)
+
+
+@benchmark
+def sum_list():
+    data = list(range(100))
+    return lambda: sum(data)
+'''
+
+
+def test_setup_command_installs_into_the_projects_environment_not_the_actions(
+        docker_engine, action_image, baseline_results, fake_github, tmp_path):
+    # A user pin older than the action's own (PyGithub needs a newer typing_extensions)
+    # lands in the project's environment; the action keeps its own and still works.
+    seed_baseline(fake_github, baseline_results)
+    (tmp_path / "workspace").mkdir()
+    (tmp_path / "workspace" / "bench_probe.py").write_text(ISOLATION_PROBE, encoding="utf-8")
+    inputs = {"benchmark": "bench_probe.py", "time-budget": "4", "thresholds": "time:300%",
+              "token": TOKEN, "setup-command": "pip install --no-deps 'typing_extensions==4.5.0'"}
+    proc, outputs, _ = run_as_runner(docker_engine, action_image.tag, tmp_path,
+                                     fake_github.base_url, inputs, pull_request_event())
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    seen = json.loads((tmp_path / "workspace" / "isolation.json").read_text(encoding="utf-8"))
+    assert seen == {"prefix": "/opt/project", "typing_extensions": "4.5.0", "numpy": False}
+    assert len(fake_github.comments_on(REPOSITORY, PR_NUMBER)) == 1   # the action's side worked
+    action_side = run([docker_engine, "run", "--rm", "--entrypoint", "/opt/venv/bin/python",
+                       action_image.tag, "-c", "import importlib.metadata as m, numpy; "
+                       "print(m.version('typing_extensions'))"])
+    assert action_side.stdout.strip() != "4.5.0"

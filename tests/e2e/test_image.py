@@ -64,7 +64,9 @@ def test_installed_package_finds_its_templates_and_has_no_compiler(docker_engine
               "print(json.dumps({'templates': sorted(p.name for p in folder.iterdir()), "
               "'site': perfaction.__file__, "
               "'compilers': [c for c in ('gcc', 'cc', 'g++', 'make') if shutil.which(c)]}))")
-    proc = docker_run(docker_engine, action_image.tag, tmp_path, "-c", script, entrypoint="python")
+    # the action's own interpreter; `python` on PATH is the project's (setup-command's)
+    proc = docker_run(docker_engine, action_image.tag, tmp_path, "-c", script,
+                      entrypoint="/opt/venv/bin/python")
     found = json.loads(proc.stdout)
     expected = sorted(p.name for p in (REPO / "perfaction" / "report" / "templates").iterdir()
                       if p.name != "__pycache__")
