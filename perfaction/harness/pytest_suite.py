@@ -89,7 +89,7 @@ class _BenchmarkFixture:
 class _Plugin:
     """Collects the target; for a batch, runs the wanted tests through pytest's protocol."""
 
-    def __init__(self, wanted: list[str] | None,
+    def __init__(self, wanted: dict[str, float | None] | None,
                  measure: Callable[[str, Callable[[], Any]], dict[str, Any]],
                  emit: Callable[[dict[str, Any]], None], before_tests: Callable[[], None]):
         self.before_tests = before_tests
@@ -138,14 +138,16 @@ class _Plugin:
 
         items = {item.nodeid: item for item in session.items}
         self.before_tests()
-        for index, name in enumerate(self.wanted):
-            self.emit({"event": protocol.BEGIN, "name": name})
+        names = list(self.wanted)
+        for index, name in enumerate(names):
+            # each test's own timeout: the parent restarts its clock on every BEGIN
+            self.emit({"event": protocol.BEGIN, "name": name, "timeout": self.wanted[name]})
             item = items.get(name)
             if item is None:
                 result = {"ok": False, "phase": "setup",
                           "error": f"pytest collected no test {name!r} in this tree"}
             else:
-                following = self.wanted[index + 1] if index + 1 < len(self.wanted) else None
+                following = names[index + 1] if index + 1 < len(names) else None
                 # the next wanted test, so module and session fixtures live across tests
                 self.current, self.reports = None, []
                 runtestprotocol(item, nextitem=items.get(following or ""), log=True)
@@ -220,7 +222,9 @@ def run_job(job: dict[str, Any], emit: Callable[[dict[str, Any]], None],
         task = {**job, **entries[name], "mode": job["task"]}
         return measure_job(task, name, func)
 
-    plugin = _Plugin(None if discovering else list(entries), measure, emit, before_tests)
+    plugin = _Plugin(None if discovering else {name: entry.get("timeout")
+                                               for name, entry in entries.items()},
+                     measure, emit, before_tests)
 
     def benchmark(request: Any) -> _BenchmarkFixture:
         return plugin.benchmark_fixture(request)
