@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 
 import pytest
 
@@ -34,6 +36,7 @@ pytestmark = [pytest.mark.docker, pytest.mark.act]
 WORKFLOW = HERE / "workflows" / "perf-e2e.yml"
 SAME_RUNNER_WORKFLOW = HERE / "workflows" / "perf-e2e-same-runner.yml"
 INSTRUCTIONS_WORKFLOW = HERE / "workflows" / "perf-e2e-instructions.yml"
+COMPARE_ONLY_WORKFLOW = HERE / "workflows" / "perf-e2e-compare-only.yml"
 REPOSITORY_PAYLOAD = {"full_name": REPOSITORY, "id": REPOSITORY_ID, "default_branch": "main"}
 
 
@@ -44,7 +47,7 @@ def user_repository(root):
     workflows = root / ".github" / "workflows"
     workflows.mkdir(parents=True)
     shutil.copy2(HERE / "data" / "bench_counted.py", root / "bench" / "bench_counted.py")
-    for workflow in (WORKFLOW, SAME_RUNNER_WORKFLOW, INSTRUCTIONS_WORKFLOW):
+    for workflow in (WORKFLOW, SAME_RUNNER_WORKFLOW, INSTRUCTIONS_WORKFLOW, COMPARE_ONLY_WORKFLOW):
         (workflows / workflow.name).write_text(workflow.read_text(encoding="utf-8"), encoding="utf-8")
     return root, init_git_repo(root, repository=REPOSITORY)
 
@@ -165,3 +168,24 @@ def test_instruction_mode_fails_two_percent_more_work_and_passes_an_unchanged_pu
     assert 0.015 < regressed["change"] < 0.025
     comment = fake_github.comments_on(REPOSITORY, PR_NUMBER)[0].body
     assert "squares" in comment and "instructions" in comment
+
+
+def test_compare_only_compares_results_the_hosts_python_made_and_comments(
+        act_binary, action_image, fake_github, baseline_results, tmp_path):
+    root, base_sha = user_repository(tmp_path / "widgets")
+    # the host's Python (this test's interpreter), not the action's image, measures
+    measured = subprocess.run([sys.executable, "-m", "perfaction", "run", "bench/bench_tiny.py",
+                               "-o", "host-results.json", "--processes", "6", "-q"],
+                              cwd=root, capture_output=True, text=True, timeout=300, check=False)
+    assert measured.returncode == 0, measured.stdout + measured.stderr
+    head_sha = commit_all(root, "results measured on the host")
+    seed_baseline(fake_github, baseline_results)
+    result = act(act_binary, (root, head_sha), fake_github, "pull_request",
+                 pull_request_event(head_sha, base_sha), "compare-only, host results",
+                 workflow=COMPARE_ONLY_WORKFLOW)
+    assert result.job_succeeded, result.explain()
+    assert result.outputs["baseline-status"] == "found" and result.outputs["regression"] == "false"
+    deltas = json.loads(result.outputs["comparison-json"])["deltas"]
+    assert {d["benchmark"] for d in deltas} == {"sum_list"}
+    [comment] = fake_github.comments_on(REPOSITORY, PR_NUMBER)
+    assert "Compare-only" in comment.body and "sum_list" in comment.body
