@@ -135,7 +135,7 @@ def format_change(change: float | None, interval: tuple[float, float] | None = N
 
     ``beyond`` says which side of ``threshold`` the verdict put the change on
     (False: within, as "unchanged" says). Rounding never moves it across:
-    +9.994 % within a 10 % threshold shows as ``+9.994 %``, not ``+10.0 %``.
+    +9.994 % within a 10 % threshold shows as ``+9.99 %``, not ``+10.0 %``.
     """
     if change is None:
         return MISSING
@@ -155,7 +155,7 @@ def _decimals_keeping_side(change: float, threshold: float, beyond: bool, decima
     change stays on the verdict's side of the threshold."""
     limit = abs(threshold) * 100
     for places in range(decimals, 5):
-        shown = abs(float(format_number(abs(change) * 100, places).replace(",", "")))
+        shown = round(abs(change) * 100, places)     # what format_number prints
         if (shown > limit) if beyond else (shown < limit):
             return places
     return 4
