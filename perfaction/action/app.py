@@ -94,8 +94,12 @@ def _run(config: Config, baselines: BaselineSource | None, publisher: Publisher 
     if config.setup_command:
         _setup(config.setup_command, workdir, runner, commands)
     # Before measuring: a typo in baseline-path must not cost the whole budget.
-    baseline_file = _baseline_file(config)
-    given = _given_results(config)
+    baseline_file = _input_suite(config, "baseline-path", config.baseline_path,
+                                 "relative to the workspace")
+    # compare-only: the head's results, made by an earlier step
+    given = _input_suite(config, "results-file", config.results_file,
+                         "relative to the workspace; made by an earlier step such as "
+                         "`perfaction run`")
 
     if given is None:
         base_suite, head, run_notes = _measure(config, workdir, runner, commands)
@@ -315,25 +319,16 @@ def _write_summary(path: str | None, comparison: Comparison, report_context: Rep
     append_summary(path, summary.rstrip("\n") + "\n" + nightly_section)
 
 
-def _given_results(config: Config) -> Suite | None:
-    """Compare-only: the head's results from results-file, read before anything else runs."""
-    if not config.results_file:
+def _input_suite(config: Config, name: str, path: str | None, where: str) -> Suite | None:
+    """The results file an input names, read before anything is measured (a typo must
+    not cost the budget); None when the input is not set. ``where`` says what the
+    path is relative to, and by whom the file was made."""
+    if not path:
         return None
     try:
-        return load_suite(config.in_workspace(config.results_file))
+        return load_suite(config.in_workspace(path))
     except ResultsFormatError as exc:
-        raise ConfigError(f"input 'results-file' (relative to the workspace; made by an earlier "
-                          f"step such as `perfaction run`): {exc}") from exc
-
-
-def _baseline_file(config: Config) -> Suite | None:
-    """The suite at baseline-path, read before measuring; None when the input is not set."""
-    if not config.baseline_path:
-        return None
-    try:
-        return load_suite(config.in_workspace(config.baseline_path))
-    except ResultsFormatError as exc:
-        raise ConfigError(f"input 'baseline-path' (relative to the workspace): {exc}") from exc
+        raise ConfigError(f"input '{name}' ({where}): {exc}") from exc
 
 
 def _baseline(config: Config, baselines: BaselineSource | None, same_runner_base: Suite | None,
