@@ -79,8 +79,7 @@ def run_job(job: dict[str, Any], emit: Emit | None = None) -> dict[str, Any]:
                       "protocol": protocol.PROTOCOL_VERSION}
         elif job["mode"] == "batch":
             _freeze_import_heap()
-            if job.get("task") == "measure" and emit is not None:
-                emit({"event": protocol.REFERENCE, "seconds": reference.time_reference()})
+            _emit_reference(job, emit)
             forbidden = [Path(p) for p in job.get("forbid_paths", [])]
             _check_isolation(root, forbidden)   # the module's own imports: the whole batch
             result = _run_batch(job, module, root, forbidden, emit or (lambda event: None))
@@ -103,10 +102,16 @@ def run_job(job: dict[str, Any], emit: Emit | None = None) -> dict[str, Any]:
         gc.unfreeze()   # a worker exits next; a caller running jobs in-process keeps its heap
 
 
+def _emit_reference(job: dict[str, Any], emit: Emit | None) -> None:
+    """A measuring batch's speed reference (reference.py), before its benchmarks."""
+    if job.get("task") == "measure" and emit is not None:
+        emit({"event": protocol.REFERENCE, "seconds": reference.time_reference()})
+
+
 def _pytest_job(job: dict[str, Any], emit: Emit | None, started: float) -> dict[str, Any]:
     """A pytest target (pytest_suite.py): pytest collects and runs, this worker measures."""
-    if job["mode"] == "batch" and job.get("task") == "measure" and emit is not None:
-        emit({"event": protocol.REFERENCE, "seconds": reference.time_reference()})
+    if job["mode"] == "batch":
+        _emit_reference(job, emit)
     result = pytest_suite.run_job(job, emit or (lambda event: None), _measure_job,
                                   before_tests=_freeze_import_heap)
     if job["mode"] == "discover":
