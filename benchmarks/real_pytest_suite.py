@@ -39,6 +39,7 @@ from tests.e2e.support import (  # noqa: E402  (the repository root first)
     commit_all,
     copy_action_checkout,
     init_git_repo,
+    pull_request_event,
     run_act,
     tool,
 )
@@ -110,11 +111,7 @@ def main(argv: list[str] | None = None) -> int:
         base_sha = init_git_repo(repo, repository=REPOSITORY)
         (repo / "CHANGELOG.md").write_text("a change that touches no code\n")
         head_sha = commit_all(repo, "the pull request")
-        payload = {"full_name": REPOSITORY, "id": REPOSITORY_ID, "default_branch": "main"}
-        event = {"action": "synchronize", "number": PR_NUMBER, "repository": payload,
-                 "pull_request": {"number": PR_NUMBER,
-                                  "head": {"ref": "feature", "sha": head_sha, "repo": payload},
-                                  "base": {"ref": "main", "sha": base_sha, "repo": payload}}}
+        event = pull_request_event(head_sha, base_sha)
         with FakeGitHub(prefix="") as fake:
             fake.add_repo(REPOSITORY, REPOSITORY_ID)
             fake.add_token(TOKEN, "perf-bot[bot]", installation=True)

@@ -28,6 +28,15 @@ REPOSITORY_ID = 1296269
 BOT = "github-actions[bot]"
 TOKEN = "ghs_e2e_installation_token"
 PR_NUMBER = 42
+REPOSITORY_PAYLOAD = {"full_name": REPOSITORY, "id": REPOSITORY_ID, "default_branch": "main"}
+
+
+def pull_request_event(head_sha: str = "b" * 40, base_sha: str = "a" * 40) -> dict:
+    """The pull_request payload the runner hands the action: PR_NUMBER, head and base."""
+    return {"action": "synchronize", "number": PR_NUMBER, "repository": REPOSITORY_PAYLOAD,
+            "pull_request": {"number": PR_NUMBER,
+                             "head": {"ref": "feature", "sha": head_sha, "repo": REPOSITORY_PAYLOAD},
+                             "base": {"ref": "main", "sha": base_sha, "repo": REPOSITORY_PAYLOAD}}}
 HERE = Path(__file__).resolve().parent
 IMAGE = "perf-regression-action:e2e"
 # act names the image of a local Docker action (`uses: ./`) like this. The tests

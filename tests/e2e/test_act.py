@@ -21,11 +21,12 @@ from .support import (
     HERE,
     PR_NUMBER,
     REPOSITORY,
-    REPOSITORY_ID,
+    REPOSITORY_PAYLOAD,
     TOKEN,
     commit_all,
     copy_action_checkout,
     init_git_repo,
+    pull_request_event,
     run_act,
     seed_baseline,
     write_bench,
@@ -37,9 +38,6 @@ WORKFLOW = HERE / "workflows" / "perf-e2e.yml"
 SAME_RUNNER_WORKFLOW = HERE / "workflows" / "perf-e2e-same-runner.yml"
 INSTRUCTIONS_WORKFLOW = HERE / "workflows" / "perf-e2e-instructions.yml"
 COMPARE_ONLY_WORKFLOW = HERE / "workflows" / "perf-e2e-compare-only.yml"
-REPOSITORY_PAYLOAD = {"full_name": REPOSITORY, "id": REPOSITORY_ID, "default_branch": "main"}
-
-
 def user_repository(root):
     """A repository holding the action, a tiny benchmark and the test workflows."""
     copy_action_checkout(root)
@@ -55,13 +53,6 @@ def user_repository(root):
 @pytest.fixture(scope="module")
 def checkout(action_image, tmp_path_factory):
     return user_repository(tmp_path_factory.mktemp("act") / "widgets")
-
-
-def pull_request_event(sha: str, base_sha: str = "a" * 40) -> dict:
-    return {"action": "synchronize", "number": PR_NUMBER, "repository": REPOSITORY_PAYLOAD,
-            "pull_request": {"number": PR_NUMBER,
-                             "head": {"ref": "feature", "sha": sha, "repo": REPOSITORY_PAYLOAD},
-                             "base": {"ref": "main", "sha": base_sha, "repo": REPOSITORY_PAYLOAD}}}
 
 
 def act(act_binary, checkout, fake, event_name: str, event: dict, label: str, *,

@@ -18,9 +18,9 @@ from .support import (
     BOT,
     PR_NUMBER,
     REPOSITORY,
-    REPOSITORY_ID,
     TOKEN,
     describe_comparison,
+    pull_request_event,
     read_outputs,
     run,
     runner_inputs,
@@ -29,14 +29,6 @@ from .support import (
 )
 
 pytestmark = pytest.mark.docker
-
-
-def pull_request_event(head_sha: str = "b" * 40) -> dict:
-    repo = {"full_name": REPOSITORY, "id": REPOSITORY_ID, "default_branch": "main"}
-    return {"action": "synchronize", "number": PR_NUMBER, "repository": repo,
-            "pull_request": {"number": PR_NUMBER,
-                             "head": {"ref": "feature", "sha": head_sha, "repo": repo},
-                             "base": {"ref": "main", "sha": "a" * 40, "repo": repo}}}
 
 
 def run_as_runner(docker: str, image: str, root: Path, api_url: str, inputs: dict[str, str],
