@@ -176,7 +176,8 @@ def _format_p(p: float | None) -> str:
     return "< 0.001" if p < 0.001 else f"{p:.3f}"
 
 
-_BEYOND = {"regressed": True, "advisory": True, "improved": True, "unchanged": False}
+_BEYOND = {"regressed": True, "advisory": True, "improved": True, "shifted": True,
+           "unchanged": False}
 
 
 def _current(delta: Delta) -> float | None:

@@ -124,3 +124,11 @@ def test_rounding_never_moves_a_change_across_its_threshold(verdict, change, sho
     text = render_summary(make_comparison([delta]), make_context())
     assert f" {shown} (" in text or f"**{shown} (" in text      # regressions are bold
     assert "+10.0 %" not in text
+
+
+def test_a_changed_diagnostic_metric_keeps_its_side_of_the_threshold_too():
+    delta = make_delta("parse", "cpu_utilisation", Verdict.IMPROVED, base=0.99, change=-0.10004,
+                       interval=(-0.12, -0.10002), gating=False, p=0.001, unit="ratio")
+    delta = delta.__class__(**{**delta.__dict__, "threshold": 0.10})
+    text = render_summary(make_comparison([make_delta("parse", "time"), delta]), make_context())
+    assert "| 🔹 |" in text and "-10.004 % (" in text
