@@ -68,6 +68,8 @@ def _benchmark_to_dict(bench: Benchmark) -> dict[str, Any]:
     data["metrics"] = {name: _metric_to_dict(m) for name, m in bench.metrics.items()}
     if bench.error is not None:
         data["error"] = bench.error
+    if bench.shard is not None:
+        data["shard"] = bench.shard
     return data
 
 
@@ -176,8 +178,13 @@ def _benchmark_from_dict(raw: Any, index: int, source: str | None) -> Benchmark:
     if error is not None and not isinstance(error, str):
         raise ResultsFormatError(f"must be a string or null, got {error!r}",
                                  source=source, benchmark=name, field="error")
+    shard = raw.get("shard")
+    if shard is not None and (not isinstance(shard, int) or isinstance(shard, bool)
+                              or not 1 <= shard <= 10_000):
+        raise ResultsFormatError(f"must be a shard number from 1 to 10000, got {shown(shard)}",
+                                 source=source, benchmark=name, field="shard")
     try:
-        return Benchmark(name, parsed, params, raw.get("loops"), error)
+        return Benchmark(name, parsed, params, raw.get("loops"), error, shard)
     except ValueError as exc:
         raise ResultsFormatError(str(exc), source=source, benchmark=name) from exc
 

@@ -141,10 +141,16 @@ class Benchmark:
     params: Mapping[str, Any] = field(default_factory=dict)
     loops: int | None = None       # inner-loop calls per timed value
     error: str | None = None       # set when the benchmark failed; metrics may be partial
+    # A merged suite (results/shards.py): the shard whose job measured it. Process
+    # i of two benchmarks ran in the same round only when they share a shard.
+    shard: int | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name:
             raise ValueError(f"benchmark name must be a non-empty string, got {self.name!r}")
+        if self.shard is not None and (not isinstance(self.shard, int)
+                                       or isinstance(self.shard, bool) or self.shard < 1):
+            raise ValueError(f"shard must be a positive integer, got {self.shard!r}")
         if self.loops is not None and (not isinstance(self.loops, int) or self.loops < 1):
             raise ValueError(f"loops must be a positive integer, got {self.loops!r}")
         object.__setattr__(self, "metrics", dict(self.metrics))
@@ -219,6 +225,14 @@ class RunSettings:
     timeout: float | None = None            # per-benchmark timeout, seconds
     filter: str | None = None
     mode: str | None = None                 # "baseline" run or one side of "same-runner"
+    # Sharding (results/shards.py). A shard's part: "2/5", the whole suite's size
+    # and a digest of its names, and what the partition was balanced by. A
+    # merged suite: the number of shards it was merged from.
+    shard: str | None = None
+    suite_size: int | None = None
+    suite_digest: str | None = None
+    partition: str | None = None
+    shards: int | None = None
 
 
 @dataclass(frozen=True)
