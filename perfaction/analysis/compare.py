@@ -78,6 +78,7 @@ class _Samples(NamedTuple):
     base_values: tuple[float, ...]
     head_values: tuple[float, ...]
     processes: tuple[int, int]       # processes the benchmark ran in (base, head)
+    shard: int | None                # a merged suite: the shard (job) that measured it
 
 
 class _Pending(NamedTuple):
@@ -94,6 +95,7 @@ class _Pending(NamedTuple):
     processes: tuple[int, int]
     p_floor: float                   # asymptotic tests: the smallest exact p of these sizes
     rounds: np.ndarray | None        # paired tests: the per-round differences, for max-T
+    block: int | None                # paired tests: whose rounds those are (the shard's)
 
     # With ties (memory) scipy's normal approximation can undercut any exact
     # permutation p-value: 0.002 for 5 equal values against 5 others, not 1/252.
@@ -281,7 +283,7 @@ def _run_tests(slots: list[Delta | _Samples], confidence: float, mode: str,
         out[i] = _Pending(s.benchmark, s.metric, s.unit, s.direction, s.policy,
                           _tested_summary(s.base_values, result.base_cv),
                           _tested_summary(s.head_values, result.head_cv), result,
-                          s.processes, floor, rounds)
+                          s.processes, floor, rounds, s.shard if is_paired else None)
     return out
 
 
@@ -352,7 +354,7 @@ def _metric_slot(base: Benchmark, head: Benchmark, name: str, base_metric: Metri
     if problem or not (base_metric.has_samples and head_metric.has_samples):
         return _untested(head.name, name, base_metric, head_metric, rule, problem)
     return _Samples(head.name, name, head_metric.unit, head_metric.direction, rule,
-                    base_metric.per_process(), head_metric.per_process(), processes)
+                    base_metric.per_process(), head_metric.per_process(), processes, head.shard)
 
 
 def _untested(bench: str, name: str, base_metric: Metric, head_metric: Metric,
@@ -375,7 +377,7 @@ def _decide_all(slots: list[Delta | _Pending], policy: Policy,
     """The run-wide correction per family (correction.py); BH over every test of the run."""
     pending = [(i, s) for i, s in enumerate(slots) if isinstance(s, _Pending)]
     adjusted = correct([Candidate(s.policy.gating, s.p_worse, s.p_better, _smallest_raw_p(s),
-                                  s.direction == LOWER_IS_BETTER, s.rounds)
+                                  s.direction == LOWER_IS_BETTER, s.rounds, s.block)
                         for _, s in pending], policy.alpha)
     q_worse = stats.benjamini_hochberg([s.p_worse for _, s in pending])
     q_better = stats.benjamini_hochberg([s.p_better for _, s in pending])

@@ -6,7 +6,9 @@ whose false alarms fail a job, and the report-only ones. Within a family:
 - the paired tests of a same-runner run that share their rounds (every
   process of both sides, the same number of rounds: the largest such group)
   are corrected together by sign-flip max-T (maxt.py), whose smallest
-  adjusted p-value does not grow with the number of benchmarks;
+  adjusted p-value does not grow with the number of benchmarks; a suite
+  merged from shards has one such group per shard ("block", its own rounds),
+  and max-T flips each block's rounds on their own;
 - every other test (baseline mode, metrics of some processes only) by Holm;
 - the two parts share alpha in proportion to their number of tests
   (Bonferroni between the parts), so the family-wise error stays at alpha.
@@ -24,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from perfaction.analysis import stats
-from perfaction.analysis.maxt import sign_flip_maxt
+from perfaction.analysis.maxt import sign_flip_maxt_blocks
 
 HOLM = "Holm"
 MAX_T = "max-T"
@@ -40,6 +42,7 @@ class Candidate:
     smallest_raw_p: float                # the smallest raw p-value its design can give
     worse_is_greater: bool               # the worse direction is head > base
     rounds: np.ndarray | None = None     # paired differences in round order, when max-T may use them
+    block: int | None = None             # whose rounds they are: a merged suite's shard (None: the run's)
 
 
 @dataclass(frozen=True)
@@ -67,22 +70,23 @@ def correct(candidates: Sequence[Candidate], alpha: float) -> list[Adjusted]:
 
 def _correct_family(family: list[Candidate], alpha: float) -> list[tuple[int, Adjusted]]:
     m = len(family)
-    group = _max_t_group(family)
+    blocks = _max_t_blocks(family)
+    group = [i for block in blocks for i in block]          # the max-T columns, block by block
     in_group = set(group)
     rest = [i for i in range(m) if i not in in_group]
     results = []
     if group:
         share = len(group) / m
-        matrix = np.column_stack([_rounds(family[i]) for i in group])
-        maxt = sign_flip_maxt(matrix)
-        test_alpha = maxt.per_test_alpha(alpha * share)
+        maxt = sign_flip_maxt_blocks([np.column_stack([_rounds(family[i]) for i in block])
+                                      for block in blocks])
+        test_alpha, smallest = maxt.per_test_alpha(alpha * share), maxt.column_smallest_p
         for column, i in enumerate(group):
             c = family[i]
             greater, less = float(maxt.p_greater[column]), float(maxt.p_less[column])
             worse, better = (greater, less) if c.worse_is_greater else (less, greater)
             results.append((i, Adjusted(min(1.0, worse / share), min(1.0, better / share), m,
-                                        MAX_T, test_alpha, min(1.0, maxt.smallest_p / share),
-                                        share)))
+                                        MAX_T, float(test_alpha[column]),
+                                        min(1.0, float(smallest[column]) / share), share)))
     if rest:
         share = len(rest) / m
         holm_worse = stats.holm([family[i].p_worse for i in rest])
@@ -101,16 +105,26 @@ def _rounds(candidate: Candidate) -> np.ndarray:
     return candidate.rounds
 
 
-def _max_t_group(family: list[Candidate]) -> list[int]:
-    """The paired tests that share the most common number of rounds (at least two of them)."""
-    by_rounds: dict[int, list[int]] = {}
+def _max_t_blocks(family: list[Candidate]) -> list[list[int]]:
+    """The max-T group, one list per block: in each, the paired tests sharing its most common
+    number of rounds. Empty unless they are at least two in all.
+
+    A block with a single such test joins the others. Max-T needs the columns
+    of a block to share its rounds, not the blocks to share anything: each
+    block's rounds flip on their own, so under the null the lone column is as
+    exchangeable as any other. Joined, it gets the sign-flip p-value of its own
+    rounds adjusted over the group (about Sidak's where it is independent of
+    the rest); left out, it would take 1/m of alpha to Holm's part, whose first
+    step is Bonferroni's alpha / m, and the group's share would shrink by as
+    much. A lone test in all stays with Holm, as before blocks: max-T over one
+    column has nothing to share.
+    """
+    by_block: dict[int | None, dict[int, list[int]]] = {}
     for i, c in enumerate(family):
         if c.rounds is not None and len(c.rounds) >= 2:
-            by_rounds.setdefault(len(c.rounds), []).append(i)
-    if not by_rounds:
-        return []
-    group = max(by_rounds.values(), key=len)
-    return group if len(group) >= 2 else []
+            by_block.setdefault(c.block, {}).setdefault(len(c.rounds), []).append(i)
+    blocks = [max(by_rounds.values(), key=len) for by_rounds in by_block.values()]
+    return blocks if sum(len(block) for block in blocks) >= 2 else []
 
 
 def rounds_needed(share: float, alpha: float) -> int:

@@ -31,12 +31,23 @@ rounds; above that a fixed-seed sample of patterns (plus the observed one)
 estimates the p-values. One column alone gets the exact permutation p-value
 of its mean difference.
 
+Blocks: a suite sharded over several jobs and merged back was measured in
+one set of rounds per shard, and round i of one shard has nothing to do with
+round i of another (another job, another machine). Under the null each
+block's rounds flip independently, so a sign pattern gives every round of
+every block its own sign, and each column's t comes from its own block's
+rows. A column then reaches its observed t under every pattern that keeps
+its block's signs positive: its smallest p-value is 2**-n of its block's n
+rounds, however many rounds the others add. Step-down ranks the columns of
+all blocks by their t, so a column ranked below one of a block with fewer
+rounds cannot get below that block's 2**-n either.
+
 Pure numpy, no alpha applied: compare decides with the adjusted p-values.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -57,28 +68,35 @@ class MaxTResult:
     patterns: int              # sign patterns the p-values were computed from
     exact: bool                # every pattern enumerated
     max_statistics: np.ndarray  # the null distribution of the largest |statistic|
+    column_rounds: np.ndarray  # rounds of each column's block
+
+    @property
+    def column_smallest_p(self) -> np.ndarray:
+        """The smallest adjusted p-value each column can give: 2**-n of its block's rounds.
+
+        Sampled patterns cannot resolve below one in ``patterns`` either.
+        """
+        return np.maximum(0.5 ** self.column_rounds, 1.0 / self.patterns)
 
     @property
     def smallest_p(self) -> float:
-        """The smallest adjusted p-value these rounds can give."""
-        return 1.0 / self.patterns
+        """The smallest adjusted p-value any column can give (one block: 1 / patterns)."""
+        return float(self.column_smallest_p.min())
 
-    rounds: int = 0
-
-    def per_test_alpha(self, alpha: float) -> float:
-        """The single-test level that max-T at ``alpha`` amounts to, for the detectable change.
+    def per_test_alpha(self, alpha: float) -> np.ndarray:
+        """Per column, the single-test level that max-T at ``alpha`` amounts to (detectable change).
 
         The critical value is the (1 - alpha) quantile of the largest |t|;
-        one paired t of n rounds exceeds it with about the t distribution's
-        tail (n - 1 degrees of freedom). With independent benchmarks that is
-        close to alpha / k (Sidak), with correlated ones larger: the
-        correction costs less.
+        one paired t of n rounds (its block's) exceeds it with about the t
+        distribution's tail (n - 1 degrees of freedom). With independent
+        benchmarks that is close to alpha / k (Sidak), with correlated ones
+        larger: the correction costs less.
         """
         from scipy.stats import t as student_t  # scipy loads on first use (start-up time)
 
         critical = float(np.quantile(self.max_statistics, 1.0 - alpha))
-        tail = float(student_t.sf(critical, max(self.rounds - 1, 1)))
-        return max(tail, self.smallest_p / 2)
+        tail = student_t.sf(critical, np.maximum(self.column_rounds - 1, 1))
+        return np.maximum(tail, self.column_smallest_p / 2)
 
 
 def capped(differences: np.ndarray) -> np.ndarray:
@@ -108,10 +126,24 @@ def paired_t(sums: np.ndarray, squares: np.ndarray, rounds: int) -> np.ndarray:
 
 def sign_flip_maxt(differences: np.ndarray, *, seed: int = _SEED) -> MaxTResult:
     """Step-down max-T adjusted p-values for the columns of ``differences`` (rounds x tests)."""
-    values = capped(differences)
-    rounds, tests = values.shape
-    squares = (values ** 2).sum(axis=0)
-    observed = paired_t(values.sum(axis=0), squares, rounds)
+    return sign_flip_maxt_blocks([differences], seed=seed)
+
+
+def sign_flip_maxt_blocks(blocks: Sequence[np.ndarray], *, seed: int = _SEED) -> MaxTResult:
+    """``sign_flip_maxt`` over blocks whose rounds flip independently (each rounds_k x tests_k).
+
+    A pattern signs the rounds of all blocks at once (enumerated or sampled
+    by their total number); each block's columns take their t from its own
+    rounds. The result's columns are the blocks' columns, block by block.
+    """
+    if not blocks:
+        raise ValueError("max-T needs at least one block of differences")
+    values = [capped(block) for block in blocks]
+    squares = [(v ** 2).sum(axis=0) for v in values]
+    observed = np.concatenate([paired_t(v.sum(axis=0), s, len(v))
+                               for v, s in zip(values, squares, strict=True)])
+    column_rounds = np.concatenate([np.full(v.shape[1], len(v)) for v in values])
+    rounds, tests = sum(len(v) for v in values), len(observed)
     exact = rounds <= EXACT_ROUNDS
     patterns = 2 ** rounds if exact else SAMPLED_PATTERNS + 1
     counts = {"greater": np.zeros(tests), "less": np.zeros(tests)}
@@ -120,7 +152,7 @@ def sign_flip_maxt(differences: np.ndarray, *, seed: int = _SEED) -> MaxTResult:
     maxima = []
     chunk = max(1, _CHUNK_CELLS // max(tests, rounds, 1))
     for signs in _patterns(rounds, exact, seed, chunk):
-        null = paired_t(signs @ values, squares, rounds)    # patterns x tests
+        null = _null_t(signs, values, squares)              # patterns x tests
         maxima.append(np.abs(null).max(axis=1))
         for direction, sign in (("greater", 1.0), ("less", -1.0)):
             order = orders[direction]
@@ -130,14 +162,31 @@ def sign_flip_maxt(differences: np.ndarray, *, seed: int = _SEED) -> MaxTResult:
             target = sign * observed[order]
             reached = successive >= target - 1e-9 * np.maximum(np.abs(target), 1.0)
             counts[direction][order] += reached.sum(axis=0)
+    # Enumerated, no column's p falls below 2**-n of its block's n rounds (every
+    # pattern keeping them positive reaches its t). Sampled, a small block's
+    # all-positive patterns can come up less often than their share, by chance
+    # only: the p stays at what enumerating would give at least. (One block:
+    # 1 / patterns is above the floor already.)
+    floor = 0.5 ** column_rounds
     adjusted = {}
     for direction, order in orders.items():
-        p = counts[direction] / patterns
+        p = np.maximum(counts[direction] / patterns, floor)
         ranked = np.maximum.accumulate(p[order])      # step-down: never below an earlier step
         adjusted[direction] = np.empty(tests)
         adjusted[direction][order] = np.minimum(ranked, 1.0)
     return MaxTResult(adjusted["greater"], adjusted["less"], patterns, exact,
-                      np.concatenate(maxima), rounds)
+                      np.concatenate(maxima), column_rounds)
+
+
+def _null_t(signs: np.ndarray, values: list[np.ndarray], squares: list[np.ndarray]) -> np.ndarray:
+    """The t of every pattern and column, each block's from the signs of its own rounds."""
+    null = np.empty((len(signs), sum(v.shape[1] for v in values)))
+    row = column = 0
+    for v, s in zip(values, squares, strict=True):
+        rounds, tests = v.shape
+        null[:, column:column + tests] = paired_t(signs[:, row:row + rounds] @ v, s, rounds)
+        row, column = row + rounds, column + tests
+    return null
 
 
 def _patterns(rounds: int, exact: bool, seed: int, chunk: int) -> Iterator[np.ndarray]:
