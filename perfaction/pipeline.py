@@ -167,7 +167,8 @@ def discovery_failure_suite(target: str, message: str, options: RunOptions, *,
     env = Environment(**gather(), commit_sha=options.commit_sha, ref=options.ref,
                       timestamp=utc_timestamp())
     settings = RunSettings(time_budget=options.time_budget, filter=options.filter,
-                           timeout=options.timeout, mode=mode)
+                           timeout=options.timeout, mode=mode,
+                           shard=options.shard.label if options.shard is not None else None)
     return Suite((Benchmark(name=target, error=message),), env, settings)
 
 

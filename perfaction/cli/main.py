@@ -1,4 +1,4 @@
-"""The command-line tool: `perfaction run | compare | ab | report`.
+"""The command-line tool: `perfaction run | compare | ab | merge | report`.
 
 Each subcommand lives in perfaction/cli/<name>.py and registers itself
 through ``add_parser``; this module only dispatches and turns user errors into
@@ -18,7 +18,7 @@ from perfaction import __version__
 if TYPE_CHECKING:
     from perfaction.pipeline import Failure
 
-COMMANDS = ("run", "compare", "ab", "report")
+COMMANDS = ("run", "compare", "ab", "merge", "report")
 
 
 def build_parser() -> argparse.ArgumentParser:

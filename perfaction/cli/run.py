@@ -77,6 +77,13 @@ def add_measurement_options(parser: argparse.ArgumentParser) -> None:
                              "in the worker processes, named by node id (pytest must be "
                              "installed where the benchmarks run)")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+    parser.add_argument("--shard", metavar="K/N",
+                        help="measure only part K of N of the suite (after --filter); merge the "
+                             "N results files with `perfaction merge`")
+    parser.add_argument("--shard-costs", metavar="FILE",
+                        help="with --shard: a results file of an earlier run of the whole suite "
+                             "(the baseline) whose measured costs balance the parts; without it "
+                             "the parts are balanced by count")
     parser.add_argument("--force", action="store_true",
                         help="write the results even over a file that another command (or no "
                              "perfaction command) wrote; re-running the same command never "
@@ -90,7 +97,25 @@ def options_from_args(args: argparse.Namespace, **extra: Any) -> Any:
                       min_value_time=args.min_value_time, processes=args.processes,
                       latency=not args.no_latency, seed=args.seed,
                       memory_processes=args.memory_processes, measure=args.measure,
-                      count_processes=args.count_processes, pytest=args.pytest, **extra)
+                      count_processes=args.count_processes, pytest=args.pytest,
+                      shard=shard_from_args(args), **extra)
+
+
+def shard_from_args(args: argparse.Namespace) -> Any:
+    """The --shard part, balanced by the costs in --shard-costs when given."""
+    from perfaction.errors import ConfigError
+    from perfaction.results import files
+    from perfaction.results.shards import Shard, costs_basis, costs_of
+
+    if args.shard is None:
+        if args.shard_costs is not None:
+            raise ConfigError("--shard-costs balances the parts of --shard; give --shard K/N too")
+        return None
+    shard = Shard.parse(args.shard, name="--shard")
+    if args.shard_costs is None:
+        return shard
+    baseline = files.load_suite(args.shard_costs)
+    return shard.with_costs(costs_of(baseline), costs_basis(baseline))
 
 
 def _handle(args: argparse.Namespace) -> int:

@@ -54,6 +54,7 @@ from perfaction.harness.measure import LATENCY_MIN_CALL, MEMORY_ROUND_TIME
 from perfaction.harness.progress import Progress
 from perfaction.metrics import INSTRUCTIONS, MEASURE_INSTRUCTIONS, MEASURE_TIME, MEASURES, TIME
 from perfaction.results import model
+from perfaction.results.shards import Shard, suite_digest
 
 DISCOVERY_TIMEOUT = 60.0
 # A count worker runs 50-100x slower than a timed one: the default timeout and
@@ -97,6 +98,7 @@ class RunOptions:
                                        # show whether the counts repeat exactly (exact.py)
     pytest: bool = False               # the target is a pytest-benchmark test path
                                        # (pytest_suite.py), not a benchmark module
+    shard: Shard | None = None         # measure only this part of the suite (after the filter)
 
     def __post_init__(self) -> None:
         if self.measure not in MEASURES:
@@ -248,6 +250,7 @@ class _Engine:
         self.valgrind: valgrind.Valgrind | None = None    # instruction mode's counter
         self.counted_features: dict[str, str] = {}   # side label -> CPU features under Valgrind
         self.budget_note: str | None = None
+        self.suite_names: list[str] = []     # the whole suite's names, before sharding
         self.value_time = options.min_value_time or DEFAULT_SIZING.value_time
         self.memory_round_time = options.memory_round_time or DEFAULT_SIZING.memory_round_time
 
@@ -343,9 +346,28 @@ class _Engine:
             raise BenchmarkDiscoveryError(
                 f"no benchmark in {self.target} matches --filter {self.options.filter!r}; "
                 "use a substring or a glob such as 'book_*'")
+        if self.options.shard is not None:
+            specs = self._shard(specs, self.options.shard)
         fallback: dict[str, Any] = next((e for e in environments if e), {})
         environments = [e or fallback for e in environments]
         return specs, environments, statistics.median(walls)
+
+    def _shard(self, specs: list[list[Spec]], shard: Shard) -> list[list[Spec]]:
+        """This shard's part of every side, partitioned over the names of both sides.
+
+        Both sides' names: a benchmark the change removed is still measured on
+        the base side by exactly one shard.
+        """
+        self.suite_names = sorted({s.name for side in specs for s in side})
+        mine = set(shard.select(self.suite_names))
+        if not mine:
+            raise BenchmarkDiscoveryError(
+                f"shard {shard.label} has no benchmark: the suite has {len(self.suite_names)} "
+                f"(after the filter), fewer than {shard.count} shards; use at most "
+                f"{len(self.suite_names)} shards")
+        self.progress.note(f"shard {shard.label}: {len(mine)} of the suite's "
+                           f"{len(self.suite_names)} benchmarks, balanced by {shard.basis}")
+        return [[s for s in side if s.name in mine] for side in specs]
 
     def _announce_estimate(self, benchmarks: int, start: float) -> None:
         """Size the values, say before measuring what the budget buys, and when that
@@ -751,6 +773,13 @@ class _Engine:
         common = set(unit.rounds).intersection(*(u.rounds for u in others))
         return [p for p, r in zip(unit.processes, unit.rounds, strict=True) if r in common]
 
+    def _shard_settings(self) -> dict[str, Any]:
+        shard = self.options.shard
+        if shard is None:
+            return {}
+        return {"shard": shard.label, "suite_size": len(self.suite_names),
+                "suite_digest": suite_digest(self.suite_names), "partition": shard.basis}
+
     def _suite(self, side_index: int, specs: list[Spec], environment: dict[str, Any],
                units: list[_Unit], rounds: int) -> model.Suite:
         side = self.sides[side_index]
@@ -772,5 +801,5 @@ class _Engine:
             time_budget=options.time_budget, processes=rounds,
             values_per_process=options.values_per_process, min_value_time=self.value_time,
             warmup_values=options.warmup_values, timeout=self.timeout, filter=options.filter,
-            mode=self.mode)
+            mode=self.mode, **self._shard_settings())
         return model.Suite(benchmarks, env, settings)
