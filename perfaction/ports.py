@@ -56,6 +56,8 @@ class BaselineSource(Protocol):
     def fetch_history(self, *, name: str, branch: str | None, repository_id: int | None,
                       exclude_run_id: int | None, file_name: str, scratch: Path,
                       max_entries: int) -> HistoryOutcome: ...
+    def fetch_shards(self, *, run_id: int, prefix: str,
+                     scratch: Path) -> list[ShardArtifact]: ...
 
 
 class Publisher(Protocol):
@@ -112,6 +114,19 @@ class BaselineOutcome:
             raise ValueError(f"unknown baseline status {self.status!r}")
         if (self.suite is not None) != (self.status == "found"):
             raise ValueError("a suite is present exactly when the status is 'found'")
+
+
+@dataclass(frozen=True)
+class ShardArtifact:
+    """One shard's results as its matrix job uploaded them (results/shards.py names the files).
+
+    ``base`` is the base side of a same-runner shard, None in baseline mode.
+    """
+
+    name: str                        # e.g. "perf-shard-2-of-5"
+    head: Suite
+    base: Suite | None
+    artifact: ArtifactInfo
 
 
 @dataclass(frozen=True)

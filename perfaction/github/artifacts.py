@@ -3,7 +3,8 @@
 Pure functions, no network: ``client.py`` lists and downloads, this module
 picks the artifact (``choose_baseline``) and turns a downloaded zip into a
 validated Suite or History (``load_from_zip``: ``suite_from_zip``,
-``history_from_zip``). An artifact is data written by an
+``history_from_zip``), or a shard's pair of Suites (``shard_from_zip``).
+An artifact is data written by an
 earlier workflow run, so its zip is treated as hostile input: names are
 checked before anything is written, links are refused, and the inflated size
 and member count are bounded while reading, not trusted from the headers.
@@ -26,6 +27,7 @@ from perfaction.results.files import load_suite
 from perfaction.results.history import DEFAULT_MAX_BYTES as HISTORY_MAX_BYTES
 from perfaction.results.history import History
 from perfaction.results.model import Suite
+from perfaction.results.shards import BASE_RESULTS_FILE, RESULTS_FILE
 
 _CHUNK = 64 * 1024
 _T = TypeVar("_T")
@@ -33,6 +35,13 @@ _T = TypeVar("_T")
 
 class UnsafeArtifactError(PerfActionError):
     """An artifact zip we refuse to open: the message names the member and the rule."""
+
+
+class ShardArtifactError(PerfActionError):
+    """A shard artifact of this run that cannot be used: the message names it and what is wrong.
+
+    Unlike a baseline, a shard cannot be done without: the merge stops.
+    """
 
 
 @dataclass(frozen=True)
@@ -213,9 +222,39 @@ def load_from_zip(zip_path: Path, dest: Path, *, file_name: str, kind: str,
     ("results", "history") names it in errors; an error from ``load`` names
     the member inside the artifact, not the scratch folder it was unpacked to.
     """
+    files = _extract_zip(zip_path, dest, limits)
+    by_name = [f for f in files if f.name == file_name]
+    candidates = by_name or [f for f in files if f.suffix == ".json"]
+    if len(candidates) != 1:
+        raise UnsafeArtifactError(f"the artifact should hold one {kind} file named {file_name!r}; "
+                                  f"it holds {_listing(files, dest)}")
+    return _load_member(candidates[0], dest, load)
+
+
+def shard_from_zip(zip_path: Path, dest: Path,
+                   limits: ExtractionLimits = ExtractionLimits()) -> tuple[Suite, Suite | None]:
+    """(head, base) of a shard artifact: ``results.json`` and, in same-runner mode, ``results.base.json``.
+
+    Both at the top of the zip, as actions/upload-artifact stores the contents
+    of an uploaded folder; other files are ignored. No results.json, or a
+    file the results model refuses, raises (UnsafeArtifactError,
+    ResultsFormatError naming the member).
+    """
+    files = _extract_zip(zip_path, dest, limits)
+    top = {f.relative_to(dest).as_posix(): f for f in files}
+    if RESULTS_FILE not in top:
+        raise UnsafeArtifactError(f"a shard artifact holds {RESULTS_FILE!r} at its top; "
+                                  f"this one holds {_listing(files, dest)}")
+    head = _load_member(top[RESULTS_FILE], dest, load_suite)
+    base = _load_member(top[BASE_RESULTS_FILE], dest, load_suite) if BASE_RESULTS_FILE in top else None
+    return head, base
+
+
+def _extract_zip(zip_path: Path, dest: Path, limits: ExtractionLimits) -> list[Path]:
+    """``safe_extract`` of the zip at ``zip_path``, every way it can fail an UnsafeArtifactError."""
     try:
         with zipfile.ZipFile(zip_path) as archive:
-            files = safe_extract(archive, dest, limits)
+            return safe_extract(archive, dest, limits)
     except (zipfile.BadZipFile, zlib.error, UnicodeDecodeError) as exc:
         # a damaged directory, deflate stream, or a member name flagged UTF-8 that is not
         raise UnsafeArtifactError(f"the artifact download is not a valid zip: {exc}") from exc
@@ -225,13 +264,14 @@ def load_from_zip(zip_path: Path, dest: Path, *, file_name: str, kind: str,
     except (OSError, EOFError) as exc:     # a file and a folder of one name, a truncated member
         raise UnsafeArtifactError(f"the artifact cannot be unpacked: {exc.__class__.__name__}: "
                                   f"{exc}; refusing it") from exc
-    by_name = [f for f in files if f.name == file_name]
-    candidates = by_name or [f for f in files if f.suffix == ".json"]
-    if len(candidates) != 1:
-        listing = ", ".join(sorted(str(f.relative_to(dest)) for f in files)) or "nothing"
-        raise UnsafeArtifactError(f"the artifact should hold one {kind} file named {file_name!r}; "
-                                  f"it holds {listing}")
-    path = candidates[0]
+
+
+def _listing(files: list[Path], dest: Path) -> str:
+    return ", ".join(sorted(f.relative_to(dest).as_posix() for f in files)) or "nothing"
+
+
+def _load_member(path: Path, dest: Path, load: Callable[[Path], _T]) -> _T:
+    """``load(path)``; an error names the member inside the artifact, not the scratch folder."""
     try:
         return load(path)
     except ResultsFormatError as exc:

@@ -1,4 +1,4 @@
-"""The GitHub REST API: baseline and history artifacts, the sticky PR comment, issues.
+"""The GitHub REST API: baseline, history and shard artifacts, the sticky PR comment, issues.
 
 PyGithub does the JSON calls (pagination, GitHub's retry rules for 5xx and
 rate limits); requests downloads artifact zips, because the download answers
@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import math
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -30,9 +30,11 @@ from perfaction import __version__
 from perfaction.errors import ConfigError, PerfActionError, ResultsFormatError
 from perfaction.github.artifacts import (
     ExtractionLimits,
+    ShardArtifactError,
     UnsafeArtifactError,
     choose_baseline,
     history_from_zip,
+    shard_from_zip,
     suite_from_zip,
 )
 from perfaction.ports import (
@@ -43,9 +45,11 @@ from perfaction.ports import (
     IssueInfo,
     IssueListing,
     IssueOutcome,
+    ShardArtifact,
 )
 from perfaction.results.history import History
 from perfaction.results.model import Suite
+from perfaction.results.shards import parse_artifact_name
 
 COMMENT_LIMIT = 65536              # characters GitHub accepts in a comment body
 DEFAULT_BOT_LOGIN = "github-actions[bot]"  # who GITHUB_TOKEN's comments belong to
@@ -197,6 +201,65 @@ class GitHubClient:
         if status == "found" and artifact is not None:
             reason = f"history from {artifact.describe()}"
         return HistoryOutcome(history, status, reason, artifact)
+
+    # -- shard artifacts of this run ---------------------------------------
+
+    def list_run_artifacts(self, run_id: int) -> tuple[list[ArtifactInfo], bool]:
+        """Every artifact of workflow run ``run_id``, and whether the listing was cut at the scan limit.
+
+        PyGithub reads the run (GET .../actions/runs/{run_id}) for its
+        ``artifacts_url``, then follows that listing's pages.
+        """
+        what = f"listing the artifacts of workflow run {run_id}"
+        try:
+            found: list[ArtifactInfo] = []
+            for artifact in self._repo().get_workflow_run(run_id).get_artifacts():
+                if len(found) >= MAX_ARTIFACTS_SCANNED:
+                    return found, True
+                found.append(_artifact_info(artifact))
+            return found, False
+        except GithubException as exc:
+            raise _api_error(exc, what, permission="actions: read") from exc
+        except requests.RequestException as exc:
+            raise _network_error(exc, what, self.api_url) from exc
+
+    def fetch_shards(self, *, run_id: int, prefix: str, scratch: Path) -> list[ShardArtifact]:
+        """Download and open the shard artifacts (``<prefix>-K-of-N``) of workflow run ``run_id``.
+
+        Other artifacts of the run are ignored, and so are expired ones (listed
+        as expired, or answering 410 on download): the merge then names the
+        shard it misses. A shard uploaded twice (a re-run job) counts once, the
+        newest. A shard that cannot be downloaded or opened raises
+        ShardArtifactError naming it, since the merge cannot go on without it;
+        API failures raise GitHubAPIError. Sorted by (count, index).
+        """
+        listed, cut = self.list_run_artifacts(run_id)
+        newest: dict[str, tuple[tuple[int, int], ArtifactInfo]] = {}
+        for artifact in listed:
+            part = parse_artifact_name(prefix, artifact.name)
+            if part is None or artifact.expired or artifact.run_id not in (None, run_id):
+                continue
+            kept = newest.get(artifact.name)
+            if kept is None or (artifact.created_at, artifact.id) > (kept[1].created_at, kept[1].id):
+                newest[artifact.name] = (part, artifact)
+        if cut and not _complete(part for part, _ in newest.values()):
+            raise ShardArtifactError(
+                f"workflow run {run_id} lists more than {MAX_ARTIFACTS_SCANNED:,} artifacts and the "
+                f"first {MAX_ARTIFACTS_SCANNED:,} do not hold every '{prefix}-K-of-N' shard; upload "
+                "fewer artifacts per run")
+        shards: list[ShardArtifact] = []
+        for (index, count), artifact in sorted(newest.values(), key=lambda item: (item[0][1], item[0][0])):
+            zip_path = scratch / f"shard-{artifact.id}.zip"
+            try:
+                if not self._download(artifact, zip_path, "shard results"):
+                    continue   # expired since it was listed
+                head, base = shard_from_zip(zip_path, scratch / f"shard-{artifact.id}", self._limits)
+            except (UnsafeArtifactError, ResultsFormatError) as exc:
+                raise ShardArtifactError(f"shard {index} of {count}, {artifact.describe()}, cannot be "
+                                         f"used: {exc}. The merge needs every shard: re-run the job "
+                                         "that uploaded it") from exc
+            shards.append(ShardArtifact(artifact.name, head, base, artifact))
+        return shards
 
     def _fetch_artifact(self, *, name: str, branch: str | None, repository_id: int | None,
                         exclude_run_id: int | None, scratch: Path,
@@ -447,6 +510,15 @@ def _artifact_info(artifact: Any) -> ArtifactInfo:
         head_repository_id=run.head_repository_id if run else None,
         head_branch=run.head_branch if run else None,
         head_sha=run.head_sha if run else None)
+
+
+def _complete(parts: Iterable[tuple[int, int]]) -> bool:
+    """Whether some shards were found and, for each count N among them, all of 1..N."""
+    by_count: dict[int, set[int]] = {}
+    for index, count in parts:
+        by_count.setdefault(count, set()).add(index)
+    return bool(by_count) and all(indexes == set(range(1, count + 1))
+                                  for count, indexes in by_count.items())
 
 
 def _message(exc: GithubException) -> str:

@@ -233,3 +233,70 @@ def run_act(act: str, workspace: Path, *, event_name: str, workflow: Path, event
          f"outputs regression={outputs.get('regression', '?')} "
          f"regressions-count={outputs.get('regressions-count', '?')}")
     return result
+
+
+# ---------------------------------------------------------------------------
+# actions/upload-artifact's stand-in for act workflows
+# ---------------------------------------------------------------------------
+
+# The environment variable the stand-in reads the fake GitHub's port from.
+UPLOAD_STAND_IN_PORT_VAR = "FAKE_GITHUB_PORT"
+
+# Bash functions for a workflow's `run:` step, where actions/upload-artifact
+# (a remote action) cannot run offline and the job container has only bash and
+# coreutils. `upload_artifact_file NAME FILE [MEMBER]` puts FILE at the top of
+# artifact NAME of this run (GITHUB_RUN_ID) as MEMBER (default: FILE's
+# basename), through the fake's test-only route
+# POST /_test/runs/{run_id}/artifacts/{name}/files/{member} (tests/fake_github),
+# using only bash's /dev/tcp, printf, cat and wc -c. Call it once per file of
+# the artifact, as upload-artifact of a folder would store its contents:
+#
+#     upload_artifact_file perf-shard-1-of-2 out/results.json
+#     upload_artifact_file perf-shard-1-of-2 out/results.base.json
+UPLOAD_STAND_IN = r"""
+upload_stand_in_urlencode() {
+  local LC_ALL=C text=$1 out= char i
+  for ((i = 0; i < ${#text}; i++)); do
+    char=${text:i:1}
+    case $char in
+      [A-Za-z0-9._~-]) out+=$char ;;
+      *) printf -v char '%%%02X' "'$char"; out+=$char ;;
+    esac
+  done
+  printf '%s' "$out"
+}
+
+upload_artifact_file() {
+  local name=$1 file=$2 member=${3:-${2##*/}}
+  local port=${FAKE_GITHUB_PORT:?set FAKE_GITHUB_PORT to the fake GitHub API port}
+  local run=${GITHUB_RUN_ID:?GITHUB_RUN_ID is not set}
+  local branch=${GITHUB_HEAD_REF:-${GITHUB_REF_NAME:-}} size status reply
+  if [ ! -f "$file" ]; then
+    printf 'upload_artifact_file: no file %s\n' "$file" >&2
+    return 1
+  fi
+  size=$(wc -c < "$file") || return 1
+  exec 3<>"/dev/tcp/127.0.0.1/$port" || return 1
+  printf 'POST /_test/runs/%s/artifacts/%s/files/%s?branch=%s&sha=%s HTTP/1.1\r\nHost: 127.0.0.1:%s\r\nContent-Type: application/octet-stream\r\nContent-Length: %s\r\nConnection: close\r\n\r\n' \
+    "$run" "$(upload_stand_in_urlencode "$name")" "$(upload_stand_in_urlencode "$member")" \
+    "$(upload_stand_in_urlencode "$branch")" "$(upload_stand_in_urlencode "${GITHUB_SHA:-}")" \
+    "$port" "$((size))" >&3
+  cat "$file" >&3
+  IFS= read -r status <&3
+  reply=$(cat <&3)
+  exec 3<&-
+  case $status in
+    "HTTP/1."?" 201 "*)
+      printf 'uploaded %s as %s in artifact %s of run %s\n' "$file" "$member" "$name" "$run" ;;
+    *)
+      printf 'upload_artifact_file: the fake GitHub answered %s: %s\n' \
+        "${status%$'\r'}" "${reply#*$'\r\n\r\n'}" >&2
+      return 1 ;;
+  esac
+}
+"""
+
+
+def upload_stand_in_env(fake: FakeGitHub) -> dict[str, str]:
+    """What a workflow using UPLOAD_STAND_IN needs in its environment (act's --env)."""
+    return {UPLOAD_STAND_IN_PORT_VAR: str(fake.port)}

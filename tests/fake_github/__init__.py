@@ -6,14 +6,19 @@
         ...  # point GITHUB_API_URL at fake.base_url
 
 See server.py for the servers, routes.py for the endpoints, state.py for the data.
+
+Besides GitHub's own endpoints, one test-only route at the server's root
+(whatever the API prefix), for job containers that have nothing but bash:
+``POST /_test/runs/{run_id}/artifacts/{name}/files/{file_name}`` puts the
+request's body into that artifact's zip (tests/e2e/support.py, UPLOAD_STAND_IN).
 """
 
 from .server import FORBIDDEN_INTEGRATION, FakeGitHub
-from .state import Artifact, Comment, Fault, Issue, Pull, RecordedRequest, Repo, Token
+from .state import Artifact, Comment, Fault, Issue, Pull, RecordedRequest, Repo, Run, Token
 from .zips import bomb_zip, results_zip, symlink_zip, understated_bomb_zip, zip_files
 
 __all__ = [
     "FORBIDDEN_INTEGRATION", "FakeGitHub", "Artifact", "Comment", "Fault", "Issue", "Pull",
-    "RecordedRequest", "Repo", "Token", "bomb_zip", "results_zip", "symlink_zip",
+    "RecordedRequest", "Repo", "Run", "Token", "bomb_zip", "results_zip", "symlink_zip",
     "understated_bomb_zip", "zip_files",
 ]

@@ -136,6 +136,36 @@ def artifact_json(api: str, *, full_name: str, artifact_id: int, name: str, size
     }
 
 
+def workflow_run_json(api: str, web: str, *, full_name: str, run_id: int, head_branch: str,
+                      head_sha: str, event: str, created_at: datetime, actor: dict[str, Any],
+                      repository: dict[str, Any], head_repository: dict[str, Any],
+                      head_repository_id: int) -> dict[str, Any]:
+    """GET /repos/{o}/{r}/actions/runs/{run_id}: a run of the workflow perf.yml, in progress."""
+    url = f"{api}/repos/{full_name}/actions/runs/{run_id}"
+    workflow_id = 161335
+    check_suite_id = 40_000_000 + run_id % 1_000_000
+    author = {"name": "Monalisa Octocat", "email": "octocat@example.invalid"}
+    return {
+        "id": run_id, "name": "perf", "node_id": node_id("WFR", run_id),
+        "check_suite_id": check_suite_id, "check_suite_node_id": node_id("CS", check_suite_id),
+        "head_branch": head_branch, "head_sha": head_sha, "path": ".github/workflows/perf.yml",
+        "display_title": "perf", "run_number": run_id % 1000 + 1, "run_attempt": 1,
+        "referenced_workflows": [], "event": event, "status": "in_progress", "conclusion": None,
+        "workflow_id": workflow_id, "url": url, "html_url": f"{web}/{full_name}/actions/runs/{run_id}",
+        "pull_requests": [], "created_at": iso(created_at), "updated_at": iso(created_at),
+        "run_started_at": iso(created_at), "actor": actor, "triggering_actor": actor,
+        "jobs_url": f"{url}/jobs", "logs_url": f"{url}/logs",
+        "check_suite_url": f"{api}/repos/{full_name}/check-suites/{check_suite_id}",
+        "artifacts_url": f"{url}/artifacts", "cancel_url": f"{url}/cancel",
+        "rerun_url": f"{url}/rerun", "previous_attempt_url": None,
+        "workflow_url": f"{api}/repos/{full_name}/actions/workflows/{workflow_id}",
+        "head_commit": {"id": head_sha, "tree_id": "d" * 40, "message": "A change",
+                        "timestamp": iso(created_at), "author": author, "committer": author},
+        "repository": repository, "head_repository": head_repository,
+        "head_repository_id": head_repository_id,
+    }
+
+
 def pull_json(api: str, web: str, *, full_name: str, number: int, user: dict[str, Any],
               head: dict[str, Any], base: dict[str, Any], title: str) -> dict[str, Any]:
     url = f"{api}/repos/{full_name}/pulls/{number}"

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import io
 import json
+import zipfile
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote
 
 from . import payloads
-from .server import FORBIDDEN_INTEGRATION
+from .server import FORBIDDEN_INTEGRATION, TEST_ROUTES
 from .state import COMMENT_BODY_LIMIT, Comment, Issue
 
 if TYPE_CHECKING:
@@ -30,7 +33,12 @@ def register(fake: FakeGitHub) -> None:
     fake.add_route("api", "PATCH", REPO + r"/issues/comments/(\d+)", edit_comment)
     fake.add_route("api", "GET", REPO + r"/actions/artifacts", list_artifacts)
     fake.add_route("api", "GET", REPO + r"/actions/artifacts/(\d+)/zip", download_artifact)
+    fake.add_route("api", "GET", REPO + r"/actions/runs/(\d+)", get_run)
+    fake.add_route("api", "GET", REPO + r"/actions/runs/(\d+)/artifacts", list_run_artifacts)
     fake.add_route("blob", "GET", r"/artifacts/(\d+)\.zip", get_blob)
+    # Test-only, not GitHub's: at the server's root whatever the API prefix (server.TEST_ROUTES).
+    fake.add_route("api", "POST", TEST_ROUTES + r"runs/(\d+)/artifacts/([^/]+)/files/([^/]+)",
+                   upload_artifact_file)
 
 
 def _not_found(h: _Handler) -> None:
@@ -182,6 +190,58 @@ def download_artifact(h: _Handler, full_name: str, artifact_id: str) -> None:
         h.send_json(410, payloads.error_json("Artifact has expired", 410))
         return
     h.send_bytes(302, b"", "text/plain", {"Location": h.fake.sign_blob(artifact.id)})
+
+
+def get_run(h: _Handler, full_name: str, run_id: str) -> None:
+    if h.caller() is None:
+        return
+    run = h.fake.state.run(full_name, int(run_id)) if full_name in h.fake.state.repos else None
+    if run is None:
+        return _not_found(h)
+    h.send_json(200, h.fake.workflow_run_json(run))
+
+
+def list_run_artifacts(h: _Handler, full_name: str, run_id: str) -> None:
+    """The run's artifacts, oldest first, filtered by ?name; paginated like list_artifacts."""
+    if h.caller() is None:
+        return
+    if full_name not in h.fake.state.repos or h.fake.state.run(full_name, int(run_id)) is None:
+        return _not_found(h)
+    artifacts = h.fake.state.artifacts_of_run(full_name, int(run_id), h.query.get("name"))
+    chunk, links = _page(h, artifacts)
+    h.send_json(200, {"total_count": len(artifacts),
+                      "artifacts": [h.fake.artifact_json(a) for a in chunk]}, links)
+
+
+def upload_artifact_file(h: _Handler, run_id: str, name: str, file_name: str) -> None:
+    """Test-only: the request's body becomes ``file_name`` in run ``run_id``'s artifact ``name``.
+
+    For job containers with only bash (tests/e2e/support.py, UPLOAD_STAND_IN).
+    No token; ?branch, ?sha and ?repo set the new artifact's run (empty means
+    the default). Answers 201 {"id", "name", "run_id", "created", "files", "size_in_bytes"}.
+    """
+    name, file_name = unquote(name), unquote(file_name)
+    if "Content-Length" not in h.headers:
+        h.send_json(411, payloads.error_json("Length Required", 411))
+        return
+    if not name or file_name in ("", ".", ".."):
+        h.send_json(422, payloads.error_json("Validation Failed: empty artifact or file name", 422))
+        return
+    try:
+        artifact, created = h.fake.upload_artifact_file(
+            int(run_id), name, file_name, h.body, repo=h.query.get("repo") or None,
+            head_branch=h.query.get("branch") or "main", head_sha=h.query.get("sha") or "c" * 40)
+    except KeyError as exc:
+        h.send_json(404, payloads.error_json(f"Not Found: {exc}", 404))
+        return
+    files = sorted(_zip_names(artifact.content))
+    h.send_json(201, {"id": artifact.id, "name": artifact.name, "run_id": artifact.run_id,
+                      "created": created, "files": files, "size_in_bytes": len(artifact.content)})
+
+
+def _zip_names(content: bytes) -> list[str]:
+    with zipfile.ZipFile(io.BytesIO(content)) as archive:
+        return archive.namelist()
 
 
 def get_blob(h: _Handler, artifact_id: str) -> None:

@@ -7,23 +7,30 @@ refuses any request that carries an Authorization header.
 
 Only the endpoints perfaction uses are served; anything else answers 404
 with GitHub's error shape, so an unexpected call shows up as a failure.
+Routes under TEST_ROUTES (/_test/) are not GitHub's: they let a workflow's
+job container seed the fake over plain HTTP, and sit at the API server's
+root whatever its prefix.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import secrets
 import threading
+import zipfile
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from . import payloads
-from .state import Artifact, Comment, FakeState, Fault, Issue, Pull, RecordedRequest, Repo, Token
+from .state import Artifact, Comment, FakeState, Fault, Issue, Pull, RecordedRequest, Repo, Run, Token
+from .zips import zip_files
 
 WEB = "https://github.example.invalid"
+TEST_ROUTES = "/_test/"   # not GitHub's: seeding over HTTP for job containers (routes.py)
 FORBIDDEN_INTEGRATION = "Resource not accessible by integration"
 Route = tuple[str, "re.Pattern[str]", Callable[..., None]]
 
@@ -56,6 +63,8 @@ class _Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(length) if length else b""
         path = split.path
         prefix = self.fake.prefix if self.server_kind == "api" else ""
+        if path.startswith(TEST_ROUTES):
+            prefix = ""   # test-only routes sit at the root, whatever the API's prefix
         if prefix and path.startswith(prefix):
             path = path[len(prefix):]
         elif prefix:
@@ -151,6 +160,11 @@ class FakeGitHub:
         return f"http://127.0.0.1:{self._api.server_address[1]}{self.prefix}"
 
     @property
+    def port(self) -> int:
+        """The API server's port, for clients that cannot take a URL (tests/e2e's upload stand-in)."""
+        return int(self._api.server_address[1])
+
+    @property
     def blob_url(self) -> str:
         return f"http://127.0.0.1:{self._blob.server_address[1]}"
 
@@ -239,6 +253,44 @@ class FakeGitHub:
             self.state.artifacts[artifact.id] = artifact
         return artifact
 
+    def add_run(self, repo: str, run_id: int, *, head_branch: str = "main", head_sha: str = "c" * 40,
+                head_repository_id: int | None = None, event: str = "push") -> Run:
+        """A workflow run with no artifacts yet (a run with artifacts exists without this)."""
+        own_id = self.state.repos[repo].id
+        run = Run(run_id, repo, head_branch, head_sha,
+                  head_repository_id if head_repository_id is not None else own_id,
+                  self.state.tick(), event)
+        with self.state.lock:
+            self.state.runs[run_id] = run
+        return run
+
+    def upload_artifact_file(self, run_id: int, name: str, file_name: str, content: bytes, *,
+                             repo: str | None = None, head_branch: str = "main",
+                             head_sha: str = "c" * 40) -> tuple[Artifact, bool]:
+        """Put ``file_name`` at the top of the zip of run ``run_id``'s artifact ``name``.
+
+        What the test-only upload route does: the first file creates the
+        artifact (in the run's repository, else ``repo``, else the first
+        repository added), later ones are added to its zip or replace a file of
+        that name. Returns the artifact and whether it was created.
+        """
+        with self.state.lock:
+            artifact = self.state.artifact_in_run(run_id, name)
+            if artifact is not None:
+                files = _zip_members(artifact.content)
+                files[file_name] = content
+                artifact.content = zip_files(files)
+                return artifact, False
+            owner = repo or self.state.repo_of_run(run_id) or next(iter(self.state.repos), None)
+            if owner is None or owner not in self.state.repos:
+                raise KeyError(f"no repository {owner!r} for run {run_id}")
+            return self.add_artifact(owner, name, zip_files({file_name: content}), run_id=run_id,
+                                     head_branch=head_branch, head_sha=head_sha), True
+
+    def remove_artifacts(self, repo: str | None = None) -> int:
+        """Delete every artifact (of ``repo``, else of all repositories); how many went."""
+        return self.state.remove_artifacts(repo)
+
     def add_fault(self, method: str, path: str, status: int | None = 500, message: str = "Server Error",
                   *, times: int = 1, delay: float = 0.0, headers: dict[str, str] | None = None,
                   cut_body: bool = False, server: str = "api") -> Fault:
@@ -315,6 +367,17 @@ class FakeGitHub:
                           "head_repository_id": artifact.head_repository_id,
                           "head_branch": artifact.head_branch, "head_sha": artifact.head_sha})
 
+    def workflow_run_json(self, run: Run) -> dict[str, Any]:
+        head_repo = next((name for name, r in self.state.repos.items() if r.id == run.head_repository_id),
+                         run.repo)
+        return payloads.workflow_run_json(
+            self.base_url, WEB, full_name=run.repo, run_id=run.id, head_branch=run.head_branch,
+            head_sha=run.head_sha, event=run.event, created_at=run.created_at,
+            actor=self.user_json(run.repo.split("/")[0]),
+            repository=self.repo_json(run.repo, full=False),
+            head_repository=self.repo_json(head_repo, full=False),
+            head_repository_id=run.head_repository_id)
+
     def pull_json(self, pull: Pull) -> dict[str, Any]:
         def side(repo_name: str | None, ref: str, sha: str) -> dict[str, Any]:
             repo = self.repo_json(repo_name, full=False) if repo_name in self.state.repos else None
@@ -337,3 +400,7 @@ class FakeGitHub:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+
+def _zip_members(content: bytes) -> dict[str, bytes | str]:
+    with zipfile.ZipFile(io.BytesIO(content)) as archive:
+        return {info.filename: archive.read(info) for info in archive.infolist()}

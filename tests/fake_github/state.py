@@ -1,4 +1,4 @@
-"""What the fake GitHub knows: users, tokens, repositories, pulls, issues, comments, artifacts, faults.
+"""What the fake GitHub knows: users, tokens, repositories, pulls, issues, comments, runs, artifacts, faults.
 
 Plain data guarded by one lock; server.py turns HTTP requests into calls on
 it. Tests seed it through ``FakeGitHub`` and read it back to assert.
@@ -97,6 +97,19 @@ class Artifact:
 
 
 @dataclass
+class Run:
+    """A workflow run. A run also exists, without being added, once an artifact names it."""
+
+    id: int
+    repo: str
+    head_branch: str
+    head_sha: str
+    head_repository_id: int
+    created_at: datetime
+    event: str = "push"
+
+
+@dataclass
 class Fault:
     """An injected misbehaviour for requests matching ``method`` and the ``path`` regex.
 
@@ -142,6 +155,7 @@ class FakeState:
         self.issues: dict[tuple[str, int], Issue] = {}
         self.comments: dict[int, Comment] = {}
         self.artifacts: dict[int, Artifact] = {}
+        self.runs: dict[int, Run] = {}
         self.faults: list[Fault] = []
         self.requests: list[RecordedRequest] = []
         self.blob_signatures: dict[str, int] = {}
@@ -199,6 +213,43 @@ class FakeState:
         with self.lock:
             return sorted((a for a in self.artifacts.values()
                            if a.repo == repo and (name is None or a.name == name)), key=lambda a: a.id)
+
+    def artifacts_of_run(self, repo: str, run_id: int, name: str | None = None) -> list[Artifact]:
+        with self.lock:
+            return [a for a in self.artifacts_named(repo, name) if a.run_id == run_id]
+
+    def artifact_in_run(self, run_id: int, name: str) -> Artifact | None:
+        """The newest artifact called ``name`` of the run, whatever its repository."""
+        with self.lock:
+            found = [a for a in self.artifacts.values() if a.run_id == run_id and a.name == name]
+            return max(found, key=lambda a: (a.created_at, a.id), default=None)
+
+    def run(self, repo: str, run_id: int) -> Run | None:
+        """The run, added or implied by its oldest artifact; None when neither exists."""
+        with self.lock:
+            run = self.runs.get(run_id)
+            if run is not None:
+                return run if run.repo == repo else None
+            implied = self.artifacts_of_run(repo, run_id)
+            if not implied:
+                return None
+            first = min(implied, key=lambda a: (a.created_at, a.id))
+            return Run(run_id, repo, first.head_branch, first.head_sha, first.head_repository_id,
+                       first.created_at)
+
+    def repo_of_run(self, run_id: int) -> str | None:
+        with self.lock:
+            if run_id in self.runs:
+                return self.runs[run_id].repo
+            return next((a.repo for a in self.artifacts.values() if a.run_id == run_id), None)
+
+    def remove_artifacts(self, repo: str | None = None) -> int:
+        """Delete every artifact (of ``repo``, or of all repositories); how many went."""
+        with self.lock:
+            doomed = [i for i, a in self.artifacts.items() if repo is None or a.repo == repo]
+            for artifact_id in doomed:
+                del self.artifacts[artifact_id]
+            return len(doomed)
 
     def expires_at(self, artifact: Artifact) -> datetime:
         return artifact.created_at + timedelta(days=90)
