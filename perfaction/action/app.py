@@ -35,8 +35,9 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from perfaction.action import nightly
+from perfaction.action import nightly, sharding
 from perfaction.action.config import Config
+from perfaction.action.confirm import flagged as confirm_flagged
 from perfaction.analysis import compare
 from perfaction.analysis.comparison import Comparison, Verdict
 from perfaction.analysis.comparison_json import comparison_to_dict
@@ -59,6 +60,7 @@ from perfaction.results.model import Suite
 if TYPE_CHECKING:
     from perfaction.analysis.policy import Policy
     from perfaction.harness.runner import RunOptions, RunResult
+    from perfaction.results.shards import Shard
 
 OUTPUT_JSON_LIMIT = 512 * 1024   # comparison-json beyond this is replaced by counts
 
@@ -91,7 +93,8 @@ def _run(config: Config, baselines: BaselineSource | None, publisher: Publisher 
     context = config.github
     workdir = _working_directory(config)
     policy = load_policy(config)
-    if config.setup_command:
+    # The merge job measures only to confirm a flagged benchmark: set up then, if ever.
+    if config.setup_command and not config.merge_shards:
         _setup(config.setup_command, workdir, runner, commands)
     # Before measuring: a typo in baseline-path must not cost the whole budget.
     baseline_file = _input_suite(config, "baseline-path", config.baseline_path,
@@ -101,7 +104,11 @@ def _run(config: Config, baselines: BaselineSource | None, publisher: Publisher 
                          "relative to the workspace; made by an earlier step such as "
                          "`perfaction run`")
 
-    if given is None:
+    if config.merge_shards:
+        base_suite, head, run_notes = sharding.merged(config, baselines, commands)
+    elif given is None and config.shard is not None:
+        return _measure_shard(config, baselines, runner, workdir, baseline_file, commands)
+    elif given is None:
         base_suite, head, run_notes = _measure(config, workdir, runner, commands)
     else:
         base_suite, head = None, given
@@ -123,7 +130,9 @@ def _run(config: Config, baselines: BaselineSource | None, publisher: Publisher 
     comparison = compare.compare_suites(baseline.suite, head, policy, mode=config.mode,
                                         hold_runner_changes=config.confirm)
     if config.mode != "same-runner" and config.confirm and baseline.suite is not None \
-            and given is None:
+            and given is None and config.benchmark:
+        if config.merge_shards and config.setup_command and confirm_flagged(comparison):
+            _setup(config.setup_command, workdir, runner, commands)
         comparison, confirm_notes = _confirm(config, workdir, runner, comparison, policy,
                                              baseline.suite, results_file, commands)
         run_notes += confirm_notes
@@ -188,21 +197,33 @@ def _setup(command: str, workdir: Path, runner: Runner, commands: WorkflowComman
                               f"Last lines of its output:\n{shown}")
 
 
-def _run_options(config: Config, workdir: Path) -> RunOptions:
+def _run_options(config: Config, workdir: Path, shard: Shard | None = None) -> RunOptions:
     from perfaction.harness.runner import RunOptions
     context = config.github
     return RunOptions(time_budget=config.time_budget, filter=config.filter,
                       timeout=config.benchmark_timeout, cwd=workdir, measure=config.measure,
-                      pytest=config.pytest, python=config.project_python,
+                      pytest=config.pytest, python=config.project_python, shard=shard,
                       commit_sha=context.head_commit or None,
                       ref=context.head_ref or context.ref_name or context.ref or None)
 
 
-def _measure(config: Config, workdir: Path, runner: Runner,
-             commands: WorkflowCommands) -> tuple[Suite | None, Suite, tuple[str, ...]]:
+def _measure_shard(config: Config, baselines: BaselineSource | None, runner: Runner,
+                   workdir: Path, baseline_file: Suite | None, commands: WorkflowCommands) -> int:
+    """A matrix job's part of a sharded suite: measured and written; the merge job decides."""
+    shard = sharding.balanced(config, baselines, baseline_file, commands)
+    base, head, _ = _measure(config, workdir, runner, commands, shard=shard)
+    sharding.write_shard(config, shard, base, head, commands)
+    for stopped in runner.close():
+        commands.warning(stopped, title="Processes left running")
+    raise_for_failures(head=head)   # the merge reports them too; this job shows where
+    return 0
+
+
+def _measure(config: Config, workdir: Path, runner: Runner, commands: WorkflowCommands, *,
+             shard: Shard | None = None) -> tuple[Suite | None, Suite, tuple[str, ...]]:
     """(base suite in same-runner mode, head suite, notes for the report)."""
     context = config.github
-    options = _run_options(config, workdir)
+    options = _run_options(config, workdir, shard)
     with commands.group(f"Running benchmarks: {config.benchmark}"):
         if config.mode != "same-runner":
             result = runner.run(config.benchmark, options)

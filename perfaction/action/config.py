@@ -28,6 +28,7 @@ from perfaction.github.client import ApiSettings
 from perfaction.github.workflow import in_actions
 from perfaction.metrics import MEASURES
 from perfaction.results.files import parse_json
+from perfaction.results.shards import DEFAULT_PREFIX, Shard
 
 MODES = ("baseline", "same-runner")
 COMMENT_MODES = ("always", "on-change", "on-regression", "never")
@@ -68,6 +69,9 @@ INPUTS: dict[str, str] = {
     "history-length": "200",
     "nightly-issue": "false",
     "issue-label": "performance-regression",
+    "shard": "",
+    "shard-artifact": "perf-shard",
+    "merge-shards": "false",
 }
 
 # Where the extended history is written when no history-path is given; the
@@ -261,6 +265,9 @@ class Config:
     history_length: int = 200
     nightly_issue: bool = False
     issue_label: str = "performance-regression"
+    shard: Shard | None = None         # a matrix job measuring part K of N, results only
+    shard_artifact: str = DEFAULT_PREFIX   # shards' artifacts are called PREFIX-K-of-N
+    merge_shards: bool = False         # the job after the matrix: merge, compare, report
     api: ApiSettings = field(default_factory=ApiSettings)
 
     def __post_init__(self) -> None:
@@ -268,7 +275,8 @@ class Config:
             raise ConfigError("input 'results-file' needs mode 'baseline': same-runner measures "
                               "the base commit and the head in this job, and results-file means "
                               "this job measures nothing; drop one of them")
-        if not self.benchmark and not self.results_file:
+        _check_sharding(self)
+        if not self.benchmark and not self.results_file and not self.merge_shards:
             raise ConfigError("input 'benchmark' is required: a module name (my_pkg.benchmarks) "
                               "or a path to a benchmark file or folder (or give results-file: "
                               "results an earlier step made, to compare without measuring)")
@@ -341,6 +349,9 @@ class Config:
             issue_label=values["issue-label"],
             api=_parse_api_settings(environ),
             project_python=_project_python(environ),
+            shard=Shard.parse(values["shard"], name="input 'shard'") if values["shard"] else None,
+            shard_artifact=_parse_artifact_name("shard-artifact", values["shard-artifact"]),
+            merge_shards=_parse_bool("merge-shards", values["merge-shards"]),
         )
 
 
@@ -417,6 +428,20 @@ def _parse_duration(name: str, value: str) -> float:
         raise ConfigError(f"input '{name}' is {value!r}, longer than a GitHub Actions job may "
                           f"run ({MAX_DURATION // 3600:.0f} hours); give at most {MAX_DURATION:.0f}s")
     return seconds
+
+
+def _check_sharding(config: Config) -> None:
+    """The shard inputs: a shard job measures, the merge job compares; never both."""
+    if config.shard is not None and config.merge_shards:
+        raise ConfigError("inputs 'shard' and 'merge-shards' exclude each other: the matrix jobs "
+                          "set shard (K/N), the one job after them sets merge-shards: true")
+    for name, value in (("shard", config.shard), ("merge-shards", config.merge_shards)):
+        if value and config.results_file:
+            raise ConfigError(f"inputs '{name}' and 'results-file' exclude each other: "
+                              "results-file compares one earlier step's results; drop one")
+    if not config.shard_artifact:
+        raise ConfigError("input 'shard-artifact' is empty: give the prefix of the shards' "
+                          f"artifact names (default {DEFAULT_PREFIX})")
 
 
 def _parse_artifact_name(name: str, value: str) -> str:

@@ -220,3 +220,11 @@ def render_terminal(comparison: Comparison, context: ReportContext, *,
     widths = terminal_widths(view["sections"])
     template = _environment(templates_dir).get_template("report.txt.j2")
     return template.render(**view, widths=widths)
+
+
+def render_shard_summary(*, shard: str, measured: int, total: int, basis: str,
+                         artifact: str, base: str | None = None,
+                         templates_dir: Path | None = None) -> str:
+    """The step summary of a matrix job measuring one shard (the merge job has the verdict)."""
+    return _environment(templates_dir).get_template("shard.md.j2").render(
+        shard=shard, measured=measured, total=total, basis=basis, artifact=artifact, base=base)

@@ -76,7 +76,10 @@ class Shard:
             raise ConfigError(f"{name} must be INDEX/COUNT such as 2/5 (part 2 of 5, counted "
                               f"from 1), got {text!r}; in a matrix: "
                               "${{ matrix.shard }}/${{ strategy.job-total }}")
-        return cls(int(match.group(1)), int(match.group(2)))
+        try:
+            return cls(int(match.group(1)), int(match.group(2)))
+        except ConfigError as exc:
+            raise ConfigError(f"{name}: {exc}") from None
 
     @property
     def label(self) -> str:
