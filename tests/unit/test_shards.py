@@ -649,3 +649,21 @@ def test_counted_shards_of_different_builds_are_refused():
                                            python_build="3.12.1 (other build)")))
     message = _refusal(parts)
     assert "environment.python_build" in message and "shard-3.json" in message
+
+
+def test_a_baseline_merged_from_3_shards_compares_whole_with_a_suite_of_2_shards():
+    from perfaction.analysis.compare import compare_suites
+    from perfaction.analysis.comparison import Verdict
+    from perfaction.analysis.policy import Policy
+
+    baseline, _ = merge_shards(_parts(count=3))
+    head, _ = merge_shards(_parts(count=2))
+    unsharded = _shard_suite(NAMES, 1, 1)
+    for base in (baseline, unsharded):       # the shard count changed, or sharding switched on
+        comparison = compare_suites(base, head, Policy())
+        verdicts = {d.verdict for d in comparison.deltas}
+        assert {d.benchmark for d in comparison.deltas} == set(NAMES)
+        assert not verdicts & {Verdict.NEW, Verdict.REMOVED, Verdict.FAILED}, verdicts
+    # and switched off: the merged baseline against one whole-suite run
+    comparison = compare_suites(baseline, unsharded, Policy())
+    assert not {d.verdict for d in comparison.deltas} & {Verdict.NEW, Verdict.REMOVED}
