@@ -23,7 +23,8 @@ EXAMPLES = sorted((REPO / "examples" / "workflows").glob("*.yml"))
 CI = REPO / ".github" / "workflows" / "ci.yml"
 # What perfaction/action/app.py writes to GITHUB_OUTPUT (docs/configuration.md lists them).
 OUTPUTS = {"regression", "regressions-count", "report-path", "results-path", "comparison-json",
-           "baseline-status", "comment-url", "history-path", "history-status"}
+           "baseline-status", "comment-url", "history-path", "history-status",
+           "shard-artifact", "shard-path"}
 
 
 def test_action_yml_matches_the_github_actions_schema():
@@ -69,6 +70,14 @@ def test_action_inputs_are_the_ones_the_configuration_reads_with_the_same_defaul
             assert spec.get("required") is True and "default" not in spec
         else:
             assert str(spec["default"]) == config.INPUTS[name], name
+
+
+def test_no_expression_in_action_yml_outside_the_token_default():
+    # Runners evaluate ${{ }} everywhere in action.yml, descriptions included: one in
+    # a description ("e.g. ${{ matrix.shard }}") stops the action from loading at all.
+    lines = [line.strip() for line in (REPO / "action.yml").read_text(encoding="utf-8").splitlines()
+             if "${{" in line]
+    assert lines == ["default: ${{ github.token }}"], lines
 
 
 def test_action_declares_every_output_with_a_description():
