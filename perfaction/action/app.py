@@ -50,7 +50,7 @@ from perfaction.pipeline import (
     raise_for_failures,
     same_runner_baseline,
 )
-from perfaction.ports import BaselineSource, Publisher, Runner
+from perfaction.ports import BaselineOutcome, BaselineSource, Publisher, Runner
 from perfaction.report.context import BaselineInfo, ReportContext, comment_marker
 from perfaction.report.reasons import reason_text
 from perfaction.report.render import render_comment, render_markdown_full, render_summary, render_terminal
@@ -210,7 +210,8 @@ def _run_options(config: Config, workdir: Path, shard: Shard | None = None) -> R
 def _measure_shard(config: Config, baselines: BaselineSource | None, runner: Runner,
                    workdir: Path, baseline_file: Suite | None, commands: WorkflowCommands) -> int:
     """A matrix job's part of a sharded suite: measured and written; the merge job decides."""
-    shard = sharding.balanced(config, baselines, baseline_file, commands)
+    fetch = (lambda: fetch_stored_baseline(config, baselines)) if baselines is not None else None
+    shard = sharding.balanced(config, baseline_file, fetch, commands)
     base, head, _ = _measure(config, workdir, runner, commands, shard=shard)
     sharding.write_shard(config, shard, base, head, commands)
     for stopped in runner.close():
@@ -367,11 +368,7 @@ def _baseline(config: Config, baselines: BaselineSource | None, same_runner_base
         commands.warning(reason + "; set the 'token' input", title="No baseline")
         return Baseline(None, BaselineInfo(source="none", reason=reason), "missing")
     try:
-        with tempfile.TemporaryDirectory(prefix="perfaction-artifact-") as scratch:
-            outcome = baselines.fetch_baseline(
-                name=config.baseline_artifact, branch=context.baseline_branch,
-                repository_id=context.repository_id, exclude_run_id=context.run_id,
-                results_name=Path(config.results_path).name, scratch=Path(scratch))
+        outcome = fetch_stored_baseline(config, baselines)
     except PerfActionError as exc:
         # The API or the network failed: the run's measurements still make a report (the
         # head alone), and fail-on-missing-baseline decides whether the step fails.
@@ -392,6 +389,16 @@ def _baseline(config: Config, baselines: BaselineSource | None, same_runner_base
                                run_id=artifact.run_id, run_url=run_url, commit=artifact.head_sha,
                                ref=artifact.head_branch, created_at=artifact.created_at, age=age)
     return Baseline(outcome.suite, info, "found")
+
+
+def fetch_stored_baseline(config: Config, baselines: BaselineSource) -> BaselineOutcome:
+    """The newest trusted baseline artifact of the base branch (never one of this run)."""
+    context = config.github
+    with tempfile.TemporaryDirectory(prefix="perfaction-artifact-") as scratch:
+        return baselines.fetch_baseline(
+            name=config.baseline_artifact, branch=context.baseline_branch,
+            repository_id=context.repository_id, exclude_run_id=context.run_id,
+            results_name=Path(config.results_path).name, scratch=Path(scratch))
 
 
 def _report_context(config: Config, baseline: Baseline, history: dict | None = None,

@@ -15,12 +15,13 @@ of shards.
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from perfaction.action.config import Config
 from perfaction.errors import ConfigError, PerfActionError
 from perfaction.github.workflow import WorkflowCommands, append_summary, write_outputs
-from perfaction.ports import BaselineSource
+from perfaction.ports import BaselineOutcome, BaselineSource
 from perfaction.report.render import render_shard_summary
 from perfaction.results.files import dump_suite
 from perfaction.results.model import Suite
@@ -36,33 +37,31 @@ from perfaction.results.shards import (
 )
 
 
-def balanced(config: Config, baselines: BaselineSource | None, baseline_file: Suite | None,
+def balanced(config: Config, baseline_file: Suite | None,
+             fetch_baseline: Callable[[], BaselineOutcome] | None,
              commands: WorkflowCommands) -> Shard:
     """This job's shard, balanced by the baseline's costs when the baseline can be read.
 
-    Every shard job reads the same baseline, so they all compute the same
-    partition; one that cannot read it falls back to the name hash, and the
-    merge then names the difference if the partitions disagree.
+    ``baseline_file`` is the baseline-path input's; else ``fetch_baseline``
+    (None without a token) fetches the stored artifact. Every shard job reads
+    the same baseline, so they all compute the same partition; one that
+    cannot read it falls back to the name hash, and the merge then names the
+    difference if the partitions disagree.
     """
     shard = config.shard
     assert shard is not None
-    baseline = baseline_file or _fetched_baseline(config, baselines, commands)
+    baseline = baseline_file or _fetched(fetch_baseline, commands)
     if baseline is None:
         return shard
     return shard.with_costs(costs_of(baseline), costs_basis(baseline))
 
 
-def _fetched_baseline(config: Config, baselines: BaselineSource | None,
-                      commands: WorkflowCommands) -> Suite | None:
-    if baselines is None:
+def _fetched(fetch_baseline: Callable[[], BaselineOutcome] | None,
+             commands: WorkflowCommands) -> Suite | None:
+    if fetch_baseline is None:
         return None
-    context = config.github
     try:
-        with tempfile.TemporaryDirectory(prefix="perfaction-artifact-") as scratch:
-            outcome = baselines.fetch_baseline(
-                name=config.baseline_artifact, branch=context.baseline_branch,
-                repository_id=context.repository_id, exclude_run_id=context.run_id,
-                results_name=Path(config.results_path).name, scratch=Path(scratch))
+        outcome = fetch_baseline()
     except PerfActionError as exc:
         commands.log(f"perfaction: the baseline could not be read, so the shards are balanced "
                      f"by name hash (equal counts): {exc}")

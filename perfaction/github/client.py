@@ -165,10 +165,14 @@ class GitHubClient:
 
     def list_artifacts(self, name: str) -> tuple[list[ArtifactInfo], bool]:
         """The artifacts called ``name``, and whether the listing was cut at the scan limit."""
-        what = f"listing artifacts named '{name}'"
+        return self._scan(lambda: self._repo().get_artifacts(name=name),
+                          f"listing artifacts named '{name}'")
+
+    def _scan(self, listing: Callable[[], Iterable[Any]], what: str) -> tuple[list[ArtifactInfo], bool]:
+        """The artifacts a PyGithub listing yields, up to the scan limit, and whether it was cut."""
         try:
             found: list[ArtifactInfo] = []
-            for artifact in self._repo().get_artifacts(name=name):
+            for artifact in listing():
                 if len(found) >= MAX_ARTIFACTS_SCANNED:
                     return found, True
                 found.append(_artifact_info(artifact))
@@ -210,18 +214,8 @@ class GitHubClient:
         PyGithub reads the run (GET .../actions/runs/{run_id}) for its
         ``artifacts_url``, then follows that listing's pages.
         """
-        what = f"listing the artifacts of workflow run {run_id}"
-        try:
-            found: list[ArtifactInfo] = []
-            for artifact in self._repo().get_workflow_run(run_id).get_artifacts():
-                if len(found) >= MAX_ARTIFACTS_SCANNED:
-                    return found, True
-                found.append(_artifact_info(artifact))
-            return found, False
-        except GithubException as exc:
-            raise _api_error(exc, what, permission="actions: read") from exc
-        except requests.RequestException as exc:
-            raise _network_error(exc, what, self.api_url) from exc
+        return self._scan(lambda: self._repo().get_workflow_run(run_id).get_artifacts(),
+                          f"listing the artifacts of workflow run {run_id}")
 
     def fetch_shards(self, *, run_id: int, prefix: str, scratch: Path) -> list[ShardArtifact]:
         """Download and open the shard artifacts (``<prefix>-K-of-N``) of workflow run ``run_id``.

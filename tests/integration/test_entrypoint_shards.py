@@ -402,7 +402,9 @@ def test_the_merge_job_compares_the_whole_suite_and_posts_one_comment(
     assert "merged 3 shards (6 benchmarks)" in result.stdout
     # The summary holds the verdict of the whole suite (noise may leave one undecided).
     headline = result.summary.splitlines()[0]
-    assert headline.startswith("## ") and "Performance:" in headline and "regression" not in headline
+    # ("no regression" when every benchmark was decided, else the undecided are counted)
+    assert headline.startswith("## ") and "Performance:" in headline
+    assert headline.endswith(": no regression") or ": inconclusive" in headline, headline
     assert "shard 2/3" not in result.summary
     # The run's shards were listed and downloaded; the baseline was read from main.
     assert fake.requests("api", "GET", rf"/repos/{REPO}/actions/runs/{RUN}/artifacts")
