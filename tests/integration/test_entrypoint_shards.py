@@ -55,27 +55,8 @@ SHARD_BUDGET = "1"
 # time thresholds out of reach (test_entrypoint_same_runner.py's WIRING_ONLY).
 WIRING_ONLY = "time:500%,cpu_time:500%"
 
-SUITE_MODULE = '''
-from perfaction import benchmark
-
-
-@benchmark(params={"size": [10, 100, 1000]})
-def summing(size):
-    data = list(range(size))
-    return lambda: sum(data)
-
-
-@benchmark(params={"words": [5, 50]})
-def joining(words):
-    parts = ["w"] * words
-    return lambda: "-".join(parts)
-
-
-@benchmark
-def sorting():
-    data = list(range(200, 0, -1))
-    return lambda: sorted(data)
-'''
+# six benchmarks, the same in the CLI and entry-point tests of sharding
+SUITE_MODULE = (Path(__file__).parents[1] / "data" / "bench_modules" / "bench_six_shardable.py").read_text(encoding="utf-8")
 BENCH_FILE = "bench_suite.py"
 NAMES = {"summing[size=10]", "summing[size=100]", "summing[size=1000]",
          "joining[words=5]", "joining[words=50]", "sorting"}

@@ -1,6 +1,7 @@
 """`perfaction run/ab --shard K/N` then `perfaction merge`, with real worker processes."""
 
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -13,27 +14,8 @@ pytestmark = pytest.mark.slow
 FAST = ["--time-budget", "3", "--min-value-time", "0.005", "-q"]
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
 
-MODULE = '''
-from perfaction import benchmark
-
-
-@benchmark(params={"size": [10, 100, 1000]})
-def summing(size):
-    data = list(range(size))
-    return lambda: sum(data)
-
-
-@benchmark(params={"words": [5, 50]})
-def joining(words):
-    parts = ["w"] * words
-    return lambda: "-".join(parts)
-
-
-@benchmark
-def sorting():
-    data = list(range(200, 0, -1))
-    return lambda: sorted(data)
-'''
+# six benchmarks, the same in the CLI and entry-point tests of sharding
+MODULE = (Path(__file__).parents[1] / "data" / "bench_modules" / "bench_six_shardable.py").read_text(encoding="utf-8")
 NAMES = {"summing[size=10]", "summing[size=100]", "summing[size=1000]",
          "joining[words=5]", "joining[words=50]", "sorting"}
 
