@@ -10,7 +10,7 @@ pushes to one pull request, each a whole act run of the workflow:
 
 1. nothing that runs changed: every job succeeds and one comment covers the
    benchmarks of all three shards;
-2. one benchmark, measured by shard 2, is eightfold slower: the shard jobs
+2. one benchmark, measured by shard 2, is threefold slower: the shard jobs
    still succeed (they decide nothing), the merge job fails (exit 1) and the
    same comment now names the regression;
 3. the same head, with shard 2's upload left out: the merge job refuses the
@@ -206,13 +206,13 @@ def test_sharded_pull_request_comments_once_gates_on_a_shard_and_refuses_a_missi
     assert first.outputs["comment-url"].endswith(f"#issuecomment-{comment_id}")
     assert comment_writes(fake) == 1, "only the merge job writes the comment; the shards post nothing"
 
-    # -- 2. a push that makes one benchmark of shard 2 eightfold slower -----------
+    # -- 2. a push that makes one benchmark of shard 2 threefold slower -----------
     bench = root / BENCH_PATH
     bench.write_text(bench.read_text(encoding="utf-8").replace(
         "SLOWED: tuple[str, ...] = ()", f"SLOWED: tuple[str, ...] = ({slowed!r},)"), encoding="utf-8")
     slow_sha = commit_all(root, f"{slowed} does eight times the work")
     second = push(act_binary, root, fake, head_sha=slow_sha, base_sha=base_sha, run_id=7102,
-                  label=f"3 shards + merge, {slowed} 8x slower")
+                  label=f"3 shards + merge, {slowed} 3x slower")
     outcomes = job_outcomes(second.log)
     assert second.returncode != 0 and outcomes == {
         **{job: "succeeded" for job in SHARD_JOBS}, MERGE_JOB: "failed"}, explain(second)

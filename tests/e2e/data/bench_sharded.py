@@ -11,7 +11,7 @@ import json
 from perfaction import benchmark
 
 SLOWED: tuple[str, ...] = ()
-SLOWDOWN = 8
+SLOWDOWN = 3
 
 
 def size(name: str, n: int) -> int:
