@@ -6,7 +6,7 @@ over HTTP. They are measured once per module (``name_hash_shards``,
 ``costed_shards``, ``same_runner_shards``), each set in a world of its own (a
 fake server, a workspace), since the function-scoped ``run_action`` of
 conftest.py cannot serve a module-scoped fixture; ``entrypoint`` below starts
-the action the way ``run_action`` does. The merge jobs then run with
+the action through the same ``action_process.start_action``. The merge jobs then run with
 ``run_action`` against the standard fake, the shard folders seeded as this
 run's artifacts (their files at the zip's top, as actions/upload-artifact
 stores a folder).
@@ -19,29 +19,25 @@ built by hand (``hand_built_same_runner``).
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import statistics
 import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from perfaction.action.config import INPUTS, input_env_name
 from perfaction.results.files import suite_to_dict
 from perfaction.results.model import Benchmark, Environment, Metric, RunSettings, Suite
 from perfaction.results.shards import BASE_RESULTS_FILE, RESULTS_FILE, suite_digest
 from tests.fake_github import FakeGitHub, zip_files
-from tests.fake_github.seed import BOT, BOT_TOKEN, PR, REPO, REPO_ID, seed
+from tests.fake_github.seed import BOT, BOT_TOKEN, PR, REPO, seed
 from tests.fake_github.suites import results_zip, suite_dict
+from tests.integration.action_process import ActionRun as Job
+from tests.integration.action_process import start_action
 
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).resolve().parents[2]
-ENTRYPOINT = ROOT / "entrypoint.py"
-EVENTS = ROOT / "tests" / "data" / "events"
 
 RUN = 6_200_300_400           # GITHUB_RUN_ID of the workflow run the tests play
 OTHER_RUN = 6_200_300_999     # an earlier run of the same workflow
@@ -70,70 +66,12 @@ PARAMS = {"summing[size=10]": {"size": 10}, "summing[size=100]": {"size": 100},
 # Starting the action (as conftest.run_action does) and seeding artifacts
 # ---------------------------------------------------------------------------
 
-@dataclass
-class Job:
-    returncode: int
-    stdout: str
-    stderr: str
-    outputs: dict[str, str]
-    summary: str
-    workspace: Path
-
-    def annotations(self, kind: str) -> list[str]:
-        return [line for line in self.stdout.splitlines() if line.startswith(f"::{kind}")]
-
-    def explain(self) -> str:
-        return (f"exit {self.returncode}\n--- stdout ---\n{self.stdout[-5000:]}\n"
-                f"--- stderr ---\n{self.stderr[-5000:]}")
-
-
-def _outputs(text: str) -> dict[str, str]:
-    """GITHUB_OUTPUT as the runner reads it (name<<DELIM ... DELIM, or name=value)."""
-    outputs, lines, index = {}, text.split("\n"), 0
-    while index < len(lines):
-        line = lines[index]
-        index += 1
-        if "<<" in line:
-            name, delimiter = line.split("<<", 1)
-            end = lines.index(delimiter, index)
-            outputs[name] = "\n".join(lines[index:end])
-            index = end + 1
-        elif "=" in line:
-            name, value = line.split("=", 1)
-            outputs[name] = value
-    return outputs
-
-
 def entrypoint(fake: FakeGitHub, workspace: Path, files: Path, inputs: dict[str, str], *,
                token: str = BOT_TOKEN) -> Job:
-    """entrypoint.py on a pull_request event of PR 42, in run RUN, with a Docker action's environment."""
-    files.mkdir(parents=True)
-    output_file, summary_file = files / "set_output", files / "step_summary"
-    output_file.touch()
-    summary_file.touch()
-    given = {"benchmark": BENCH_FILE, "time-budget": SHARD_BUDGET, "token": token, **inputs}
-    environ = {name: os.environ[name] for name in ("PATH", "HOME", "LANG", "SYSTEMROOT")
-               if name in os.environ}
-    environ.update({input_env_name(name): given.get(name, default) for name, default in INPUTS.items()})
-    environ.update({
-        "GITHUB_ACTIONS": "true", "CI": "true", "GITHUB_EVENT_NAME": "pull_request",
-        "GITHUB_EVENT_PATH": str(EVENTS / "pull_request.json"), "GITHUB_REPOSITORY": REPO,
-        "GITHUB_REPOSITORY_ID": str(REPO_ID), "GITHUB_REPOSITORY_OWNER": REPO.split("/")[0],
-        "GITHUB_SHA": "9" * 40, "GITHUB_RUN_ID": str(RUN), "GITHUB_RUN_NUMBER": "17",
-        "GITHUB_RUN_ATTEMPT": "1", "GITHUB_WORKFLOW": "perf", "GITHUB_JOB": "perf-shard",
-        "GITHUB_ACTION": "__run", "GITHUB_ACTOR": "octocat",
-        "GITHUB_API_URL": fake.base_url, "GITHUB_SERVER_URL": "https://github.example.invalid",
-        "GITHUB_GRAPHQL_URL": fake.base_url + "/graphql", "GITHUB_WORKSPACE": str(workspace),
-        "GITHUB_OUTPUT": str(output_file), "GITHUB_STEP_SUMMARY": str(summary_file),
-        "RUNNER_OS": "Linux", "RUNNER_TEMP": str(files / "runner_temp"),
-        "PERFACTION_API_RETRIES": "1", "PERFACTION_API_BACKOFF": "0", "PERFACTION_API_TIMEOUT": "10",
-        "GITHUB_REF": f"refs/pull/{PR}/merge", "GITHUB_REF_NAME": f"{PR}/merge",
-        "GITHUB_BASE_REF": "main", "GITHUB_HEAD_REF": "faster-parser",
-    })
-    proc = subprocess.run([sys.executable, "-u", str(ENTRYPOINT)], cwd=workspace, env=environ,
-                          capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL)
-    return Job(proc.returncode, proc.stdout, proc.stderr, _outputs(output_file.read_text()),
-               summary_file.read_text(), workspace)
+    """entrypoint.py on a pull_request event of PR 42, in run RUN, as a shard job of the matrix."""
+    given = {"benchmark": BENCH_FILE, "time-budget": SHARD_BUDGET, **inputs}
+    return start_action(fake, workspace, files, "pull_request", inputs=given, token=token,
+                        env={"GITHUB_RUN_ID": str(RUN), "GITHUB_JOB": "perf-shard"})
 
 
 def git(repo: Path, *args: str) -> str:
