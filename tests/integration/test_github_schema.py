@@ -13,7 +13,7 @@ import requests
 from githubkit_schemas.v2022_11_28 import models  # test-only dependency
 
 from tests.fake_github import results_zip
-from tests.fake_github.seed import BOT_TOKEN, PR, REPO, USER_TOKEN
+from tests.fake_github.seed import BOT_TOKEN, PR, REPO, REPO_ID, USER_TOKEN
 from tests.fake_github.suites import steady_suite_dict
 
 
@@ -69,6 +69,31 @@ def test_artifacts_list(fake):
     for item in data["artifacts"]:
         check(models.Artifact, item)
         check(models.ArtifactPropWorkflowRun, item["workflow_run"])
+
+
+def test_a_workflow_run_and_its_artifacts(any_fake):
+    """The run a merge job reads (PyGithub follows its artifacts_url), and that listing."""
+    run_id = 6_100_200_300
+    any_fake.add_artifact(REPO, "perf-shard-1-of-1", results_zip(steady_suite_dict(["a"])),
+                          run_id=run_id, head_branch="feature", head_sha="f" * 40)
+    any_fake.add_artifact(REPO, "perf-shard-1-of-1", results_zip(steady_suite_dict(["b"])),
+                          run_id=run_id + 1)
+    run = get(any_fake, f"/repos/{REPO}/actions/runs/{run_id}")
+    assert run.status_code == 200
+    check(models.WorkflowRun, run.json())
+    assert run.json()["id"] == run_id and run.json()["head_branch"] == "feature"
+    assert run.json()["repository"]["id"] == REPO_ID
+    artifacts_url = run.json()["artifacts_url"]
+    assert artifacts_url == f"{any_fake.base_url}/repos/{REPO}/actions/runs/{run_id}/artifacts"
+    listed = get(any_fake, artifacts_url.removeprefix(any_fake.base_url)).json()
+    check(models.ReposOwnerRepoActionsRunsRunIdArtifactsGetResponse200, listed)
+    assert listed["total_count"] == 1 and [a["workflow_run"]["id"] for a in listed["artifacts"]] == [run_id]
+    for item in listed["artifacts"]:
+        check(models.Artifact, item)
+    named = get(any_fake, artifacts_url.removeprefix(any_fake.base_url), name="perf-shard-2-of-2")
+    assert named.json() == {"total_count": 0, "artifacts": []}
+    assert get(any_fake, f"/repos/{REPO}/actions/runs/1").status_code == 404
+    assert requests.get(artifacts_url, timeout=5).status_code == 401    # no token
 
 
 def test_error_bodies(fake):
