@@ -28,6 +28,7 @@ from perfaction.github.client import ApiSettings
 from perfaction.github.workflow import in_actions
 from perfaction.metrics import MEASURES
 from perfaction.results.files import parse_json
+from perfaction.results.model import text_or_none
 from perfaction.results.shards import DEFAULT_PREFIX, Shard
 
 MODES = ("baseline", "same-runner")
@@ -209,14 +210,14 @@ class GitHubContext:
             ref=ref,
             repository_id=_int_env(environ, "GITHUB_REPOSITORY_ID") or int_or_none(repo_payload.get("id")),
             ref_name=_env(environ, "GITHUB_REF_NAME") or _ref_name(ref),
-            default_branch=_str_or_none(repo_payload.get("default_branch")),
+            default_branch=text_or_none(repo_payload.get("default_branch")),
             pr_number=_pr_number(pull, event),
-            base_ref=_env(environ, "GITHUB_BASE_REF") or _str_or_none(base.get("ref")),
-            base_sha=_str_or_none(base.get("sha")),
-            head_ref=_env(environ, "GITHUB_HEAD_REF") or _str_or_none(head.get("ref")),
-            head_sha=_str_or_none(head.get("sha")),
-            head_repository=_str_or_none(_dict(head_repo).get("full_name")) if pull else None,
-            before_sha=_str_or_none(event.get("before")),
+            base_ref=_env(environ, "GITHUB_BASE_REF") or text_or_none(base.get("ref")),
+            base_sha=text_or_none(base.get("sha")),
+            head_ref=_env(environ, "GITHUB_HEAD_REF") or text_or_none(head.get("ref")),
+            head_sha=text_or_none(head.get("sha")),
+            head_repository=text_or_none(_dict(head_repo).get("full_name")) if pull else None,
+            before_sha=text_or_none(event.get("before")),
             run_id=_int_env(environ, "GITHUB_RUN_ID"),
             run_attempt=_int_env(environ, "GITHUB_RUN_ATTEMPT"),
             server_url=_env(environ, "GITHUB_SERVER_URL") or "https://github.com",
@@ -548,10 +549,6 @@ def _int_env(environ: Mapping[str, str], name: str) -> int | None:
 def int_or_none(value: Any) -> int | None:
     """``value`` when it is a JSON integer (not a bool), else None."""
     return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-def _str_or_none(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
 
 
 def _dict(value: Any) -> Mapping[str, Any]:

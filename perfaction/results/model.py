@@ -29,6 +29,11 @@ def is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
+def text_or_none(value: Any) -> str | None:
+    """A non-empty string read from a document, else None (missing, empty, or not text)."""
+    return value if isinstance(value, str) and value else None
+
+
 @dataclass(frozen=True)
 class Metric:
     """One measured quantity of a benchmark.

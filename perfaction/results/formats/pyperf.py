@@ -20,7 +20,7 @@ from typing import Any
 
 from perfaction import metrics
 from perfaction.errors import ResultsFormatError
-from perfaction.results.model import Benchmark, Environment, Metric, Suite, is_number
+from perfaction.results.model import Benchmark, Environment, Metric, Suite, is_number, text_or_none
 
 VERSIONS = ("1.0",)      # older files (0.9.x) name their fields differently: pyperf converts them
 # pyperf's units, as metrics: its "second" is wall time per call; "byte" is
@@ -36,24 +36,20 @@ def _metadata(*levels: Any) -> dict[str, Any]:
     return merged
 
 
-def _text(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
-
-
 def _environment(metadata: dict[str, Any]) -> Environment:
     """The fields perfaction's fingerprint uses, where pyperf recorded them."""
-    version = _text(metadata.get("python_version"))
-    implementation = _text(metadata.get("python_implementation"))
+    version = text_or_none(metadata.get("python_version"))
+    implementation = text_or_none(metadata.get("python_implementation"))
     cores = metadata.get("cpu_count")
     return Environment(
-        cpu_model=_text(metadata.get("cpu_model_name")),
+        cpu_model=text_or_none(metadata.get("cpu_model_name")),
         logical_cores=cores if isinstance(cores, int) and not isinstance(cores, bool) else None,
-        os=_text(metadata.get("platform")),
+        os=text_or_none(metadata.get("platform")),
         # "3.11.7 (64-bit) revision fa7a6f2303": the version alone, as perfaction records it
         python_version=version.split()[0] if version else None,
         python_implementation={"cpython": "CPython", "pypy": "PyPy"}.get(
             implementation or "", implementation),
-        timestamp=_text(metadata.get("date")))
+        timestamp=text_or_none(metadata.get("date")))
 
 
 @dataclass(frozen=True)
@@ -90,8 +86,8 @@ def _benchmark(raw: dict[str, Any], index: int, metadata: dict[str, Any],
         raise ResultsFormatError("must be a list", source=source, field=f"{where}.runs")
     run_metadata = [_metadata(metadata, r.get("metadata")) if isinstance(r, dict) else {}
                     for r in runs]
-    name = _text(metadata.get("name")) or next(
-        (_text(m.get("name")) for m in run_metadata if _text(m.get("name"))), None)
+    name = text_or_none(metadata.get("name")) or next(
+        (text_or_none(m.get("name")) for m in run_metadata if text_or_none(m.get("name"))), None)
     if name is None:
         raise ResultsFormatError("has no 'name' in its metadata (nor in the suite's or a run's)",
                                  source=source, field=where)

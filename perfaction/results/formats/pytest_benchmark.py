@@ -24,13 +24,9 @@ from typing import Any
 
 from perfaction import metrics
 from perfaction.errors import ResultsFormatError
-from perfaction.results.model import Benchmark, Environment, Metric, Suite, is_number
+from perfaction.results.model import Benchmark, Environment, Metric, Suite, is_number, text_or_none
 
 _COMMIT = re.compile(r"[0-9a-fA-F]{7,64}")
-
-
-def _text(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
 
 
 def _commit(value: Any) -> str | None:
@@ -47,14 +43,14 @@ def _environment(data: dict[str, Any]) -> Environment:
     cpu = _object(machine.get("cpu"))
     commit = _object(data.get("commit_info"))
     cores = cpu.get("count")
-    system = " ".join(t for t in (_text(machine.get("system")), _text(machine.get("release"))) if t)
+    system = " ".join(t for t in (text_or_none(machine.get("system")), text_or_none(machine.get("release"))) if t)
     return Environment(
-        cpu_model=_text(cpu.get("brand_raw")) or _text(cpu.get("brand")),
+        cpu_model=text_or_none(cpu.get("brand_raw")) or text_or_none(cpu.get("brand")),
         logical_cores=cores if isinstance(cores, int) and not isinstance(cores, bool) else None,
-        os=system or None, machine=_text(machine.get("machine")),
-        python_version=_text(machine.get("python_version")),
-        python_implementation=_text(machine.get("python_implementation")),
-        commit_sha=_commit(commit.get("id")), timestamp=_text(data.get("datetime")))
+        os=system or None, machine=text_or_none(machine.get("machine")),
+        python_version=text_or_none(machine.get("python_version")),
+        python_implementation=text_or_none(machine.get("python_implementation")),
+        commit_sha=_commit(commit.get("id")), timestamp=text_or_none(data.get("datetime")))
 
 
 @dataclass(frozen=True)
@@ -79,7 +75,7 @@ class PytestBenchmarkReader:
 
 
 def _benchmark(raw: dict[str, Any], index: int, source: str | None) -> Benchmark:
-    name = _text(raw.get("fullname")) or _text(raw.get("name"))
+    name = text_or_none(raw.get("fullname")) or text_or_none(raw.get("name"))
     if name is None:
         raise ResultsFormatError("has neither 'fullname' nor 'name'", source=source,
                                  field=f"benchmarks[{index}]")
